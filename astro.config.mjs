@@ -1,0 +1,27 @@
+// @ts-check
+import { defineConfig } from 'astro/config';
+import starlight from '@astrojs/starlight';
+import { stubMonacoCss, monacoMinAlias } from './src/build/monaco-vite-plugins.ts';
+
+export default defineConfig({
+  integrations: [
+    starlight({
+      title: 'DMA Lab',
+      description:
+        'An interactive guide to the 2006 Xen-devel debate on DMA under a hypervisor, with a simulated Linux DMA-API you can program.',
+      favicon: '/favicon.svg',
+      sidebar: [
+        {
+          label: 'Start here',
+          items: [{ label: 'Your first DMA mapping', slug: 'playground-basics' }],
+        },
+      ],
+    }),
+  ],
+  vite: {
+    plugins: [stubMonacoCss()],
+    resolve: { alias: [monacoMinAlias] },
+    // Module workers: the runner and Monaco's workers use dynamic imports.
+    worker: { format: 'es' },
+  },
+});

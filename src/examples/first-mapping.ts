@@ -1,0 +1,12 @@
+import { createMachine } from "dma-lab";
+const m = createMachine({ arch: "ia64", memory: "1 GiB" });
+const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB", privileged: true });
+const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 32 });
+const dma = dom0.dmaApi(disk, "p2m");
+const buf = dom0.alloc("16 KiB");
+dom0.write(buf, new TextEncoder().encode("hello from dom0"));
+const bus = dma.mapSingle(buf, 16, "TO_DEVICE");
+if (dma.mappingError(bus)) throw new Error("mapping failed");
+console.log("bus address", "0x" + bus.toString(16));
+console.log(new TextDecoder().decode(disk.read(bus, 15)));
+dma.unmapSingle(bus, 16, "TO_DEVICE");

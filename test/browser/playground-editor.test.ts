@@ -1,0 +1,126 @@
+// The playground after Edit: Monaco loads with real workers, edited code runs, runaway code is
+// stopped by the time limit, and errors point at the reader's line.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startPreview } from '../support/preview.mjs';
+import { launchChromium } from '../support/chromium.mjs';
+import { PLAYGROUND_PATH, activate, embed, openPage, output, replaceCode, run, type PlaygroundPage } from '../support/playground-page';
+
+let preview: Awaited<ReturnType<typeof startPreview>>;
+let browser: Browser;
+let p: PlaygroundPage;
+
+beforeAll(async () => {
+  preview = await startPreview();
+  browser = await launchChromium();
+  // One activated page shared by the tests below, in order, as a reader would use it.
+  p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
+  await activate(p.page);
+});
+
+afterAll(async () => {
+  await p?.close();
+  await browser?.close();
+  await preview?.stop();
+});
+
+const EDITED = `import { createMachine } from "dma-lab";
+const m = createMachine({ arch: "ia64", memory: "1 GiB" });
+const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB", privileged: true });
+const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 32 });
+const dma = dom0.dmaApi(disk, "p2m");
+const buf = dom0.alloc("16 KiB");
+const text: string = "edited in the browser";
+dom0.write(buf, new TextEncoder().encode(text));
+const bus = dma.mapSingle(buf, text.length, "TO_DEVICE");
+console.log("device read:", new TextDecoder().decode(disk.read(bus, text.length)));
+console.warn("mapped", text.length, "bytes");
+dma.unmapSingle(bus, text.length, "TO_DEVICE");
+`;
+
+describe('playground after activation', () => {
+  test('Monaco loads with its stylesheet and real web workers', async () => {
+    await expect.poll(() => embed(p.page).locator('.pg-static').isHidden()).toBe(true);
+    expect(p.requests.some((u) => /editor\.main.*\.css/.test(u))).toBe(true);
+    // The TypeScript worker starts once the model is checked; the editor worker shortly after load.
+    await expect.poll(() => p.workers.some((u) => /ts\.worker/.test(u)), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => p.workers.some((u) => /editor\.worker/.test(u)), { timeout: 30_000 }).toBe(true);
+    const noWorkers = p.consoleMessages.filter((m) => /could not create web worker/i.test(m.text));
+    expect(noWorkers).toEqual([]);
+  });
+
+  test('replacing the code and pressing Run shows its output', async () => {
+    await replaceCode(p.page, EDITED);
+    const text = await run(p.page);
+    expect(text).toContain('device read: edited in the browser');
+    expect(text).toContain('mapped 21 bytes');
+    expect(await embed(p.page).locator('.pg-output .pg-warn').innerText()).toBe('mapped 21 bytes');
+    expect(await embed(p.page).locator('.pg-output .pg-error').count()).toBe(0);
+  });
+
+  test('the editor type-checks against the simulator: only the deliberate error is underlined', async () => {
+    await replaceCode(p.page, `${EDITED}const wrong: number = "not a number";\n`);
+    const squiggles = embed(p.page).locator('.squiggly-error');
+    await expect.poll(() => squiggles.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await p.page.waitForTimeout(1000);
+    expect(await squiggles.count()).toBe(1);
+  });
+
+  test('an uncaught error shows its message and the reader’s line', async () => {
+    await replaceCode(
+      p.page,
+      `import { createMachine } from "dma-lab";
+const m = createMachine({ arch: "ia64", memory: "1 GiB" });
+console.log("before the error");
+function fail(reason: string): never {
+  throw new RangeError("broken on purpose: " + reason);
+}
+fail("test");
+`,
+    );
+    const text = await run(p.page);
+    expect(text).toContain('before the error');
+    const error = embed(p.page).locator('.pg-output .pg-error');
+    expect(await error.count()).toBe(1);
+    expect(await error.innerText()).toBe('RangeError: broken on purpose: test (line 5)');
+  });
+
+  test('an error thrown by the simulator names the reader’s line and its code', async () => {
+    await replaceCode(
+      p.page,
+      `import { createMachine, SimError } from "dma-lab";
+const m = createMachine({ arch: "ia64", memory: "1 GiB" });
+
+m.createDomain({ name: "big", mode: "P2M", memory: "4 GiB" });
+`,
+    );
+    await run(p.page);
+    const error = await embed(p.page).locator('.pg-output .pg-error').innerText();
+    expect(error).toMatch(/^SimError \[[A-Za-z_-]+\]: .+ \(line 4\)$/);
+  });
+
+  test('while (true) {} is stopped by the time limit, the page stays responsive, and the next Run works', async () => {
+    await replaceCode(p.page, 'console.log("looping");\nwhile (true) {}\n');
+    const started = Date.now();
+    await embed(p.page).getByRole('button', { name: 'Run' }).click();
+    // The main thread answers while the worker spins.
+    await p.page.waitForTimeout(500);
+    const t0 = Date.now();
+    expect(await p.page.evaluate(() => 6 * 7)).toBe(42);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const timeout = embed(p.page).locator('.pg-output .pg-timeout');
+    await timeout.waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await timeout.innerText()).toContain('Stopped: your code ran longer than 3 s (time limit)');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(await output(p.page)).toContain('looping');
+
+    await replaceCode(p.page, 'console.log("second run", 1 + 1);\n');
+    const text = await run(p.page);
+    expect(text.trim()).toBe('second run 2');
+  });
+
+  test('no console errors on the page', () => {
+    expect(p.pageErrors).toEqual([]);
+    expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
+  });
+});
