@@ -1,0 +1,72 @@
+import { SimError } from "../errors.js";
+import { hex } from "../units.js";
+import { makeMachineContiguous } from "../exchange.js";
+import type { BackendContext, CoherentResult, Direction, MapResult, PhysRange } from "./backend.js";
+import { BaseBackend } from "./base.js";
+import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
+
+/**
+ * A P2M driver domain that reads its own p2m table: bus address = p2m[pfn] << PAGE_SHIFT | offset,
+ * as the 2006 xenified pci-dma-xen.c did (virt_to_bus = phys_to_machine(__pa(x))). It cannot
+ * bounce, so a buffer whose pages are not machine-contiguous, or that lies beyond the mask,
+ * cannot be mapped: era "2006" hits IOMMU_BUG_ON ("Fatal DMA error! Please use 'swiotlb=force'",
+ * then BUG), era "modern" returns DMA_MAPPING_ERROR. Drivers must split such buffers (mapSg per page).
+ */
+export class P2mBackend extends BaseBackend {
+  readonly name: "p2m" | "hypercall" = "p2m";
+  readonly isPhys = true;
+  protected readonly via: TranslateVia = "p2m";
+
+  constructor(ctx: BackendContext) {
+    super(ctx);
+    if (ctx.domain.mode === "VP" && new.target === P2mBackend) {
+      throw new SimError("BACKEND_UNSUITABLE", `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`, "backend");
+    }
+  }
+
+  map(range: PhysRange, _dir: Direction): MapResult {
+    const pageSize = this.ctx.machine.pageSize;
+    const frames = lookupFrames(this.ctx, range.gpa, range.length, this.via);
+    if (typeof frames === "string") return { ok: false, reason: frames };
+    const busAddress = frames[0]! * pageSize + (range.gpa % pageSize);
+    const gap = firstDiscontinuity(frames);
+    if (gap >= 0) {
+      const pfn = Math.floor(range.gpa / pageSize) + gap;
+      return this.fail(`range_straddles_page_boundary: pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}; the buffer is pseudo-physically contiguous but not machine-contiguous`);
+    }
+    if (!this.dmaCapable(busAddress, range.length)) return this.fail(`address_needs_mapping: ${this.overflowReason(busAddress, range.length)}`);
+    return { ok: true, busAddress };
+  }
+
+  /** 2006: IOMMU_BUG_ON prints the advice and BUG()s; modern: a mapping error. */
+  private fail(reason: string): MapResult {
+    if (this.ctx.machine.era === "2006") {
+      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in pci-dma-xen.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
+    }
+    return { ok: false, reason };
+  }
+
+  unmap(): void {}
+
+  /**
+   * xen_alloc_coherent: pages from the allocator, then xen_create_contiguous_region to make them
+   * machine-contiguous below the coherent mask when they are not already.
+   */
+  allocCoherent(size: number): CoherentResult {
+    const { machine, domain, device } = this.ctx;
+    const gpa = this.allocCoherentPages(size);
+    if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${this.describe(size)}` };
+    const bytes = 2 ** Math.ceil(Math.log2(Math.max(size, machine.pageSize)));
+    const pages = bytes / machine.pageSize;
+    let frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
+    const reachable = (frames[0]! + pages) * machine.pageSize <= device.dmaLimit;
+    if (firstDiscontinuity(frames) >= 0 || !reachable) {
+      if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, device.dmaMask)) {
+        domain.free(gpa);
+        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below the ${device.dmaMask}-bit mask` };
+      }
+      frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
+    }
+    return { ok: true, cpuAddress: gpa, busAddress: frames[0]! * machine.pageSize };
+  }
+}

@@ -1,0 +1,129 @@
+import { SimError } from "./errors.js";
+import { formatSize, hex } from "./units.js";
+
+/** Owner code of a free frame. */
+export const FREE = 0;
+/** Owner code of a frame that belongs to Xen itself. */
+export const XEN = 1;
+/** Owner code for domain `domid`. */
+export const ownerOf = (domid: number): number => domid + 2;
+/** The domid for an owner code (only meaningful for codes >= 2). */
+export const domidOf = (owner: number): number => owner - 2;
+
+const CHUNK_SHIFT = 16;
+const CHUNK_SIZE = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_SIZE - 1;
+
+/**
+ * A per-frame table of small integers, stored in 64 Ki-frame chunks that exist only once a frame
+ * in them is set: a 64 GiB machine with two small domains costs a few chunks, not a frame array.
+ */
+class ChunkedTable<T extends Uint16Array | Uint32Array> {
+  private readonly chunks = new Map<number, T>();
+
+  constructor(private readonly make: (length: number) => T) {}
+
+  get(index: number): number {
+    const chunk = this.chunks.get(Math.floor(index / CHUNK_SIZE));
+    return chunk ? chunk[index & CHUNK_MASK]! : 0;
+  }
+
+  set(index: number, value: number): void {
+    const key = Math.floor(index / CHUNK_SIZE);
+    let chunk = this.chunks.get(key);
+    if (!chunk) {
+      if (value === 0) return;
+      chunk = this.make(CHUNK_SIZE);
+      this.chunks.set(key, chunk);
+    }
+    chunk[index & CHUNK_MASK] = value;
+  }
+
+  /** True if no entry in [chunk start, chunk end) can be non-zero: lets scans skip empty chunks. */
+  chunkEmpty(index: number): boolean {
+    return !this.chunks.has(Math.floor(index / CHUNK_SIZE));
+  }
+
+  get chunkCount(): number {
+    return this.chunks.size;
+  }
+}
+
+export const CHUNK_FRAMES = CHUNK_SIZE;
+
+/**
+ * Machine memory: who owns each frame (FREE, XEN or a domain), the M2P (which PFN of its owner a
+ * frame backs) and the bytes of frames that were ever written (sparse).
+ */
+export class FrameStore {
+  private readonly owners = new ChunkedTable((n) => new Uint16Array(n));
+  /** pfn + 1 of the owning domain, 0 when none: the M2P table. */
+  private readonly m2p = new ChunkedTable((n) => new Uint32Array(n));
+  private readonly contents = new Map<number, Uint8Array>();
+
+  constructor(
+    readonly frameCount: number,
+    readonly pageSize: number,
+    private readonly storageLimit: number,
+  ) {}
+
+  owner(mfn: number): number {
+    return this.owners.get(mfn);
+  }
+
+  /** The PFN this frame backs in its owner's pseudo-physical space, if any. */
+  pfnOf(mfn: number): number | undefined {
+    const v = this.m2p.get(mfn);
+    return v === 0 ? undefined : v - 1;
+  }
+
+  assign(mfn: number, owner: number, pfn: number | undefined): void {
+    this.owners.set(mfn, owner);
+    this.m2p.set(mfn, pfn === undefined ? 0 : pfn + 1);
+  }
+
+  release(mfn: number): void {
+    this.owners.set(mfn, FREE);
+    this.m2p.set(mfn, 0);
+    this.contents.delete(mfn);
+  }
+
+  isFree(mfn: number): boolean {
+    return this.owners.get(mfn) === FREE;
+  }
+
+  /** True when every frame of the 64 Ki-frame chunk holding `mfn` is certainly free. */
+  chunkFree(mfn: number): boolean {
+    return this.owners.chunkEmpty(mfn);
+  }
+
+  /** Bytes of frame `mfn` (zeros if never written). Do not mutate the result. */
+  peek(mfn: number): Uint8Array | undefined {
+    return this.contents.get(mfn);
+  }
+
+  /** The frame's bytes for writing, created on first write; bounded by the storage limit. */
+  frameForWrite(mfn: number): Uint8Array {
+    let frame = this.contents.get(mfn);
+    if (!frame) {
+      if ((this.contents.size + 1) * this.pageSize > this.storageLimit) {
+        throw new SimError(
+          "RESOURCE_LIMIT",
+          `the simulation may hold at most ${formatSize(this.storageLimit)} of written memory (limits.storage); writing frame ${hex(mfn)} would exceed it`,
+          "limits.storage",
+        );
+      }
+      frame = new Uint8Array(this.pageSize);
+      this.contents.set(mfn, frame);
+    }
+    return frame;
+  }
+
+  get writtenFrames(): number {
+    return this.contents.size;
+  }
+
+  get tableChunks(): number {
+    return this.owners.chunkCount + this.m2p.chunkCount;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * DMA Lab's simulator: a machine, Xen domains in P==M, P2M and VP modes, devices with or without
+ * an IOMMU, and the Linux DMA-API with one backend per position in the 2006 Xen-devel thread
+ * "VP problematic for backend drivers on IA64?". This file is the whole public API.
+ */
+export { createMachine, Machine } from "./machine.js";
+export type { MachineConfig, Arch, Era, Limits } from "./machine.js";
+export { Domain } from "./domain.js";
+export type { DomainConfig, DomainMode, Layout, StructPage } from "./domain.js";
+export { Device, DMA_MAPPING_ERROR } from "./device.js";
+export type { DeviceConfig } from "./device.js";
+export type { IommuOptions, Invalidation } from "./iommu.js";
+export { DmaApi, EIO } from "./dma/api.js";
+export type { SgEntry, SgMapping, DmaApiOptions } from "./dma/api.js";
+export type { BackendName, Direction, SgSegment } from "./dma/backend.js";
+export { BACKEND_NAMES } from "./dma/backend.js";
+export { SimError } from "./errors.js";
+export type { SimErrorCode } from "./errors.js";
+export type { TraceEvent, EventKind, Stats, Severity } from "./trace.js";
+export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot } from "./snapshot.js";
+export { DEFAULT_COSTS } from "./costs.js";
+export type { CostModel } from "./costs.js";
+export { parseSize, formatSize, KiB, MiB, GiB } from "./units.js";
+export type { Size } from "./units.js";

@@ -1,0 +1,163 @@
+import { CHUNK_FRAMES, FREE, XEN, domidOf } from "./frames.js";
+import type { Machine, Arch, Era } from "./machine.js";
+import type { Domain } from "./domain.js";
+import type { Direction } from "./dma/backend.js";
+
+/** A run of consecutive machine frames with one owner (and consecutive PFNs, when `pfn` is set). */
+export interface FrameRun {
+  start: number;
+  count: number;
+  /** "free", "Xen" or a domain name. */
+  owner: string;
+  /** PFN of the first frame in its owner's space; the run's PFNs ascend with its MFNs. */
+  pfn?: number;
+}
+
+/** PFNs [pfn, pfn+count) backed by MFNs [mfn, mfn+count). */
+export interface P2mRun {
+  pfn: number;
+  mfn: number;
+  count: number;
+}
+
+export interface DomainSnapshot {
+  name: string;
+  domid: number;
+  mode: string;
+  privileged: boolean;
+  pfnBase: number;
+  nrPages: number;
+  /** RAM, as runs. */
+  p2m: P2mRun[];
+  /** PFNs outside RAM: the swiotlb pool and grant-mapped foreign frames. */
+  extra: P2mRun[];
+  /** struct pages with flags or private data. */
+  pages: { pfn: number; flags: string[]; private: number | null }[];
+}
+
+export interface MappingSnapshot {
+  device: string;
+  domain: string;
+  backend: string;
+  type: string;
+  busAddress: number;
+  size: number;
+  dir: Direction;
+  /** Guest-physical address of the CPU side. */
+  address: number;
+}
+
+export interface IommuSnapshot {
+  group: string;
+  invalidation: string;
+  devices: string[];
+  /** Present PTEs: IOVA page → machine frame with permissions. */
+  entries: { iovaPage: number; mfn: number; read: boolean; write: boolean }[];
+  /** Unmaps waiting for the lazy flush. */
+  queued: number;
+  /** IOTLB entries of this protection domain (possibly stale). */
+  iotlb: { iovaPage: number; mfn: number; stale: boolean }[];
+}
+
+/** Everything a picture needs, as plain structured-cloneable data (see `machine.snapshot()`). */
+export interface MachineSnapshot {
+  arch: Arch;
+  era: Era;
+  pageSize: number;
+  memory: number;
+  frameCount: number;
+  /** Simulated time, microseconds. */
+  time: number;
+  halted: string | null;
+  frames: FrameRun[];
+  domains: DomainSnapshot[];
+  devices: { name: string; domain: string; dmaMask: number; iommuGroup: string | null }[];
+  mappings: MappingSnapshot[];
+  iommu: IommuSnapshot[];
+}
+
+/** Builds the snapshot. Empty 64 Ki-frame chunks collapse into one free run, so huge machines stay cheap. */
+export function takeSnapshot(m: Machine): MachineSnapshot {
+  return {
+    arch: m.arch,
+    era: m.era,
+    pageSize: m.pageSize,
+    memory: m.memory,
+    frameCount: m.frameCount,
+    time: m.traceLog.now,
+    halted: m.halted ?? null,
+    frames: frameRuns(m),
+    domains: m.domains.map(domainSnapshot),
+    devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
+    mappings: m.apis.flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
+    iommu: iommuSnapshot(m),
+  };
+}
+
+function ownerLabel(m: Machine, owner: number): string {
+  if (owner === FREE) return "free";
+  if (owner === XEN) return "Xen";
+  return m.domains[domidOf(owner)]?.name ?? `domain ${domidOf(owner)}`;
+}
+
+function frameRuns(m: Machine): FrameRun[] {
+  const runs: FrameRun[] = [];
+  const push = (mfn: number, count: number, owner: string, pfn: number | undefined) => {
+    const last = runs[runs.length - 1];
+    const continues = last && last.owner === owner && last.start + last.count === mfn && (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
+    if (continues) last.count += count;
+    else runs.push(pfn === undefined ? { start: mfn, count, owner } : { start: mfn, count, owner, pfn });
+  };
+  let mfn = 0;
+  while (mfn < m.frameCount) {
+    if (m.store.chunkFree(mfn)) {
+      const next = Math.min(m.frameCount, (Math.floor(mfn / CHUNK_FRAMES) + 1) * CHUNK_FRAMES);
+      push(mfn, next - mfn, "free", undefined);
+      mfn = next;
+      continue;
+    }
+    push(mfn, 1, ownerLabel(m, m.store.owner(mfn)), m.store.pfnOf(mfn));
+    mfn++;
+  }
+  return runs;
+}
+
+function toRuns(pairs: Iterable<[number, number]>): P2mRun[] {
+  const runs: P2mRun[] = [];
+  for (const [pfn, mfn] of pairs) {
+    const last = runs[runs.length - 1];
+    if (last && last.pfn + last.count === pfn && last.mfn + last.count === mfn) last.count++;
+    else runs.push({ pfn, mfn, count: 1 });
+  }
+  return runs;
+}
+
+function* ramPairs(d: Domain): Iterable<[number, number]> {
+  for (let i = 0; i < d.nrPages; i++) yield [d.pfnBase + i, d.p2m[i]!];
+}
+
+function domainSnapshot(d: Domain): DomainSnapshot {
+  return {
+    name: d.name,
+    domid: d.domid,
+    mode: d.mode,
+    privileged: d.privileged,
+    pfnBase: d.pfnBase,
+    nrPages: d.nrPages,
+    p2m: toRuns(ramPairs(d)),
+    extra: toRuns([...d.extraP2m.entries()].sort((a, b) => a[0] - b[0])),
+    pages: [...d.pageState.entries()].filter(([, s]) => s.flags.size > 0 || s.private !== null).map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
+  };
+}
+
+function iommuSnapshot(m: Machine): IommuSnapshot[] {
+  const iotlb = m.iommu.iotlbEntries();
+  return m.iommu.domains.map((d) => ({
+    group: d.group,
+    invalidation: d.invalidation,
+    devices: d.devices.map((dev) => dev.name),
+    entries: [...d.pageTable.entries()].map(([iovaPage, pte]) => ({ iovaPage, mfn: pte.mfn, read: pte.read, write: pte.write })),
+    queued: d.queue.length,
+    iotlb: iotlb.filter((e) => e.domain === d.id).map((e) => ({ iovaPage: e.iovaPage, mfn: e.mfn, stale: !d.pageTable.has(e.iovaPage) })),
+  }));
+}

@@ -1,0 +1,150 @@
+/**
+ * Event kinds are part of the public contract (readers filter on them): existing kinds are never
+ * renamed, only added.
+ */
+export type EventKind =
+  | "map"
+  | "unmap"
+  | "sync"
+  | "translate"
+  | "hypercall"
+  | "bounce-copy"
+  | "iommu-map"
+  | "iommu-unmap"
+  | "iotlb-flush"
+  | "iotlb-stale"
+  | "dma-read"
+  | "dma-write"
+  | "stray-dma"
+  | "unmapped-dma"
+  | "iommu-fault"
+  | "dma-debug"
+  | "grant-map"
+  | "grant-unmap"
+  | "grant"
+  | "panic"
+  | "setup"
+  | "alloc"
+  | "exchange"
+  | "mapping-error"
+  | "kmap"
+  | "block"
+  | "cpu-copy";
+
+/** How loudly a picture or trace view should flag an event. */
+export type Severity = "info" | "warning" | "error";
+
+/** One entry of `machine.trace`. Plain data: structured-cloneable. */
+export interface TraceEvent {
+  /** Position in the run, from 1. */
+  seq: number;
+  kind: EventKind;
+  /** Simulated CPU cycles this step cost (0 for device-side work). */
+  cost: number;
+  /** Simulated time in microseconds when the event ended. */
+  time: number;
+  /** What happened, in the kernel's or Xen's words where they have words for it. */
+  message: string;
+  severity: Severity;
+  domain?: string;
+  device?: string;
+  /** Guest-physical (pseudo-physical) address. */
+  address?: number;
+  busAddress?: number;
+  machineAddress?: number;
+  bytes?: number;
+  /** Stable sub-code, e.g. a dma-debug check id ("D3") or a GNTST_* status. */
+  code?: string;
+  /** The domain whose memory a stray DMA hit. */
+  victim?: string;
+  /** Line of the reader's code that caused it (filled by the playground's locator). */
+  line?: number;
+}
+
+/** Returned by `machine.stats()`. */
+export interface Stats {
+  events: Partial<Record<EventKind, number>>;
+  cost: { total: number; byKind: Partial<Record<EventKind, number>> };
+  /** Simulated time elapsed, in microseconds. */
+  time: number;
+  /** Events counted but not stored because the trace reached its limit. */
+  droppedEvents: number;
+}
+
+export type EventFields = Omit<TraceEvent, "seq" | "time" | "cost" | "severity" | "kind" | "message"> & {
+  cost?: number;
+  severity?: Severity;
+};
+
+const SEVERITY_BY_KIND: Partial<Record<EventKind, Severity>> = {
+  "stray-dma": "error",
+  "iommu-fault": "error",
+  "dma-debug": "error",
+  panic: "error",
+  "iotlb-stale": "warning",
+  "unmapped-dma": "warning",
+  "mapping-error": "warning",
+};
+
+/**
+ * The ordered event log plus running totals. Totals are kept as events arrive so `stats()` is
+ * O(kinds) and still exact after the stored log hits its limit.
+ */
+export class Trace {
+  readonly events: TraceEvent[] = [];
+  private readonly counts: Partial<Record<EventKind, number>> = {};
+  private readonly costs: Partial<Record<EventKind, number>> = {};
+  private totalCost = 0;
+  private cycles = 0;
+  private dropped = 0;
+  private seq = 0;
+  /** Supplies the reader's source line for each event (set by the playground runner). */
+  locate: (() => number | undefined) | undefined;
+
+  constructor(
+    private readonly maxEvents: number,
+    private readonly cyclesPerMicrosecond: number,
+  ) {}
+
+  /** Current simulated time in microseconds. */
+  get now(): number {
+    return this.cycles / this.cyclesPerMicrosecond;
+  }
+
+  /** Lets simulated time pass without CPU work (the lazy IOTLB timer reads it). */
+  advance(microseconds: number): void {
+    this.cycles += microseconds * this.cyclesPerMicrosecond;
+  }
+
+  emit(kind: EventKind, message: string, fields: EventFields = {}): TraceEvent {
+    // Integer cycles keep every sum exact, so trace costs always add up to stats() totals.
+    const cost = Math.round(fields.cost ?? 0);
+    this.cycles += cost;
+    this.totalCost += cost;
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+    this.costs[kind] = (this.costs[kind] ?? 0) + cost;
+    const event: TraceEvent = {
+      ...fields,
+      seq: ++this.seq,
+      kind,
+      cost,
+      time: this.now,
+      message,
+      severity: fields.severity ?? SEVERITY_BY_KIND[kind] ?? "info",
+    };
+    const line = this.locate?.();
+    if (line !== undefined) event.line = line;
+    if (this.events.length < this.maxEvents) this.events.push(event);
+    else this.dropped++;
+    return event;
+  }
+
+  stats(): Stats {
+    return {
+      events: { ...this.counts },
+      cost: { total: this.totalCost, byKind: { ...this.costs } },
+      time: this.now,
+      droppedEvents: this.dropped,
+    };
+  }
+}
