@@ -21,6 +21,8 @@ export default defineConfig({
   vite: {
     plugins: [stubMonacoCss()],
     resolve: { alias: [monacoMinAlias] },
+    // Monaco's core (4 MB) and TypeScript worker (7 MB) are big by nature and load on demand.
+    build: { chunkSizeWarningLimit: 8000 },
     // Module workers: the runner and Monaco's workers use dynamic imports.
     worker: { format: 'es' },
   },
