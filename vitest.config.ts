@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/docs-examples/**/*.test.ts'],
+          benchmark: { include: ['test/bench/**/*.bench.ts'] },
         },
       },
       {

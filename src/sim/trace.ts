@@ -76,6 +76,9 @@ export type EventFields = Omit<TraceEvent, "seq" | "time" | "cost" | "severity" 
   severity?: Severity;
 };
 
+/** Returned for events past the trace limit: counted in stats, not stored. */
+const DROPPED: TraceEvent = Object.freeze({ seq: 0, kind: "setup", cost: 0, time: 0, message: "(trace limit reached)", severity: "info" }) as TraceEvent;
+
 const SEVERITY_BY_KIND: Partial<Record<EventKind, Severity>> = {
   "stray-dma": "error",
   "iommu-fault": "error",
@@ -123,6 +126,10 @@ export class Trace {
     this.totalCost += cost;
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     this.costs[kind] = (this.costs[kind] ?? 0) + cost;
+    if (this.events.length >= this.maxEvents) {
+      this.dropped++;
+      return DROPPED;
+    }
     const event: TraceEvent = {
       ...fields,
       seq: ++this.seq,
@@ -134,8 +141,7 @@ export class Trace {
     };
     const line = this.locate?.();
     if (line !== undefined) event.line = line;
-    if (this.events.length < this.maxEvents) this.events.push(event);
-    else this.dropped++;
+    this.events.push(event);
     return event;
   }
 

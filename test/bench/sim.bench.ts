@@ -1,0 +1,103 @@
+// `npm run bench`: the simulator's hot paths (issue 3). Numbers go in the closing notes; no test
+// asserts on time. Pairs/s come from vitest's table (hz); the derived figures are printed below it.
+import { afterAll, bench, describe } from "vitest";
+import { createMachine } from "../../src/sim/index.js";
+import type { BackendName, DmaApi, Machine } from "../../src/sim/index.js";
+
+/** A driver domain in the mode each backend is meant for, with one mapped-ready page. */
+function rig(backend: BackendName): { m: Machine; dma: DmaApi; buf: number } {
+  const m = createMachine({ arch: "ia64", memory: "2 GiB", swiotlb: { size: "16 MiB", force: backend === "swiotlb" }, limits: { traceEvents: 0 } });
+  const mode = backend === "direct" || backend === "swiotlb" ? "P==M" : backend === "p2m" || backend === "xen-swiotlb" ? "P2M" : "VP";
+  const dom0 = m.createDomain({ name: "dom0", mode, memory: "256 MiB" });
+  const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: backend === "iommu" });
+  const dma = dom0.dmaApi(disk, backend);
+  const buf = dom0.alloc("16 KiB");
+  return { m, dma, buf };
+}
+
+const BACKENDS: BackendName[] = ["direct", "p2m", "hypercall", "swiotlb", "xen-swiotlb", "iommu"];
+
+describe("mapSingle + unmapSingle, 1 page (pairs/s)", () => {
+  for (const backend of BACKENDS) {
+    let setup: ReturnType<typeof rig> | undefined;
+    try {
+      setup = rig(backend);
+    } catch {
+      setup = undefined; // backend not available in this build
+    }
+    if (!setup) continue;
+    const { dma, buf } = setup;
+    bench(backend, () => {
+      const bus = dma.mapSingle(buf, 16384, "TO_DEVICE");
+      dma.mappingError(bus);
+      dma.unmapSingle(bus, 16384, "TO_DEVICE");
+    });
+  }
+});
+
+describe("mapSg + unmapSg, 256 entries of one page", () => {
+  for (const backend of ["p2m", "xen-swiotlb", "iommu"] as BackendName[]) {
+    let setup: ReturnType<typeof rig> | undefined;
+    try {
+      setup = rig(backend);
+    } catch {
+      setup = undefined;
+    }
+    if (!setup) continue;
+    const { m, dma } = setup;
+    const dom0 = m.domains[0]!;
+    const base = dom0.alloc("4 MiB");
+    const entries = Array.from({ length: 256 }, (_, i) => ({ address: base + i * 16384, length: 16384 }));
+    bench(backend, () => {
+      dma.mapSg(entries, "TO_DEVICE");
+      dma.unmapSg(entries, "TO_DEVICE");
+    });
+  }
+});
+
+const BOUNCE_BYTES = 256 * 1024;
+const results: Record<string, number> = {};
+
+describe("bounce copy vs Uint8Array.set (256 KiB)", () => {
+  let setup: ReturnType<typeof rig> | undefined;
+  try {
+    setup = rig("swiotlb");
+  } catch {
+    setup = undefined;
+  }
+  if (setup) {
+    const { m, dma } = setup;
+    const dom0 = m.domains[0]!;
+    const big = dom0.alloc(BOUNCE_BYTES);
+    dom0.write(big, new Uint8Array(BOUNCE_BYTES).fill(1));
+    bench("swiotlb map+unmap BIDIRECTIONAL (2 copies)", () => {
+      const bus = dma.mapSingle(big, BOUNCE_BYTES, "BIDIRECTIONAL");
+      dma.mappingError(bus);
+      dma.unmapSingle(bus, BOUNCE_BYTES, "BIDIRECTIONAL");
+    }, { teardown: (task) => { results.bounce = task?.result?.hz ?? 0; } });
+  }
+  const from = new Uint8Array(BOUNCE_BYTES).fill(1);
+  const to = new Uint8Array(BOUNCE_BYTES);
+  bench("Uint8Array.set x2 (same bytes)", () => {
+    to.set(from);
+    from.set(to);
+  }, { teardown: (task) => { results.plain = task?.result?.hz ?? 0; } });
+});
+
+afterAll(() => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const start = performance.now();
+  const m = createMachine({ arch: "ia64", memory: "64 GiB" });
+  m.createDomain({ name: "dom0", mode: "P2M", memory: "4 GiB" });
+  m.createDomain({ name: "domU1", mode: "VP", memory: "2 GiB" });
+  const ms = performance.now() - start;
+  gc?.();
+  const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+  const keep = m.frameCount;
+  console.log(`\n64 GiB machine (16 KiB pages), dom0 4 GiB + domU1 2 GiB, fragmented: ${ms.toFixed(1)} ms, heap +${grown.toFixed(1)} MiB${gc ? "" : " (no --expose-gc: rough)"} [frames ${keep}]`);
+  if (results.bounce && results.plain) {
+    console.log(`swiotlb bounce-copy throughput / Uint8Array.set throughput: ${(results.bounce / results.plain).toFixed(2)} (aim >= 0.5)`);
+  }
+});
