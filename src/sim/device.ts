@@ -139,6 +139,7 @@ export class Device {
     const pageSize = m.pageSize;
     const domid = this.domain.domid;
     let done = 0;
+    let blocked = 0;
     let firstMaddr: number | undefined;
     while (done < length) {
       const bus = busAddress + done;
@@ -156,10 +157,13 @@ export class Device {
           else if (!this.iommu && !this.live.has(busPage)) this.reportUnmapped(bus, maddr, chunk, isWrite);
           copy(maddr, done, chunk);
         }
+      } else {
+        blocked += chunk; // the IOMMU faulted this page: nothing was read or written there
       }
       done += chunk;
     }
-    m.emit(isWrite ? "dma-write" : "dma-read", `${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(length)} at bus ${hex(busAddress)}${firstMaddr !== undefined && firstMaddr !== busAddress ? ` (machine ${hex(firstMaddr)})` : ""}`, { device: this.name, domain: this.domain.name, busAddress, machineAddress: firstMaddr, bytes: length });
+    const blockedNote = blocked === 0 ? "" : blocked === length ? ": blocked by the IOMMU" : `; ${formatSize(blocked)} of it blocked by the IOMMU`;
+    m.emit(isWrite ? "dma-write" : "dma-read", `${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(length)} at bus ${hex(busAddress)}${firstMaddr !== undefined && firstMaddr !== busAddress ? ` (machine ${hex(firstMaddr)})` : ""}${blockedNote}`, { device: this.name, domain: this.domain.name, busAddress, machineAddress: firstMaddr, bytes: length });
   }
 
   private reportStray(bus: number, maddr: number, bytes: number, isWrite: boolean): void {

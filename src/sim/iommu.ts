@@ -3,161 +3,312 @@ import { RangeAllocator } from "./range-alloc.js";
 import { formatSize, hex } from "./units.js";
 import type { Machine } from "./machine.js";
 import type { Device } from "./device.js";
+import type { Direction } from "./dma/backend.js";
 
-/** IOTLB invalidation policy: flush on every unmap, or queue and flush in batches (Linux's lazy mode). */
+/**
+ * The hardware IOMMU (modelled on Intel VT-d): per-device protection domains with their own IOVA
+ * space and I/O page table, one IOTLB shared by all of them, faults that block the access, and
+ * the two IOTLB invalidation policies.
+ *
+ * Sources: torvalds/linux Documentation/Intel-IOMMU.txt (domains, IOVA, reserved ranges, faults);
+ * drivers/iommu/dma-iommu.c and drivers/iommu/iova.c (IOVA allocation); drivers/iommu/intel/dmar.c
+ * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush).
+ *
+ * Simplifications, each said where it applies: the IOVA granule is the machine page; the IOVA
+ * allocator has no per-CPU range cache (freed ranges go straight back to the tree); PCI MMIO
+ * windows are not reserved (the machine has no MMIO); faults name the device, not its PCI BDF.
+ */
+
+/** IOTLB invalidation policy: flush on every unmap (`intel_iommu=strict`), or queue and flush in batches (lazy). */
 export type Invalidation = "strict" | "lazy";
 
-/** Options of a device behind the IOMMU. */
+/** Options of a device behind the IOMMU (`attachDevice({ iommu: { ... } })`). */
 export interface IommuOptions {
-  /** Default "strict" (intel_iommu=strict); "lazy" batches flushes: 250 queued unmaps or 10 ms. */
+  /**
+   * Default "strict": every unmap invalidates the IOTLB at once, so the device loses access
+   * immediately. "lazy" queues unmaps and flushes after 250 of them or 10 ms; until then a stale
+   * IOTLB entry still lets the device through. A device joining an existing group inherits its policy.
+   */
   invalidation?: Invalidation;
   /**
-   * Devices behind one PCIe-to-PCI bridge share a protection domain (transaction-id aliasing,
-   * Documentation/Intel-IOMMU.txt). Devices with the same group share one. Default: the device's own.
+   * Devices with the same group share one protection domain: IOVA space, page table and therefore
+   * each other's mappings, as devices behind one PCIe-to-PCI bridge do ("due to transaction id
+   * aliasing", Documentation/Intel-IOMMU.txt). Default: a domain of the device's own.
    */
   group?: string;
 }
 
-/** Flush the lazy queue once it holds this many unmaps (Intel VT-d driver's high-water mark). */
+/** The lazy queue is flushed once it holds this many unmaps (HIGH_WATER_MARK in Mark Gross's VT-d batching). */
 export const LAZY_FLUSH_HIGH_WATER = 250;
-/** ...or once the oldest queued unmap is this old (10 ms). */
+/** ...or once its oldest unmap is this many microseconds old (the 10 ms unmap timer). */
 export const LAZY_FLUSH_MICROSECONDS = 10_000;
-/** Entries the simulated IOTLB holds before evicting the oldest. */
+/** Translations the shared IOTLB holds before evicting the oldest (a model size; real IOTLBs are small caches). */
 export const IOTLB_CAPACITY = 512;
-/** VT-d's 48-bit address width: the IOVA space above the device mask is never used anyway. */
-const IOVA_BITS = 48;
+/** IOVA address width: VT-d's 48-bit (4-level) guest address width; masks wider than this are capped. */
+export const IOVA_BITS = 48;
+/** iova.h: log2 of the largest cached range (pages); smaller allocations are rounded up to a power of two. */
+const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+/** The interrupt (MSI) address window: "not translated", so reserved in every IOVA space. */
+const MSI_WINDOW_START = 0xfee00000;
+const MSI_WINDOW_END = 0xfeefffff;
 
-interface Pte {
+/** One I/O page-table entry: the machine frame an IOVA page reaches, and what the device may do. */
+export interface IommuPte {
   mfn: number;
+  /** The device may read the frame (DMA_PTE_READ). */
   read: boolean;
+  /** The device may write the frame (DMA_PTE_WRITE). */
   write: boolean;
 }
 
-interface QueuedUnmap {
+/** One IOVA allocation, in pages of `machine.pageSize`. */
+export interface IovaRange {
   iovaPage: number;
   pages: number;
+}
+
+/** What an allocated IOVA range is used for (snapshots): live mapping, waiting for the lazy flush, or reserved. */
+export type IovaUse = "mapped" | "flush-queued" | "reserved";
+
+interface QueuedUnmap extends IovaRange {
+  /** Simulated time (µs) the unmap was queued. */
   at: number;
 }
 
 /**
- * One protection domain: its own IOVA space and I/O page table. Devices in the same group share it.
+ * dma_info_to_prot() (drivers/iommu/dma-iommu.c): TO_DEVICE lets the device only read the
+ * memory, FROM_DEVICE only write it, BIDIRECTIONAL both.
+ */
+export function protFromDirection(dir: Direction): { read: boolean; write: boolean } {
+  return { read: dir !== "FROM_DEVICE", write: dir !== "TO_DEVICE" };
+}
+
+/** Smallest power of two >= n (n >= 1). */
+function roundUpPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
+/**
+ * One protection domain: its own IOVA space and I/O page table ("these are not global address
+ * spaces, but separate for each domain", Documentation/Intel-IOMMU.txt). Devices in one group
+ * share it. A bus address of a device behind the IOMMU is an IOVA of its domain.
  */
 export class IommuDomain {
+  /** Devices attached to this protection domain. */
   readonly devices: Device[] = [];
   /** @internal I/O page table: IOVA page → PTE. */
-  readonly pageTable = new Map<number, Pte>();
-  /** @internal IOVA pages allocator. */
+  readonly pageTable = new Map<number, IommuPte>();
+  /** @internal Free IOVA pages. */
   readonly iova: RangeAllocator;
-  /** @internal Unmaps waiting for the lazy flush. */
+  /** @internal Allocated IOVA ranges by first page, with their use. */
+  readonly ranges = new Map<number, { pages: number; use: IovaUse }>();
+  /** @internal Unmaps waiting for the lazy flush; their IOVA stays allocated until it runs. */
   readonly queue: QueuedUnmap[] = [];
 
-  constructor(readonly iommu: Iommu, readonly id: number, readonly group: string, readonly invalidation: Invalidation) {
+  constructor(
+    readonly iommu: Iommu,
+    /** Index among the machine's protection domains: the IOTLB's tag. */
+    readonly id: number,
+    readonly group: string,
+    readonly invalidation: Invalidation,
+  ) {
     const pageSize = iommu.machine.pageSize;
-    // IOVA page 0 stays unused (Linux's IOVA_START_PFN is 1) so a bus address of 0 is never valid.
+    // IOVA page 0 is never handed out (iommu_dma_init_domain: base_pfn = max(1, ...); VT-d's
+    // IOVA_START_PFN is 1), so bus address 0 is never a valid mapping.
     this.iova = new RangeAllocator(1, 2 ** IOVA_BITS / pageSize);
-    // The x86 interrupt window 0xfee00000-0xfeefffff is never translated: reserve it.
-    const first = Math.floor(0xfee00000 / pageSize);
-    const last = Math.floor(0xfeefffff / pageSize);
-    const reserved = this.iova.alloc(last - first + 1, 1, false, last + 1);
-    if (reserved !== undefined && reserved !== first) {
-      this.iova.free(reserved, last - first + 1);
-    }
+    // Interrupt messages are not translated: the window is reserved from every IOVA space
+    // (Documentation/Intel-IOMMU.txt; dmar_init_reserved_ranges, "IOAPIC ranges shouldn't be
+    // accessed by DMA"). ia64 uses the same 0xfee00000 MSI address, so both archs reserve it.
+    const first = Math.floor(MSI_WINDOW_START / pageSize);
+    const count = Math.floor(MSI_WINDOW_END / pageSize) - first + 1;
+    const at = this.iova.alloc(count, 1, true, first + count);
+    if (at !== first) throw new Error(`IOMMU: could not reserve the interrupt window (got ${at})`);
+    this.ranges.set(first, { pages: count, use: "reserved" });
   }
 
   private get machine(): Machine {
     return this.iommu.machine;
   }
 
-  /** Allocates `pages` IOVA pages below `limit` (bytes), top-down as Linux does. */
-  allocIova(pages: number, limit: number): number | undefined {
-    this.iommu.maybeTimedFlush();
-    const pageSize = this.machine.pageSize;
-    return this.iova.alloc(pages, 1, true, Math.floor(limit / pageSize));
-  }
-
-  /** Installs one PTE. */
-  map(iovaPage: number, mfn: number, read: boolean, write: boolean, device?: string): void {
-    if (!read && !write) throw new SimError("INVALID_ARGUMENT", "an IOMMU mapping needs read or write permission (__domain_mapping returns -EINVAL)", "direction");
-    this.pageTable.set(iovaPage, { mfn, read, write });
-    const pageSize = this.machine.pageSize;
-    this.machine.emit("iommu-map", `IOMMU: IOVA ${hex(iovaPage * pageSize)} → machine ${hex(mfn * pageSize)} (${read && write ? "read/write" : read ? "device may read" : "device may write"})`, { device, busAddress: iovaPage * pageSize, machineAddress: mfn * pageSize, bytes: pageSize, cost: this.machine.costs.iommuPteWrite });
+  /** How messages name this protection domain: the group, or the one device that owns it. */
+  get label(): string {
+    return this.group.startsWith("device:") ? `domain of ${this.group.slice(7)}` : `group ${JSON.stringify(this.group)}`;
   }
 
   /**
-   * Clears PTEs for [iovaPage, iovaPage + pages) and releases the IOVA range: at once with an
-   * IOTLB flush (strict), or queued until the next batched flush (lazy), leaving the stale window.
+   * Allocates IOVA pages for a mapping by `device`, as Linux's iommu_dma_alloc_iova: top-down
+   * below the device's DMA mask (capped at the IOVA width), sizes under 32 pages rounded up to a
+   * power of two, and every range aligned to its size rounded up to a power of two (alloc_iova's
+   * size_aligned). A device whose mask exceeds 32 bits is first tried below 4 GiB ("Try to get PCI
+   * devices a SAC address"); once that fails it uses its full mask from then on. Returns undefined
+   * when no range fits.
    */
-  unmap(iovaPage: number, pages: number, device?: string): void {
+  allocIova(pages: number, device: Device): IovaRange | undefined {
+    this.iommu.maybeTimedFlush();
     const m = this.machine;
-    const pageSize = m.pageSize;
-    for (let p = iovaPage; p < iovaPage + pages; p++) this.pageTable.delete(p);
+    const size = pages < 2 ** (IOVA_RANGE_CACHE_MAX_SIZE - 1) ? roundUpPow2(pages) : pages;
+    const align = roundUpPow2(size);
+    const maskBits = Math.min(device.dmaMask, IOVA_BITS);
+    const limit = Math.floor(2 ** maskBits / m.pageSize);
+    const sacLimit = 2 ** 32 / m.pageSize;
+    let at: number | undefined;
+    if (limit > sacLimit && !this.iommu.usesDac(device)) {
+      at = this.iova.alloc(size, align, true, sacLimit);
+      if (at === undefined) {
+        this.iommu.markDac(device);
+        m.emit("setup", `${device.name}: Using ${maskBits}-bit DMA addresses`, { device: device.name, domain: device.domain.name });
+      }
+    }
+    at ??= this.iova.alloc(size, align, true, limit);
+    if (at === undefined) return undefined;
+    this.ranges.set(at, { pages: size, use: "mapped" });
+    return { iovaPage: at, pages: size };
+  }
+
+  /** Returns an IOVA range on which no PTE was written (a mapping that failed half-way). */
+  freeIova(range: IovaRange): void {
+    this.iova.free(range.iovaPage, range.pages);
+    this.ranges.delete(range.iovaPage);
+  }
+
+  /** Writes one PTE (iommu-map event, `costs.iommuPteWrite`). */
+  map(iovaPage: number, mfn: number, prot: { read: boolean; write: boolean }, device?: Device): void {
+    if (!prot.read && !prot.write) {
+      throw new SimError("INVALID_ARGUMENT", "an IOMMU mapping needs read or write permission (__domain_mapping returns -EINVAL otherwise)", "dir");
+    }
+    const m = this.machine;
+    this.pageTable.set(iovaPage, { mfn, read: prot.read, write: prot.write });
+    const access = prot.read && prot.write ? "read/write" : prot.read ? "device may only read" : "device may only write";
+    m.emit("iommu-map", `IOMMU ${this.label}: IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${access})`, {
+      device: device?.name,
+      domain: device?.domain.name,
+      busAddress: iovaPage * m.pageSize,
+      machineAddress: mfn * m.pageSize,
+      bytes: m.pageSize,
+      cost: m.costs.iommuPteWrite,
+    });
+  }
+
+  /**
+   * Clears the PTEs of an IOVA range and releases it the way __iommu_dma_unmap does: strict
+   * flushes the IOTLB for the range and frees the IOVA at once; lazy queues the range (the
+   * flush queue) and frees it only after the batched flush, so until then the IOVA cannot be
+   * reused and a stale IOTLB entry still translates.
+   */
+  unmap(range: IovaRange, device?: Device): void {
+    this.iommu.maybeTimedFlush();
+    const m = this.machine;
+    let cleared = 0;
+    for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) if (this.pageTable.delete(p)) cleared++;
+    const where = `${cleared} PTE${cleared === 1 ? "" : "s"} at IOVA ${hex(range.iovaPage * m.pageSize)}`;
+    const fields = { device: device?.name, domain: device?.domain.name, busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iommuPteClear * cleared };
     if (this.invalidation === "strict") {
-      m.emit("iommu-unmap", `IOMMU: cleared ${pages} PTE${pages === 1 ? "" : "s"} at IOVA ${hex(iovaPage * pageSize)}`, { device, busAddress: iovaPage * pageSize, bytes: pages * pageSize, cost: m.costs.iommuPteClear * pages });
-      this.iommu.invalidate(this, [{ iovaPage, pages }], "strict unmap");
-      this.iova.free(iovaPage, pages);
+      m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}`, fields);
+      this.iommu.invalidateRange(this, range);
+      this.freeIova(range);
       return;
     }
-    this.queue.push({ iovaPage, pages, at: m.traceLog.now });
-    m.emit("iommu-unmap", `IOMMU: cleared ${pages} PTE${pages === 1 ? "" : "s"} at IOVA ${hex(iovaPage * pageSize)}; IOTLB flush deferred (${this.queue.length} queued)`, { device, busAddress: iovaPage * pageSize, bytes: pages * pageSize, cost: m.costs.iommuPteClear * pages });
+    this.queue.push({ ...range, at: m.traceLog.now });
+    this.ranges.set(range.iovaPage, { pages: range.pages, use: "flush-queued" });
+    m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${this.queue.length} queued)`, fields);
     if (this.queue.length >= LAZY_FLUSH_HIGH_WATER) this.flushQueue(`${LAZY_FLUSH_HIGH_WATER} unmaps queued`);
   }
 
-  /** Flushes the IOTLB for every queued unmap and frees their IOVA ranges. */
+  /** The lazy flush: one domain-wide IOTLB invalidation, then every queued IOVA range is freed. */
   flushQueue(reason: string): void {
     if (this.queue.length === 0) return;
     const entries = this.queue.splice(0);
-    this.iommu.invalidate(this, entries, reason);
-    for (const e of entries) this.iova.free(e.iovaPage, e.pages);
+    this.iommu.invalidateDomain(this, entries, reason);
+    for (const e of entries) this.freeIova(e);
   }
 
   /**
-   * Translates one bus page for a device access. Returns the MFN, or undefined after recording a
-   * fault: the access is blocked and touches no memory.
+   * Translates one bus page for a device access. Returns the MFN, or undefined after recording
+   * the VT-d fault: the access is blocked and touches no memory. A hit in the IOTLB is used
+   * without reading the page table, which is how a stale entry lets a device through.
    */
   translate(iovaPage: number, isWrite: boolean, busAddress: number, device: Device): number | undefined {
     const m = this.machine;
     this.iommu.maybeTimedFlush();
     const cached = this.iommu.iotlbLookup(this, iovaPage);
     const pte = cached ?? this.pageTable.get(iovaPage);
-    const allowed = pte !== undefined && (isWrite ? pte.write : pte.read);
-    if (!allowed) {
-      const reason = isWrite ? "[fault reason 0x05] PTE Write access is not set" : "[fault reason 0x06] PTE Read access is not set";
-      m.emit("iommu-fault", `DMAR: [DMA ${isWrite ? "Write" : "Read"}] Request device [${device.name}] fault addr ${hex(busAddress)} ${reason}`, { device: device.name, domain: device.domain.name, busAddress, code: isWrite ? "0x05" : "0x06" });
+    if (pte === undefined || !(isWrite ? pte.write : pte.read)) {
+      m.emit("iommu-fault", faultMessage(m, device, busAddress, isWrite), { device: device.name, domain: device.domain.name, busAddress, code: isWrite ? "0x05" : "0x06" });
       return undefined;
     }
     if (cached && !this.pageTable.has(iovaPage)) {
-      m.emit("iotlb-stale", `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy flush has not run yet (${this.queue.length} queued)`, { device: device.name, domain: device.domain.name, busAddress, machineAddress: pte.mfn * m.pageSize });
+      m.emit("iotlb-stale", `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
+        device: device.name,
+        domain: device.domain.name,
+        busAddress,
+        machineAddress: pte.mfn * m.pageSize,
+      });
     }
     if (!cached) this.iommu.iotlbInsert(this, iovaPage, pte);
     return pte.mfn;
   }
+
+  /** IOVA pages currently free in this domain. */
+  freeIovaPages(): number {
+    return this.iova.freeUnits();
+  }
 }
 
-/** The machine's IOMMU: protection domains, and one IOTLB shared by them (tagged by domain). */
+/**
+ * The VT-d fault report (drivers/iommu/intel/dmar.c, dmar_fault_do_one; reasons 5 and 6 of
+ * dma_remap_fault_reasons[]). A not-present PTE has neither permission, so an unmapped page gives
+ * the same reasons. Era "modern" prints today's one-line form; era "2006" the first driver's
+ * two-line form shown in Documentation/Intel-IOMMU.txt (VT-d support itself arrived in 2.6.24).
+ * The device is named, not given as a PCI bus:slot.function.
+ */
+function faultMessage(m: Machine, device: Device, busAddress: number, isWrite: boolean): string {
+  const type = isWrite ? "DMA Write" : "DMA Read";
+  const reason = isWrite ? "PTE Write access is not set" : "PTE Read access is not set";
+  const code = isWrite ? "05" : "06";
+  if (m.era === "2006") {
+    return `DMAR:[${type}] Request device [${device.name}] fault addr ${busAddress.toString(16)}\nDMAR:[fault reason ${code}] ${reason}`;
+  }
+  return `DMAR: [${type} NO_PASID] Request device [${device.name}] fault addr ${hex(busAddress)} [fault reason 0x${code}] ${reason}`;
+}
+
+interface IotlbEntry {
+  domain: IommuDomain;
+  iovaPage: number;
+  pte: IommuPte;
+}
+
+/** The machine's IOMMU: its protection domains, and one IOTLB shared by them, tagged by domain. */
 export class Iommu {
+  /** Protection domains in creation order. */
   readonly domains: IommuDomain[] = [];
-  private readonly iotlb = new Map<string, Pte>();
+  private readonly iotlb = new Map<string, IotlbEntry>();
+  /** Devices that gave up on 32-bit IOVAs (pci_32bit_workaround cleared). */
+  private readonly dacDevices = new Set<string>();
 
   constructor(readonly machine: Machine) {}
 
-  /** Puts a device behind the IOMMU, in its group's protection domain. */
+  /** Puts a device behind the IOMMU, in its group's protection domain (created on first use). */
   attach(device: Device, options: IommuOptions): IommuDomain {
     const o = requireObject(options, "iommu");
     rejectUnknownKeys(o, ["invalidation", "group"], "iommu");
-    const invalidation = o.invalidation ?? "strict";
-    if (invalidation !== "strict" && invalidation !== "lazy") {
-      throw new SimError("INVALID_CONFIG", `iommu.invalidation must be "strict" or "lazy", got ${describeValue(invalidation)}`, "iommu.invalidation");
+    if (o.invalidation !== undefined && o.invalidation !== "strict" && o.invalidation !== "lazy") {
+      throw new SimError("INVALID_CONFIG", `iommu.invalidation must be "strict" or "lazy", got ${describeValue(o.invalidation)}`, "iommu.invalidation");
     }
-    if (o.group !== undefined && (typeof o.group !== "string" || o.group.length === 0)) {
-      throw new SimError("INVALID_CONFIG", `iommu.group must be a non-empty string, got ${describeValue(o.group)}`, "iommu.group");
+    if (o.group !== undefined && (typeof o.group !== "string" || o.group.length === 0 || o.group.length > 64 || o.group.startsWith("device:"))) {
+      throw new SimError("INVALID_CONFIG", `iommu.group must be a name of 1-64 characters not starting with "device:" (reserved for a device's own domain), got ${describeValue(o.group)}`, "iommu.group");
     }
     const group = (o.group as string | undefined) ?? `device:${device.name}`;
     let domain = this.domains.find((d) => d.group === group);
-    if (domain && domain.invalidation !== invalidation) {
-      throw new SimError("INVALID_CONFIG", `iommu group ${describeValue(group)} already uses ${domain.invalidation} invalidation; a device cannot join it with ${invalidation}`, "iommu.invalidation");
-    }
-    if (!domain) {
-      domain = new IommuDomain(this, this.domains.length, group, invalidation);
+    if (domain) {
+      if (o.invalidation !== undefined && o.invalidation !== domain.invalidation) {
+        throw new SimError("INVALID_CONFIG", `iommu group ${describeValue(group)} already uses ${domain.invalidation} invalidation; ${device.name} cannot join it with ${describeValue(o.invalidation)} (the devices share one protection domain)`, "iommu.invalidation");
+      }
+      const other = domain.devices.find((d) => d.domain !== device.domain);
+      if (other) {
+        throw new SimError("INVALID_CONFIG", `iommu group ${describeValue(group)} already holds ${other.name} of ${other.domain.name}: devices behind one PCIe-to-PCI bridge share one protection domain, so ${device.name} cannot belong to ${device.domain.name}`, "iommu.group");
+      }
+    } else {
+      domain = new IommuDomain(this, this.domains.length, group, (o.invalidation as Invalidation | undefined) ?? "strict");
       this.domains.push(domain);
     }
     domain.devices.push(device);
@@ -165,27 +316,45 @@ export class Iommu {
   }
 
   /** @internal */
-  iotlbLookup(domain: IommuDomain, iovaPage: number): Pte | undefined {
-    return this.iotlb.get(`${domain.id}:${iovaPage}`);
+  usesDac(device: Device): boolean {
+    return this.dacDevices.has(device.name);
+  }
+
+  /** @internal */
+  markDac(device: Device): void {
+    this.dacDevices.add(device.name);
+  }
+
+  /** @internal */
+  iotlbLookup(domain: IommuDomain, iovaPage: number): IommuPte | undefined {
+    return this.iotlb.get(`${domain.id}:${iovaPage}`)?.pte;
   }
 
   /** @internal Caches a translation, evicting the oldest entry when full. */
-  iotlbInsert(domain: IommuDomain, iovaPage: number, pte: Pte): void {
+  iotlbInsert(domain: IommuDomain, iovaPage: number, pte: IommuPte): void {
     if (this.iotlb.size >= IOTLB_CAPACITY) this.iotlb.delete(this.iotlb.keys().next().value!);
-    this.iotlb.set(`${domain.id}:${iovaPage}`, pte);
+    this.iotlb.set(`${domain.id}:${iovaPage}`, { domain, iovaPage, pte });
   }
 
-  /** @internal Invalidates IOTLB entries of `ranges` (one costed flush). */
-  invalidate(domain: IommuDomain, ranges: { iovaPage: number; pages: number }[], reason: string): void {
-    let pages = 0;
-    for (const r of ranges) {
-      pages += r.pages;
-      for (let p = r.iovaPage; p < r.iovaPage + r.pages; p++) this.iotlb.delete(`${domain.id}:${p}`);
-    }
-    this.machine.emit("iotlb-flush", `IOTLB flush for ${domain.group} (${reason}): ${ranges.length} range${ranges.length === 1 ? "" : "s"}, ${formatSize(pages * this.machine.pageSize)}`, { cost: this.machine.costs.iotlbFlush, code: domain.invalidation });
+  /** @internal Strict unmap: page-selective invalidation of one range (one costed flush). */
+  invalidateRange(domain: IommuDomain, range: IovaRange): void {
+    for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(`${domain.id}:${p}`);
+    const m = this.machine;
+    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
   }
 
-  /** @internal Runs the 10 ms timer of every lazy queue whose oldest entry has expired. */
+  /** @internal Lazy flush: domain-selective invalidation (flush_iotlb_all) covering the queued ranges. */
+  invalidateDomain(domain: IommuDomain, queued: readonly IovaRange[], reason: string): void {
+    for (const [key, entry] of [...this.iotlb]) if (entry.domain === domain) this.iotlb.delete(key);
+    const m = this.machine;
+    const pages = queued.reduce((sum, r) => sum + r.pages, 0);
+    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
+  }
+
+  /**
+   * @internal The lazy queues' 10 ms timer. Simulated time advances with every event's cost and
+   * with `machine.advanceTime`; the timer is checked at the next IOMMU operation or time step.
+   */
   maybeTimedFlush(): void {
     const now = this.machine.traceLog.now;
     for (const d of this.domains) {
@@ -204,11 +373,8 @@ export class Iommu {
     for (const d of this.domains) d.flushQueue(reason);
   }
 
-  /** @internal For snapshots. */
+  /** @internal IOTLB contents, for snapshots. */
   iotlbEntries(): { domain: number; iovaPage: number; mfn: number }[] {
-    return [...this.iotlb.entries()].map(([key, pte]) => {
-      const [domain, page] = key.split(":").map(Number) as [number, number];
-      return { domain, iovaPage: page, mfn: pte.mfn };
-    });
+    return [...this.iotlb.values()].map((e) => ({ domain: e.domain.id, iovaPage: e.iovaPage, mfn: e.pte.mfn }));
   }
 }

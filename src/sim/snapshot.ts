@@ -57,6 +57,10 @@ export interface IommuSnapshot {
   queued: number;
   /** IOTLB entries of this protection domain (possibly stale). */
   iotlb: { iovaPage: number; mfn: number; stale: boolean }[];
+  /** Allocated IOVA ranges (pages): live mappings, ranges waiting for the lazy flush, the reserved interrupt window. */
+  iova: { iovaPage: number; pages: number; use: "mapped" | "flush-queued" | "reserved" }[];
+  /** IOVA pages still free in this protection domain. */
+  iovaFreePages: number;
 }
 
 /** Everything a picture needs, as plain structured-cloneable data (see `machine.snapshot()`). */
@@ -159,5 +163,7 @@ function iommuSnapshot(m: Machine): IommuSnapshot[] {
     entries: [...d.pageTable.entries()].map(([iovaPage, pte]) => ({ iovaPage, mfn: pte.mfn, read: pte.read, write: pte.write })),
     queued: d.queue.length,
     iotlb: iotlb.filter((e) => e.domain === d.id).map((e) => ({ iovaPage: e.iovaPage, mfn: e.mfn, stale: !d.pageTable.has(e.iovaPage) })),
+    iova: [...d.ranges.entries()].sort((a, b) => a[0] - b[0]).map(([iovaPage, r]) => ({ iovaPage, pages: r.pages, use: r.use })),
+    iovaFreePages: d.freeIovaPages(),
   }));
 }

@@ -3,6 +3,7 @@ import type { BackendContext, BackendName, DmaBackend } from "./backend.js";
 import { DirectBackend } from "./direct.js";
 import { P2mBackend } from "./p2m.js";
 import { HypercallBackend } from "./hypercall.js";
+import { IommuBackend } from "./iommu.js";
 
 type Factory = (ctx: BackendContext) => DmaBackend;
 
@@ -10,6 +11,7 @@ const FACTORIES: Partial<Record<BackendName, Factory>> = {
   direct: (ctx) => new DirectBackend(ctx),
   p2m: (ctx) => new P2mBackend(ctx),
   hypercall: (ctx) => new HypercallBackend(ctx),
+  iommu: (ctx) => new IommuBackend(ctx),
 };
 
 /** Builds the named backend for a driver domain and device. */
