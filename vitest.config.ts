@@ -16,7 +16,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/docs-examples/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/property/**/*.test.ts',
+            'test/docs-examples/**/*.test.ts',
+            'test/playground/**/*.test.ts',
+          ],
           benchmark: { include: ['test/bench/**/*.bench.ts'] },
         },
       },

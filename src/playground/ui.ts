@@ -21,6 +21,8 @@ function setUp(root: HTMLElement): void {
   const run = (): void => {
     current?.stop();
     output.clear();
+    // Counters for tests and debugging: runs started and runs finished.
+    root.dataset.started = String(Number(root.dataset.started ?? 0) + 1);
     runButton.setAttribute('aria-busy', 'true');
     const handle = runCode(editor?.getValue() ?? initialCode, { onEvent: (e) => output.show(e) });
     current = handle;
@@ -64,6 +66,8 @@ function setUp(root: HTMLElement): void {
   runButton.addEventListener('click', run);
   editButton.addEventListener('click', () => void activate());
   root.addEventListener('keydown', (e) => {
+    // Inside the editor Monaco's own Ctrl+Enter command already ran (and prevented default).
+    if (e.defaultPrevented) return;
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
       e.preventDefault();
       run();

@@ -119,6 +119,31 @@ m.createDomain({ name: "big", mode: "P2M", memory: "4 GiB" });
     expect(text.trim()).toBe('second run 2');
   });
 
+  test('a loop that logs forever is stopped, its output capped, and the page stays usable', async () => {
+    await replaceCode(p.page, 'let i = 0;\nwhile (true) console.log("spam", i++);\n');
+    await embed(p.page).getByRole('button', { name: 'Run' }).click();
+    await p.page.waitForTimeout(1000);
+    const t0 = Date.now();
+    expect(await p.page.evaluate(() => document.title)).toContain('Your first DMA mapping');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await embed(p.page).locator('.pg-output .pg-timeout').waitFor({ state: 'visible', timeout: 15_000 });
+    const lines = embed(p.page).locator('.pg-output > div');
+    expect(await lines.count()).toBe(1002); // 1000 lines, the truncation notice, the time limit
+    expect(await lines.nth(1000).innerText()).toBe('… output truncated after 1000 lines');
+  });
+
+  test('Ctrl+Enter in the editor runs the code once', async () => {
+    await replaceCode(p.page, 'console.log("from the keyboard");\n');
+    const started = async () => Number(await embed(p.page).getAttribute('data-started'));
+    const before = await started();
+    await p.page.keyboard.press('Control+Enter');
+    await expect.poll(() => output(p.page)).toBe('from the keyboard');
+    await p.page.waitForTimeout(300);
+    expect(await started()).toBe(before + 1);
+    // Monaco's default Ctrl+Enter (insert a line below) did not also fire: still 2 lines.
+    expect(await embed(p.page).locator('.monaco-editor .view-line').count()).toBe(2);
+  });
+
   test('no console errors on the page', () => {
     expect(p.pageErrors).toEqual([]);
     expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
