@@ -36,6 +36,8 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          // Benchmarks belong to the unit project; without this they would run twice.
+          benchmark: { include: [] },
         },
       },
     ],
