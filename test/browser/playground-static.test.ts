@@ -31,6 +31,9 @@ describe('playground page before activation', () => {
       await p.page.waitForLoadState('networkidle');
       expect(p.requests.filter((u) => MONACO_URL.test(u))).toEqual([]);
       expect(await p.page.locator('.monaco-editor').count()).toBe(0);
+      // Nothing runs on load: no runner worker, no output.
+      expect(p.workers).toEqual([]);
+      expect(await box.locator('.pg-output > *').count()).toBe(0);
       expect(p.pageErrors).toEqual([]);
       expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
     } finally {
