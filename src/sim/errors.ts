@@ -22,7 +22,8 @@ export type SimErrorCode =
   | "MACHINE_HALTED"
   | "GRANT_ERROR"
   | "KMAP_FAILED"
-  | "NOT_MAPPED";
+  | "NOT_MAPPED"
+  | "SWIOTLB_NO_ROOM";
 
 /** The one error type the simulator throws for bad configuration, bad arguments and simulated panics. */
 export class SimError extends Error {

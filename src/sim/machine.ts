@@ -12,6 +12,7 @@ import { DmaDebug } from "./dma/debug.js";
 import type { MachineSnapshot } from "./snapshot.js";
 import type { DmaApi } from "./dma/api.js";
 import { takeSnapshot } from "./snapshot.js";
+import type { SwiotlbPool } from "./swiotlb-pool.js";
 
 export type Arch = "ia64" | "x86_64";
 /** Which Linux: "2006" (2.6.16-era lib/swiotlb.c and the xenified tree) or "modern" (today's kernel/dma). */
@@ -88,6 +89,8 @@ export class Machine {
   /** @internal Every DMA-API instance created, for snapshots. */
   readonly apis: DmaApi[] = [];
   private haltReason: string | undefined;
+  /** @internal swiotlb bounce pools, one per driver domain and kind, set aside on first use. */
+  readonly swiotlbPools: SwiotlbPool[] = [];
   /** @internal Foreign frames each domain may reach through a grant mapping: mfn → domid → count. */
   readonly grantedFrames = new Map<number, Map<number, number>>();
 

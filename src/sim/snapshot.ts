@@ -2,6 +2,7 @@ import { CHUNK_FRAMES, FREE, XEN, domidOf } from "./frames.js";
 import type { Machine, Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
 import type { Direction } from "./dma/backend.js";
+import type { SwiotlbPool } from "./swiotlb-pool.js";
 
 /** A run of consecutive machine frames with one owner (and consecutive PFNs, when `pfn` is set). */
 export interface FrameRun {
@@ -63,6 +64,28 @@ export interface IommuSnapshot {
   iovaFreePages: number;
 }
 
+/** One swiotlb bounce pool: where it is, and which slots bounce for which buffers. */
+export interface SwiotlbSnapshot {
+  /** The driver domain that owns it. */
+  domain: string;
+  /** "swiotlb" or "xen-swiotlb" (whose 256 KiB segments are machine-contiguous). */
+  kind: string;
+  /** Slots of 2 KiB (io_tlb_nslabs). */
+  totalSlots: number;
+  usedSlots: number;
+  /** Guest-physical address of slot 0 (the pool is pfn-contiguous, above the domain's RAM). */
+  address: number;
+  bytes: number;
+  /** Bus address of each 128-slot (256 KiB) segment. */
+  segmentBus: number[];
+  /** Bounce buffers in use: first slot, slot count, their addresses, the original buffer (null for coherent memory). */
+  used: { slot: number; count: number; address: number; busAddress: number; original: number | null }[];
+  /** The pool's PFN → MFN runs. */
+  frames: P2mRun[];
+  /** Era 2006: the 32 KiB io_tlb_overflow_buffer handed out when the pool is full. */
+  overflowBuffer: { address: number; busAddress: number; bytes: number } | null;
+}
+
 /** Everything a picture needs, as plain structured-cloneable data (see `machine.snapshot()`). */
 export interface MachineSnapshot {
   arch: Arch;
@@ -78,6 +101,8 @@ export interface MachineSnapshot {
   devices: { name: string; domain: string; dmaMask: number; iommuGroup: string | null }[];
   mappings: MappingSnapshot[];
   iommu: IommuSnapshot[];
+  /** swiotlb bounce pools (one per driver domain and kind, once a swiotlb or xen-swiotlb DMA-API exists). */
+  swiotlb: SwiotlbSnapshot[];
 }
 
 /** Builds the snapshot. Empty 64 Ki-frame chunks collapse into one free run, so huge machines stay cheap. */
@@ -95,6 +120,7 @@ export function takeSnapshot(m: Machine): MachineSnapshot {
     devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
     mappings: m.apis.flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
     iommu: iommuSnapshot(m),
+    swiotlb: m.swiotlbPools.map(swiotlbSnapshot),
   };
 }
 
@@ -166,4 +192,22 @@ function iommuSnapshot(m: Machine): IommuSnapshot[] {
     iova: [...d.ranges.entries()].sort((a, b) => a[0] - b[0]).map(([iovaPage, r]) => ({ iovaPage, pages: r.pages, use: r.use })),
     iovaFreePages: d.freeIovaPages(),
   }));
+}
+
+function swiotlbSnapshot(p: SwiotlbPool): SwiotlbSnapshot {
+  const pageSize = p.domain.machine.pageSize;
+  const firstPfn = p.address / pageSize;
+  const pages = p.bytes / pageSize;
+  return {
+    domain: p.domain.name,
+    kind: p.kind,
+    totalSlots: p.nslabs,
+    usedSlots: p.usedSlots,
+    address: p.address,
+    bytes: p.bytes,
+    segmentBus: [...p.segmentBus],
+    used: p.usedRuns(),
+    frames: toRuns(Array.from({ length: pages }, (_, i): [number, number] => [firstPfn + i, p.domain.pfnToMfn(firstPfn + i)!])),
+    overflowBuffer: p.overflow ? { ...p.overflow } : null,
+  };
 }

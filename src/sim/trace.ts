@@ -29,7 +29,9 @@ export type EventKind =
   | "mapping-error"
   | "kmap"
   | "block"
-  | "cpu-copy";
+  | "cpu-copy"
+  /** A swiotlb/xen-swiotlb mapping took bounce slots instead of mapping directly, with the reason. */
+  | "bounce";
 
 /** How loudly a picture or trace view should flag an event. */
 export type Severity = "info" | "warning" | "error";

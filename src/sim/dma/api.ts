@@ -114,7 +114,12 @@ export class DmaApi {
   /** dma_mapping_error(): true if `busAddress` is the failure value. Also tells dma-debug the driver checked. */
   mappingError(busAddress: number): boolean {
     this.machine.dmaDebug.markChecked(this.device, busAddress);
-    return busAddress === DMA_MAPPING_ERROR;
+    return this.isErrorValue(busAddress);
+  }
+
+  /** DMA_MAPPING_ERROR, or the backend's own failure value (2006 swiotlb's overflow buffer). */
+  private isErrorValue(busAddress: number): boolean {
+    return busAddress === DMA_MAPPING_ERROR || (this.impl.isMappingError?.(busAddress) ?? false);
   }
 
   /** dma_map_single(): maps a guest-physical buffer for one DMA; returns the bus address or DMA_MAPPING_ERROR. */
@@ -145,8 +150,8 @@ export class DmaApi {
     this.checkDirection(dir, fn);
     const result = this.impl.map({ gpa, length: size }, dir);
     if (!result.ok) {
-      this.machine.emit("mapping-error", `${fn}(${this.device.name}, ${hex(gpa)}, ${size}, ${dir}) failed: ${result.reason}`, { ...this.where(), address: gpa, bytes: size });
-      return DMA_MAPPING_ERROR;
+      this.machine.emit("mapping-error", `${fn}(${this.device.name}, ${hex(gpa)}, ${size}, ${dir}) failed: ${result.reason}`, { ...this.where(), address: gpa, bytes: size, busAddress: result.errorAddress });
+      return result.errorAddress ?? DMA_MAPPING_ERROR;
     }
     const mapping: StreamingMapping = { type, busAddress: result.busAddress, size, dir, gpa, state: result.state };
     const list = this.singles.get(result.busAddress);
@@ -162,7 +167,7 @@ export class DmaApi {
     this.machine.assertRunning();
     this.checkSize(size, "size");
     this.checkDirection(dir, fn);
-    const isError = busAddress === DMA_MAPPING_ERROR;
+    const isError = this.isErrorValue(busAddress);
     if (!isError) checkAddress(busAddress, "busAddress");
     this.machine.dmaDebug.checkUnmap(this.device, { type, busAddress, size, direction: dir }, isError);
     const list = this.singles.get(busAddress);

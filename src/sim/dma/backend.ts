@@ -23,7 +23,11 @@ export interface PhysRange {
   length: number;
 }
 
-export type MapResult = { ok: true; busAddress: number; state?: unknown } | { ok: false; reason: string };
+/**
+ * A failed map normally returns DMA_MAPPING_ERROR; `errorAddress` lets a backend return another
+ * failure value the kernel used (2006 swiotlb: the io_tlb_overflow_buffer's bus address).
+ */
+export type MapResult = { ok: true; busAddress: number; state?: unknown } | { ok: false; reason: string; errorAddress?: number };
 
 /** One DMA segment of a mapped scatterlist. */
 export interface SgSegment {
@@ -48,6 +52,11 @@ export interface DmaBackend {
    * correspond directly to CPU physical addresses, so the block layer must bounce on its own.
    */
   readonly isPhys: boolean;
+  /**
+   * dma_mapping_error() beyond DMA_MAPPING_ERROR: true if `busAddress` is this backend's own
+   * failure value (2006 swiotlb_dma_mapping_error: the overflow buffer's address).
+   */
+  isMappingError?(busAddress: number): boolean;
   /** dma_max_mapping_size(). */
   maxMappingSize(): number;
   /** dma_supported(): can this backend serve a device with this mask? */

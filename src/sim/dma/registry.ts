@@ -3,6 +3,8 @@ import type { BackendContext, BackendName, DmaBackend } from "./backend.js";
 import { DirectBackend } from "./direct.js";
 import { P2mBackend } from "./p2m.js";
 import { HypercallBackend } from "./hypercall.js";
+import { SwiotlbBackend } from "./swiotlb.js";
+import { XenSwiotlbBackend } from "./xen-swiotlb.js";
 import { IommuBackend } from "./iommu.js";
 
 type Factory = (ctx: BackendContext) => DmaBackend;
@@ -11,6 +13,8 @@ const FACTORIES: Partial<Record<BackendName, Factory>> = {
   direct: (ctx) => new DirectBackend(ctx),
   p2m: (ctx) => new P2mBackend(ctx),
   hypercall: (ctx) => new HypercallBackend(ctx),
+  swiotlb: (ctx) => new SwiotlbBackend(ctx),
+  "xen-swiotlb": (ctx) => new XenSwiotlbBackend(ctx),
   iommu: (ctx) => new IommuBackend(ctx),
 };
 

@@ -1,0 +1,104 @@
+import { ownerOf } from "../frames.js";
+import { makeMachineContiguous } from "../exchange.js";
+import { formatSize, hex } from "../units.js";
+import type { BackendContext, CoherentResult, MapResult, PhysRange } from "./backend.js";
+import { SwiotlbBackend, Translation } from "./swiotlb.js";
+import { firstDiscontinuity, lookupFrames, naturalVia } from "./translate.js";
+
+/**
+ * Xen's swiotlb (drivers/xen/swiotlb-xen.c, Konrad Rzeszutek Wilk 2010; in 2006 the xenified
+ * copy arch/i386/kernel/swiotlb.c, Keir Fraser 2005): the swiotlb for a PV domain whose
+ * pseudo-physical pages are not machine-contiguous.
+ *
+ * Translation: xen_phys_to_bus = pfn_to_bfn(pfn) << PAGE_SHIFT | offset, one p2m read per page in
+ * a P2M domain, one hypercall per page in a VP domain (machine addresses are hidden there).
+ * xen_swiotlb_map_page maps directly iff `dma_capable && !range_straddles_page_boundary &&
+ * !swiotlb_force`; otherwise it bounces through the pool, whose 256 KiB segments
+ * xen_swiotlb_fixup made machine-contiguous below 4 GiB — so every bounce buffer is. If the bounce
+ * address is still beyond the mask, the slots are released (DMA_ATTR_SKIP_CPU_SYNC) and the map
+ * fails. Unmap and sync copy only when the bus address is in the pool (is_xen_swiotlb_buffer:
+ * bfn → local pfn, trusted only if it is this domain's own page).
+ *
+ * Modern Linux vs 2006 (besides the copy and full-pool rules of generic swiotlb, which apply
+ * here too, with the xenified "PCI-DMA:" prefix on 2006 messages):
+ * - swiotlb=force: the 2006 Xen copy's "'force' enables the swiotlb, but doesn't force its use
+ *   for every DMA like it does on native Linux" — era 2006 ignores `swiotlb.force` here; modern
+ *   is_swiotlb_force_bounce bounces everything.
+ * - dma_alloc_coherent: 2006 (pci-dma-xen.c) always called xen_create_contiguous_region;
+ *   modern xen_swiotlb_alloc_coherent only when the pages are beyond the coherent mask or
+ *   straddle machine frames.
+ * - The 2006 copy had no "bounce buffer not DMA'ble" check (its pool sat below 2^31); the
+ *   simulator applies modern's release-and-fail in both eras rather than hand a device an address
+ *   it cannot emit.
+ * Simplifications: xen_destroy_contiguous_region at free is not modelled (the frames stay
+ * contiguous); the 2006 Xen copy's map_sg tested only the mask, not straddling (its entries were
+ * single pages); the simulator applies the map_page test to every entry in both eras.
+ */
+export class XenSwiotlbBackend extends SwiotlbBackend {
+  override readonly name = "xen-swiotlb";
+  protected override readonly messagePrefix = "PCI-DMA:";
+
+  constructor(ctx: BackendContext) {
+    super(ctx, "xen-swiotlb");
+  }
+
+  /** xen_phys_to_dma through the p2m (P2M, P==M) or Xen (VP), and the bounce decision. */
+  protected override translate(range: PhysRange): Translation {
+    const { machine, domain, device } = this.ctx;
+    const pageSize = machine.pageSize;
+    const frames = lookupFrames(this.ctx, range.gpa, range.length, naturalVia(this.ctx));
+    if (typeof frames === "string") return { failure: frames };
+    const busAddress = frames[0]! * pageSize + (range.gpa % pageSize);
+    const gap = firstDiscontinuity(frames);
+    if (gap >= 0) {
+      const pfn = Math.floor(range.gpa / pageSize) + gap;
+      return { busAddress, bounce: `range_straddles_page_boundary: ${domain.name} pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}` };
+    }
+    if (!this.dmaCapable(busAddress, range.length)) {
+      return { busAddress, bounce: `dma_capable fails: bus ${hex(busAddress)}+${range.length} is beyond ${device.name}'s ${device.dmaMask}-bit mask` };
+    }
+    if (machine.swiotlbConfig.force && this.era === "modern") return { busAddress, bounce: "swiotlb=force bounces every mapping" };
+    return { busAddress };
+  }
+
+  /** is_xen_swiotlb_buffer: bus frame → this domain's pfn (M2P), then is that pfn in the pool? */
+  protected override poolSlot(busAddress: number): number | undefined {
+    const { machine, domain } = this.ctx;
+    const mfn = Math.floor(busAddress / machine.pageSize);
+    if (mfn >= machine.frameCount || machine.store.owner(mfn) !== ownerOf(domain.domid)) return undefined;
+    const pfn = machine.store.pfnOf(mfn);
+    if (pfn === undefined) return undefined;
+    return this.pool.slotOf(pfn * machine.pageSize + (busAddress % machine.pageSize));
+  }
+
+  /** xen_swiotlb_map_page: swiotlb_tbl_unmap_single(..., DMA_ATTR_SKIP_CPU_SYNC) and DMA_MAPPING_ERROR. */
+  protected override bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange): MapResult {
+    const device = this.ctx.device;
+    this.pool.release(index, nslots);
+    return { ok: false, reason: `the bounce buffer at bus ${hex(busAddress)}+${range.length} is not dma_capable for ${device.name}'s ${device.dmaMask}-bit mask either (the pool ends at ${hex(this.pool.lastBusAddress)})` };
+  }
+
+  /**
+   * Pages from the allocator, then xen_create_contiguous_region(phys, order, fls64(dma_mask)) —
+   * modern only when they are beyond the mask or straddle machine frames, 2006 always. The
+   * exchange returns the new machine address, so no further translation is charged.
+   */
+  override allocCoherent(size: number): CoherentResult {
+    const { machine, domain, device } = this.ctx;
+    const gpa = this.allocCoherentPages(size);
+    if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${formatSize(size)}` };
+    const pageSize = machine.pageSize;
+    const bytes = 2 ** Math.ceil(Math.log2(Math.max(size, pageSize)));
+    const pages = bytes / pageSize;
+    const pfn = gpa / pageSize;
+    const frames = lookupFrames(this.ctx, gpa, bytes, naturalVia(this.ctx)) as number[];
+    const reachable = frames[0]! * pageSize + bytes <= device.dmaLimit;
+    if (this.era === "2006" || !reachable || firstDiscontinuity(frames) >= 0) {
+      if (!makeMachineContiguous(domain, pfn, pages, device.dmaMask)) {
+        domain.free(gpa);
+        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${formatSize(bytes)} below the ${device.dmaMask}-bit mask` };
+      }
+    }
+    return { ok: true, cpuAddress: gpa, busAddress: domain.pfnToMfn(pfn)! * pageSize };
+  }
+}
