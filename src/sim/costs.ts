@@ -20,8 +20,10 @@ export interface CostModel {
   /** Clearing one IOMMU PTE and queueing its IOVA (deferred policy). Model assumption. */
   iommuPteClear: number;
   /**
-   * One IOTLB invalidation. Anchored to vIOMMU (Amit et al., ATC 2011): strict invalidation reaches
-   * 43% of a 10 Gb/s line, deferred (batched every 10 ms / 250 entries) 91%.
+   * One IOTLB invalidation (a queued-invalidation round trip to the IOMMU). Model assumption:
+   * about one VM exit (SplitX's ~2,000 cycles). The ordering it must reproduce is vIOMMU's (Amit
+   * et al., ATC 2011): strict invalidation reaches 43% of a 10 Gb/s line, deferred (batched every
+   * 10 ms / 250 entries) 91% — see `LITERATURE` in scenarios/literature.ts.
    */
   iotlbFlush: number;
   /** Fixed cost of one swiotlb bounce (slot search, bookkeeping). Model assumption. */
@@ -30,10 +32,23 @@ export interface CostModel {
   memcpyPerByte: number;
   /** One XENMEM_exchange making a region machine-contiguous (xen_create_contiguous_region). Model assumption. */
   memoryExchange: number;
-  /** Grant map or unmap: one hypercall each (batchable in Xen). */
+  /** Grant map: one GNTTABOP_map_grant_ref hypercall (batchable in Xen). Model assumption: one hypercall's cost. */
   grantMap: number;
-  /** Grant unmap: one hypercall. */
+  /** Grant unmap: one GNTTABOP_unmap_grant_ref hypercall. Model assumption: one hypercall's cost. */
   grantUnmap: number;
+  /**
+   * Per-packet protocol and driver work of a network stack (interrupt, descriptor handling,
+   * TCP/IP), with no DMA mapping in it. Model assumption, anchored to one published fact: a
+   * bare-metal Linux without IOMMU protection sustains a 10 Gb/s line of 1500-byte packets
+   * (vIOMMU, Amit et al., USENIX ATC 2011), i.e. about 1,230 cycles per packet at the simulated
+   * 1 GHz; 1,000 leaves room for the unprotected DMA-API calls.
+   */
+  packetProcessing: number;
+  /**
+   * Finding a still-live mapping in a driver-side cache (optimistic teardown, persistent and
+   * shared mappings): a hash lookup. Model assumption: about one cached memory read, like `p2mRead`.
+   */
+  mappingLookup: number;
   /** Simulated CPU clock, in cycles per microsecond (1000 = 1 GHz): converts costs to time for the lazy IOTLB timer. */
   cyclesPerMicrosecond: number;
 }
@@ -51,6 +66,8 @@ export const DEFAULT_COSTS: Readonly<CostModel> = Object.freeze({
   memoryExchange: 20000,
   grantMap: 2000,
   grantUnmap: 2000,
+  packetProcessing: 1000,
+  mappingLookup: 20,
   cyclesPerMicrosecond: 1000,
 });
 

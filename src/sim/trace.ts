@@ -31,7 +31,11 @@ export type EventKind =
   | "block"
   | "cpu-copy"
   /** A swiotlb/xen-swiotlb mapping took bounce slots instead of mapping directly, with the reason. */
-  | "bounce";
+  | "bounce"
+  /** Per-packet network stack and driver work in a packet stream (costs.packetProcessing). */
+  | "packet"
+  /** A driver reused a mapping it kept (optimistic teardown, persistent/shared, direct-map) instead of mapping again. */
+  | "mapping-reuse";
 
 /** How loudly a picture or trace view should flag an event. */
 export type Severity = "info" | "warning" | "error";
