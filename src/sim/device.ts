@@ -154,6 +154,7 @@ export class Device {
           m.emit("stray-dma", `${this.name} ${isWrite ? "wrote" : "read"} bus ${hex(bus)}, beyond the end of machine memory (${formatSize(m.memory)}): master abort`, { device: this.name, domain: this.domain.name, busAddress: bus, bytes: chunk, victim: "none" });
         } else {
           if (!m.accessibleBy(domid, mfn)) this.reportStray(bus, maddr, chunk, isWrite);
+          else if (isWrite && !m.writableBy(domid, mfn)) this.reportReadOnlyGrantWrite(bus, maddr, chunk);
           else if (!this.iommu && !this.live.has(busPage)) this.reportUnmapped(bus, maddr, chunk, isWrite);
           copy(maddr, done, chunk);
         }
@@ -172,6 +173,14 @@ export class Device {
     const victim = m.ownerName(mfn);
     const pfn = m.store.pfnOf(mfn);
     m.emit("stray-dma", `stray DMA: ${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(bytes)} at machine ${hex(maddr)}, which belongs to ${victim}${pfn !== undefined ? ` (pfn ${hex(pfn)})` : ""}, not to ${this.domain.name}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim });
+  }
+
+  /** A write into a frame the driver domain holds only through read-only grants: nothing but an IOMMU would stop it. */
+  private reportReadOnlyGrantWrite(bus: number, maddr: number, bytes: number): void {
+    const m = this.machine;
+    const mfn = Math.floor(maddr / m.pageSize);
+    const victim = m.ownerName(mfn);
+    m.emit("stray-dma", `${this.name} wrote ${formatSize(bytes)} at machine ${hex(maddr)}, a frame ${victim} granted ${this.domain.name} read-only (GTF_readonly): ${this.iommu ? "a writable IOMMU mapping let it through" : "without an IOMMU nothing stops the device"}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim, code: "GTF_readonly" });
   }
 
   private reportUnmapped(bus: number, maddr: number, bytes: number, isWrite: boolean): void {

@@ -7,6 +7,11 @@ import type { Machine } from "./machine.js";
 import type { Device } from "./device.js";
 import { DmaApi, DmaApiOptions } from "./dma/api.js";
 import type { BackendName } from "./dma/backend.js";
+import { FOREIGN_PAGE_STRATEGIES } from "./foreign.js";
+import type { ForeignPageStrategy } from "./foreign.js";
+import { endAccess, grantAccess, mapGrant, unmapGrant } from "./grant.js";
+import type { GrantAccessOptions, GrantMapping, MapGrantOptions, UnmapGrantOptions } from "./grant.js";
+import { kmap } from "./kmap.js";
 
 /** How a domain reaches machine addresses, as the thread defines the terms. */
 export type DomainMode = "P==M" | "P2M" | "VP";
@@ -29,6 +34,13 @@ export interface DomainConfig {
   privileged?: boolean;
   /** Default: "contiguous" for P==M, "fragmented" for P2M and VP. */
   layout?: Layout;
+  /**
+   * How this domain, as a backend, gets struct pages for frames other domains grant it:
+   * "map" (default: grant-map the frame into its pseudo-physical space, then use the normal
+   * DMA-API) or "tag" (Gerd Hoffmann's proposal: a struct page flagged foreign with the grant
+   * handle in page->private, never mapped; the DMA-API recognises the flag, kmap() fails).
+   */
+  foreignPages?: ForeignPageStrategy;
 }
 
 /** The simulated `struct page`: plain data, structured-cloneable. */
@@ -48,7 +60,7 @@ export interface PageState {
   private: number | null;
 }
 
-const DOMAIN_KEYS = ["name", "mode", "memory", "privileged", "layout"] as const;
+const DOMAIN_KEYS = ["name", "mode", "memory", "privileged", "layout", "foreignPages"] as const;
 const MODES: readonly DomainMode[] = ["P==M", "P2M", "VP"];
 const INVALID_MFN = 0xffffffff;
 
@@ -60,6 +72,8 @@ export class Domain {
   readonly name: string;
   readonly mode: DomainMode;
   readonly privileged: boolean;
+  /** The foreign-page strategy this domain uses as a backend: "map" or "tag". */
+  readonly foreignPages: ForeignPageStrategy;
   /** First PFN of RAM: 0, except for P==M where PFN == MFN. */
   readonly pfnBase: number;
   /** Pages of RAM. */
@@ -92,6 +106,10 @@ export class Domain {
       throw new SimError("INVALID_CONFIG", `domain ${this.name}: privileged must be true or false, got ${describeValue(c.privileged)}`, "privileged");
     }
     this.privileged = (c.privileged as boolean | undefined) ?? domid === 0;
+    if (c.foreignPages !== undefined && !FOREIGN_PAGE_STRATEGIES.includes(c.foreignPages as ForeignPageStrategy)) {
+      throw new SimError("INVALID_CONFIG", `domain ${this.name}: foreignPages must be "map" or "tag", got ${describeValue(c.foreignPages)}`, "foreignPages");
+    }
+    this.foreignPages = (c.foreignPages as ForeignPageStrategy | undefined) ?? "map";
     const frames = this.placeFrames(c.layout, c.memory);
     this.nrPages = frames.length;
     this.pfnBase = this.mode === "P==M" ? frames[0]! : 0;
@@ -292,6 +310,10 @@ export class Domain {
       if (state?.flags.has("foreign-tagged")) {
         throw new SimError("KMAP_FAILED", `${this.name}: CPU ${what} of pfn ${hex(pfn)} failed: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${this.name}'s address space, so kmap() has nothing to map`, "address");
       }
+      if (what === "write" && state?.flags.has("grant-readonly")) {
+        // Xen installed the host mapping read-only (GNTMAP_readonly): the store faults.
+        throw new SimError("PAGE_FAULT", `${this.name}: CPU write to pfn ${hex(pfn)} faults: it maps a foreign frame granted read-only (GTF_readonly, mapped with GNTMAP_readonly), so its page-table entry is read-only`, "address");
+      }
       const mfn = this.pfnToMfn(pfn);
       if (mfn === undefined) {
         throw new SimError("INVALID_ADDRESS", `${this.name}: CPU ${what} at guest-physical ${hex(gpa)}: pfn ${hex(pfn)} is not populated (RAM is ${hex(this.pfnBase * pageSize)}-${hex((this.pfnBase + this.nrPages) * pageSize - 1)})`, "address");
@@ -324,6 +346,46 @@ export class Domain {
       this.pageState.set(pfn, state);
     }
     return state;
+  }
+
+  /**
+   * gnttab_grant_foreign_access(): lets `grantee` map this domain's page `pfn` (read-only with
+   * `{ readonly: true }`). Returns the grant reference to pass to the grantee (as blkfront puts
+   * it in a ring request).
+   */
+  grantAccess(pfn: number, grantee: Domain, options?: GrantAccessOptions): number {
+    return grantAccess(this, pfn, grantee, options);
+  }
+
+  /**
+   * gnttab_end_foreign_access_ref(): revokes a grant. Returns false, with Linux's
+   * "WARNING: g.e. ... still in use!" in the trace, while the grantee still has it mapped.
+   */
+  endAccess(gref: number): boolean {
+    return endAccess(this, gref);
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref: maps grant `gref` of `granter` (a domain or its domid) for this
+   * domain's CPU (host) and/or devices. Returns the maptrack handle, the foreign struct page
+   * (per this domain's `foreignPages` strategy), its address and the device bus address.
+   * Failures throw a GrantError carrying Xen's GNTST_* status.
+   */
+  mapGrant(granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping {
+    return mapGrant(this, granter, gref, options);
+  }
+
+  /** GNTTABOP_unmap_grant_ref: undoes the mapping `handle` tracks (host, device and IOMMU entry). */
+  unmapGrant(handle: number, options?: UnmapGrantOptions): void {
+    unmapGrant(this, handle, options);
+  }
+
+  /**
+   * kmap(page): the CPU-addressable (guest-physical) address of a page's data. Fails with
+   * KMAP_FAILED for a tagged foreign page, which has no mapping in this domain.
+   */
+  kmap(page: StructPage): number {
+    return kmap(this, page);
   }
 
   /** A DMA-API instance for `device` with the named backend (one per position in the thread). */

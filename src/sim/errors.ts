@@ -23,6 +23,7 @@ export type SimErrorCode =
   | "GRANT_ERROR"
   | "KMAP_FAILED"
   | "NOT_MAPPED"
+  | "PAGE_FAULT"
   | "SWIOTLB_NO_ROOM";
 
 /** The one error type the simulator throws for bad configuration, bad arguments and simulated panics. */

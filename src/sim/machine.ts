@@ -93,6 +93,8 @@ export class Machine {
   readonly swiotlbPools: SwiotlbPool[] = [];
   /** @internal Foreign frames each domain may reach through a grant mapping: mfn → domid → count. */
   readonly grantedFrames = new Map<number, Map<number, number>>();
+  /** @internal The subset of grantedFrames mapped writable (without GNTMAP_readonly): mfn → domid → count. */
+  readonly writableGrantedFrames = new Map<number, Map<number, number>>();
 
   constructor(config: MachineConfig) {
     const c = requireObject(config, "createMachine(config)");
@@ -248,6 +250,11 @@ export class Machine {
   /** @internal True if `domid` owns `mfn` or has it grant-mapped. */
   accessibleBy(domid: number, mfn: number): boolean {
     return this.store.owner(mfn) === domid + 2 || (this.grantedFrames.get(mfn)?.has(domid) ?? false);
+  }
+
+  /** @internal True if `domid` owns `mfn` or has it grant-mapped writable: a device write there is legitimate. */
+  writableBy(domid: number, mfn: number): boolean {
+    return this.store.owner(mfn) === domid + 2 || (this.writableGrantedFrames.get(mfn)?.has(domid) ?? false);
   }
 
   /** @internal Bounds-checks one transfer length. */

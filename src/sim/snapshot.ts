@@ -3,6 +3,8 @@ import type { Machine, Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
 import type { Direction } from "./dma/backend.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
+import { foreignPagesSnapshot, grantsSnapshot } from "./grant.js";
+import type { ForeignPageSnapshot, GrantSnapshot } from "./grant.js";
 
 /** A run of consecutive machine frames with one owner (and consecutive PFNs, when `pfn` is set). */
 export interface FrameRun {
@@ -103,6 +105,10 @@ export interface MachineSnapshot {
   iommu: IommuSnapshot[];
   /** swiotlb bounce pools (one per driver domain and kind, once a swiotlb or xen-swiotlb DMA-API exists). */
   swiotlb: SwiotlbSnapshot[];
+  /** Grant entries in use, per granting domain (flags include Xen's GTF_reading/GTF_writing while mapped). */
+  grants: GrantSnapshot[];
+  /** Live grant mappings (maptrack entries) with their foreign struct pages, per mapping domain. */
+  foreignPages: ForeignPageSnapshot[];
 }
 
 /** Builds the snapshot. Empty 64 Ki-frame chunks collapse into one free run, so huge machines stay cheap. */
@@ -121,6 +127,8 @@ export function takeSnapshot(m: Machine): MachineSnapshot {
     mappings: m.apis.flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
     iommu: iommuSnapshot(m),
     swiotlb: m.swiotlbPools.map(swiotlbSnapshot),
+    grants: grantsSnapshot(m),
+    foreignPages: foreignPagesSnapshot(m),
   };
 }
 

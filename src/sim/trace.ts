@@ -30,6 +30,8 @@ export type EventKind =
   | "kmap"
   | "block"
   | "cpu-copy"
+  /** A domain wrote its own p2m table (set_foreign_p2m_mapping / clear_foreign_p2m_mapping). */
+  | "p2m-update"
   /** A swiotlb/xen-swiotlb mapping took bounce slots instead of mapping directly, with the reason. */
   | "bounce"
   /** Per-packet network stack and driver work in a packet stream (costs.packetProcessing). */

@@ -7,6 +7,7 @@ import { formatSize, hex } from "../units.js";
 import type { BackendContext, BackendName, Direction, DmaBackend, PhysRange, SgSegment } from "./backend.js";
 import { BACKEND_NAMES } from "./backend.js";
 import { createBackend } from "./registry.js";
+import { foreignAwareBackend } from "../foreign.js";
 import type { DebugType } from "./debug.js";
 
 /** One scatterlist entry: a guest-physical range, or a struct page with offset. */
@@ -76,7 +77,8 @@ export class DmaApi {
     }
     this.backend = backend;
     const ctx: BackendContext = { machine: domain.machine, domain, device };
-    this.impl = createBackend(backend, ctx);
+    // Every backend recognises tagged foreign pages (PageForeign + grant handle in page->private).
+    this.impl = foreignAwareBackend(createBackend(backend, ctx), ctx);
     domain.machine.apis.push(this);
     domain.machine.emit("setup", `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, { domain: domain.name, device: device.name });
   }
