@@ -209,12 +209,11 @@ class TaggedPageDma implements Pick<DmaBackend, (typeof TAGGED_METHODS)[number]>
     if (offset + range.length > m.pageSize) {
       return { ok: false, reason: `a ${what} is one page: ${range.length} bytes at offset ${offset} run past its end (map each page as its own scatterlist entry)` };
     }
-    if (f.devBusAddress === null) {
-      return { ok: false, reason: `the ${what} was mapped without GNTMAP_device_map, so Xen gave no dev_bus_addr for it and ${domain.name} has no other way to learn where it is` };
-    }
+    // Under "tag" every mapping has GNTMAP_device_map (no host map is allowed, and Xen refuses a
+    // map op with neither), so dev_bus_addr is always there.
     let busAddress: number;
     if (device.iommu) {
-      if (f.iommu !== device.iommu) {
+      if (f.iommu !== device.iommu || f.devBusAddress === null) {
         return { ok: false, reason: `${device.name} translates through its IOMMU, but the ${what} was device-mapped ${f.iommu ? `in IOMMU group ${f.iommu.group}` : "without an IOMMU entry"}: pass device: ${device.name} to mapGrant` };
       }
       busAddress = f.devBusAddress + offset;
