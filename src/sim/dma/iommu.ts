@@ -35,6 +35,9 @@ interface SgLayout {
  * xen/drivers/passthrough/vtd/dmar.c), so no domain programs it directly. Xen translates each
  * pfn → mfn inside that hypercall; a VP domain never learns the MFNs.
  *
+ * Era: no 2006 Linux had this path (the thread only proposed it; VT-d support came in 2.6.24), so
+ * both eras behave the same here except for the wording of IOMMU faults.
+ *
  * Simplifications: untrusted-device bouncing (iommu_dma_map_sg_swiotlb) is not modelled; boundary
  * padding between sg segments is left unmapped (Linux maps the physically following memory there);
  * unmap releases what was mapped, whatever size the driver passes (dma-debug reports a mismatch).
