@@ -235,9 +235,30 @@ class TaggedPageDma implements Pick<DmaBackend, (typeof TAGGED_METHODS)[number]>
     return { ok: true, busAddress, state: new TaggedMapping(f.handle) };
   }
 
+  /**
+   * With the iommu backend Xen writes the IOMMU entries, and it will not give a device write
+   * access to a frame the domain holds only read-only (a GNTMAP_readonly grant mapping: Xen maps
+   * such frames IOMMUF_readable only, grant_table.c). Other backends hand the device a machine
+   * address and nothing checks (the device write is then reported).
+   */
+  private readOnlyRefusal(range: PhysRange, dir: Direction): string | undefined {
+    if (dir === "TO_DEVICE" || this.inner.name !== "iommu") return undefined;
+    const { domain, machine } = this.ctx;
+    const pfn = Math.floor(range.gpa / machine.pageSize);
+    const last = Math.floor((range.gpa + Math.max(range.length, 1) - 1) / machine.pageSize);
+    for (let p = pfn; p <= last; p++) {
+      if (domain.pageState.get(p)?.flags.has("grant-readonly")) {
+        return `pfn ${hex(p)} maps a foreign frame granted read-only: Xen will not install a device-writable IOMMU entry for it (${dir} lets the device write)`;
+      }
+    }
+    return undefined;
+  }
+
   map(range: PhysRange, dir: Direction): MapResult {
     const f = this.taggedFrame(range);
-    return f ? this.mapTagged(range, f) : this.inner.map(range, dir);
+    if (f) return this.mapTagged(range, f);
+    const refusal = this.readOnlyRefusal(range, dir);
+    return refusal ? { ok: false, reason: refusal } : this.inner.map(range, dir);
   }
 
   unmap(busAddress: number, size: number, dir: Direction, state: unknown, skipCpuSync?: boolean): void {
@@ -254,6 +275,10 @@ class TaggedPageDma implements Pick<DmaBackend, (typeof TAGGED_METHODS)[number]>
 
   mapSg(entries: PhysRange[], dir: Direction): SgResult {
     const frames = entries.map((e) => this.taggedFrame(e));
+    for (const entry of entries) {
+      const refusal = this.readOnlyRefusal(entry, dir);
+      if (refusal) return { ok: false, reason: refusal };
+    }
     if (frames.every((f) => f === undefined)) return this.inner.mapSg(entries, dir);
     const segments: SgSegment[] = [];
     const states: unknown[] = [];

@@ -510,9 +510,12 @@ export function unmapGrant(mapper: Domain, handle: number, options: UnmapGrantOp
   // Linux clears the page's foreign state and its p2m entry (gnttab_unmap_refs).
   if (r.pfn !== null) removeForeignPage(mapper, r.handle, r.pfn);
   const d = r.deviceMap;
-  if (d?.iommu && d.range) {
-    d.iommu.unmap(d.range, d.device ?? undefined);
-    d.iommu.flushQueue(`grant unmap of handle ${handle}: no stale IOTLB entry may remain`);
+  if (d?.iommu && d.range) d.iommu.unmap(d.range, d.device ?? undefined);
+  // "No stale mappings will remain in the device or host TLBs": flush every IOMMU domain of the
+  // mapper's devices with queued (lazy) invalidations, since a lazily unmapped DMA-API mapping of
+  // this frame may still sit in the IOTLB.
+  for (const iommu of new Set(m.devices.filter((dev) => dev.domain === mapper && dev.iommu).map((dev) => dev.iommu!))) {
+    iommu.flushQueue(`grant unmap of handle ${handle}: no stale IOTLB entry may remain`);
   }
   const slot = grantTableOf(r.granter).entries.get(r.ref);
   if (slot) {

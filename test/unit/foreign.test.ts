@@ -104,6 +104,16 @@ describe('foreignPages: "map"', () => {
     expect(m.snapshot().foreignPages).toEqual([]);
   });
 
+  it("with the iommu backend, a read-only grant can be mapped for the device to read but not to write (Xen maps it IOMMUF_readable)", () => {
+    const { m, dom0, domU } = setup("P2M", "map");
+    const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: true });
+    const mapping = dom0.mapGrant(domU, domU.grantAccess(4, dom0, { readonly: true }), { readonly: true, device: false });
+    const dma = dom0.dmaApi(disk, "iommu");
+    expect(dma.mapPage(mapping.page!, 0, 512, "FROM_DEVICE")).toBe(DMA_MAPPING_ERROR);
+    expect(eventsOf(m.trace, "mapping-error").at(-1)!.message).toMatch(/granted read-only: Xen will not install a device-writable IOMMU entry/);
+    expect(dma.mappingError(dma.mapPage(mapping.page!, 0, 512, "TO_DEVICE"))).toBe(false);
+  });
+
   it("a read-only host mapping can be read but a CPU write faults (GNTMAP_readonly PTE)", () => {
     const { m, dom0, domU } = setup("P2M", "map");
     domU.write(4 * m.pageSize, bytes("ro"));

@@ -305,6 +305,24 @@ describe("GNTMAP_device_map", () => {
     expect(domU.read(3 * m.pageSize, 6)).toEqual(new Uint8Array(6));
   });
 
+  it("a grant unmap also flushes stale IOTLB entries a lazily unmapped DMA-API mapping of the frame left behind", () => {
+    const { m, dom0, domU } = setup();
+    const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: { invalidation: "lazy" } });
+    const mapping = dom0.mapGrant(domU, domU.grantAccess(3, dom0), { device: false });
+    const dma = dom0.dmaApi(disk, "iommu");
+    const bus = dma.mapPage(mapping.page!, 0, 8, "FROM_DEVICE");
+    disk.write(bus, bytes("mapped!!"));
+    dma.unmapPage(bus, 8, "FROM_DEVICE");
+    // Lazy invalidation: the stale IOTLB entry still lets the device in (the frame is still granted).
+    disk.write(bus, bytes("stale..."));
+    expect(eventsOf(m.trace, "iotlb-stale")).toHaveLength(1);
+    dom0.unmapGrant(mapping.handle);
+    disk.write(bus, bytes("revoked?"));
+    expect(eventsOf(m.trace, "iotlb-stale")).toHaveLength(1);
+    expect(eventsOf(m.trace, "iommu-fault")).toHaveLength(1);
+    expect(text(domU.read(3 * m.pageSize, 8))).toBe("stale...");
+  });
+
   it("GNTST_no_device_space when the device's IOVA space is full (\"no spare translation slot in the I/O MMU\")", () => {
     const m = smallMachine({ arch: "x86_64", memory: "16 MiB" });
     const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
