@@ -1,6 +1,6 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./errors.js";
 import { ownerOf } from "./frames.js";
-import { findFreeRun, takeScattered } from "./frame-alloc.js";
+import { findFreeRun, lowestFreeFrames, shuffle } from "./frame-alloc.js";
 import { RangeAllocator } from "./range-alloc.js";
 import { Size, formatSize, hex, parseSize } from "./units.js";
 import type { Machine } from "./machine.js";
@@ -17,8 +17,8 @@ import { kmap } from "./kmap.js";
 export type DomainMode = "P==M" | "P2M" | "VP";
 
 /**
- * Where a domain's pseudo-physical frames land in machine memory: one contiguous run, scattered
- * by a seeded shuffle, a descending run (as Xen 4.0 debug builds allocate), or an explicit list
+ * Where a domain's pseudo-physical frames land in machine memory: one contiguous run, the lowest
+ * free frames in a seeded-shuffled order, a descending run (as Xen 4.0 debug builds allocate), or an explicit list
  * of machine frame numbers (PFN i → MFN layout[i]).
  */
 export type Layout = "contiguous" | "fragmented" | "reverse" | number[];
@@ -140,14 +140,10 @@ export class Domain {
       throw new SimError("OUT_OF_MEMORY", `${where} wants ${formatSize(count * m.pageSize)} but only ${formatSize(free * m.pageSize)} of machine memory is free`, "memory");
     }
     if (layout === "fragmented") {
-      const frames = new Array<number>(count);
-      const owner = ownerOf(this.domid);
-      // Frames are assigned as they are picked so no frame is picked twice; the p2m is set after.
-      takeScattered(m.store, count, m.domainFrameLimit, m.random, (mfn, i) => {
-        m.store.assign(mfn, owner, i);
-        frames[i] = mfn;
-      });
-      return frames;
+      // A seeded shuffle of the lowest free frames: the p2m is a permutation (adjacent PFNs almost
+      // never have adjacent MFNs) while free machine memory stays unfragmented, so later
+      // machine-contiguous allocations (swiotlb pools, XENMEM_exchange) still find room.
+      return shuffle(lowestFreeFrames(m.store, count, m.domainFrameLimit)!, m.random);
     }
     const start = findFreeRun(m.store, count, m.domainFrameLimit, layout === "reverse");
     if (start === undefined) {

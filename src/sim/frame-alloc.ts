@@ -46,18 +46,31 @@ function findFromTop(store: FrameStore, count: number, limit: number): number | 
   return undefined;
 }
 
-/**
- * Picks `count` free frames at seeded-random positions below `limit` (probing upwards, wrapping,
- * from each pick): a pseudo-physically contiguous domain whose machine frames are scattered.
- * `take` must assign each frame before the next pick. The caller checks `countFree` first, so a
- * pick always finds a frame.
- */
-export function takeScattered(store: FrameStore, count: number, limit: number, random: SeededRandom, take: (mfn: number, index: number) => void): void {
-  for (let n = 0; n < count; n++) {
-    let mfn = random.below(limit);
-    while (!store.isFree(mfn)) mfn = mfn + 1 === limit ? 0 : mfn + 1;
-    take(mfn, n);
+/** The lowest `count` free frames below `limit` (ascending), or undefined if there are fewer. */
+export function lowestFreeFrames(store: FrameStore, count: number, limit: number): number[] | undefined {
+  const frames: number[] = [];
+  let i = 0;
+  while (i < limit && frames.length < count) {
+    if (store.chunkFree(i)) {
+      const end = Math.min(limit, (Math.floor(i / CHUNK_FRAMES) + 1) * CHUNK_FRAMES, i + count - frames.length);
+      for (; i < end; i++) frames.push(i);
+    } else {
+      if (store.isFree(i)) frames.push(i);
+      i++;
+    }
   }
+  return frames.length === count ? frames : undefined;
+}
+
+/** Fisher-Yates shuffle in place, with the machine's seeded generator. */
+export function shuffle(values: number[], random: SeededRandom): number[] {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = random.below(i + 1);
+    const t = values[i]!;
+    values[i] = values[j]!;
+    values[j] = t;
+  }
+  return values;
 }
 
 /** Number of free frames below `limit`, counting empty chunks whole. */

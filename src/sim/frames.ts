@@ -10,12 +10,12 @@ export const ownerOf = (domid: number): number => domid + 2;
 /** The domid for an owner code (only meaningful for codes >= 2). */
 export const domidOf = (owner: number): number => owner - 2;
 
-const CHUNK_SHIFT = 16;
+const CHUNK_SHIFT = 12;
 const CHUNK_SIZE = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SIZE - 1;
 
 /**
- * A per-frame table of small integers, stored in 64 Ki-frame chunks that exist only once a frame
+ * A per-frame table of small integers, stored in 4 Ki-frame chunks that exist only once a frame
  * in them is set: a 64 GiB machine with two small domains costs a few chunks, not a frame array.
  */
 class ChunkedTable<T extends Uint16Array | Uint32Array> {
@@ -92,7 +92,7 @@ export class FrameStore {
     return this.owners.get(mfn) === FREE;
   }
 
-  /** True when every frame of the 64 Ki-frame chunk holding `mfn` is certainly free. */
+  /** True when every frame of the 4 Ki-frame chunk holding `mfn` is certainly free. */
   chunkFree(mfn: number): boolean {
     return this.owners.chunkEmpty(mfn);
   }
