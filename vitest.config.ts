@@ -38,6 +38,9 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Benchmarks belong to the unit project; without this they would run twice.
           benchmark: { include: [] },
+          // Run after the unit project, not beside it: Chromium and the preview server would
+          // otherwise compete with CPU-heavy property tests on a 2-core machine.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
