@@ -324,9 +324,13 @@ export function endAccess(granter: Domain, gref: number): boolean {
   return true;
 }
 
+/** A Domain, or a domid: an existing domain's, or (for GNTST_bad_domain) a number no domain has. */
 function resolveGranter(m: Machine, value: unknown): Domain | number {
-  if (typeof value === "number") return m.domains[value] && Number.isSafeInteger(value) ? m.domains[value]! : value;
-  return checkDomainArg(m, value, "granter");
+  if (typeof value !== "number") return checkDomainArg(m, value, "granter");
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new SimError("INVALID_ARGUMENT", `mapGrant: granter must be a domain or a domid (an integer from 0 to 65535), got ${describeValue(value)}`, "granter");
+  }
+  return m.domains[value] ?? value;
 }
 
 /**
@@ -560,11 +564,6 @@ function flagList(flags: number): string {
   if (flags & GNTMAP_host_map) names.push("GNTMAP_host_map");
   if (flags & GNTMAP_readonly) names.push("GNTMAP_readonly");
   return names.length ? names.join("|") : "0";
-}
-
-/** @internal The live mapping behind a handle of `mapper`, if any. */
-export function maptrackEntry(mapper: Domain, handle: number): MaptrackEntry | undefined {
-  return grantTableOf(mapper).maptrack.get(handle);
 }
 
 /** One grant entry in a snapshot. */

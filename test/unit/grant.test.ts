@@ -214,6 +214,7 @@ describe("map failures carry Xen's GNTST_* status", () => {
   it("rejects arguments that are not a grant map op at all", () => {
     const { dom0, domU } = setup();
     expect(simError(() => dom0.mapGrant(domU, -1)).code).toBe("INVALID_ARGUMENT");
+    expect(simError(() => dom0.mapGrant(1.5, 8)).message).toMatch(/granter must be a domain or a domid/);
     expect(simError(() => dom0.mapGrant(domU, 8, { hostmap: true } as never)).message).toMatch(/unknown option "hostmap"/);
     expect(simError(() => dom0.mapGrant(domU, 8, { device: "sda" } as never)).message).toMatch(/device must be true, false or a device/);
   });
