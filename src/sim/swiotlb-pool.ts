@@ -57,6 +57,9 @@ export class SwiotlbPool {
   readonly lastBusAddress: number;
 
   /**
+   * @param domain the driver domain that owns the pool (its frames sit at PFNs above its RAM).
+   * @param kind the backend the pool serves.
+   * @param nslabs io_tlb_nslabs: number of 2 KiB slots, a multiple of 128.
    * @param address guest-physical address of slot 0 (page-aligned; the pool is pfn-contiguous).
    * @param segmentBus bus address of each 128-slot segment's first byte, as the device must see it.
    */
@@ -102,7 +105,8 @@ export class SwiotlbPool {
    * multiple of `stride`, scanning from io_tlb_index and wrapping once round the pool; a run is
    * taken when io_tlb_list says enough free slots follow in its segment, so no run ever crosses
    * a 128-slot segment. `crossesBoundary` is the device's segment-boundary test
-   * (iommu_is_span_boundary), skipped like Linux skips it. Returns the first slot or -1.
+   * (iommu_is_span_boundary); the caller leaves it out for era 2006, whose map_single had none
+   * (it arrived in 2008). Returns the first slot or -1.
    */
   find(nslots: number, stride: number, crossesBoundary?: (index: number, nslots: number) => boolean): number {
     if (nslots < 1 || nslots > IO_TLB_SEGSIZE || nslots > this.nslabs - this.usedSlots) return -1;

@@ -56,11 +56,17 @@ describe("the pool, made machine-contiguous per 256 KiB segment by xen_swiotlb_f
     expect(dom0.memory).toBe(5 * PAGE);
   });
 
-  it("keeps PFN == MFN in a P==M domain, with nothing to exchange", () => {
-    const { m, dom0, pool } = xenDom0({ mode: "P==M", domMemory: "16 MiB" });
+  it("keeps PFN == MFN in a P==M domain, with nothing to exchange, and maps directly at the identity address", () => {
+    const { m, dom0, disk, dma, pool } = xenDom0({ mode: "P==M", domMemory: "16 MiB" });
     expect(eventsOf(m.trace, "exchange")).toHaveLength(0);
     expect(dom0.pfnToMfn(pool.address / PAGE)).toBe(pool.address / PAGE);
     expect(pool.address).toBe(16 * MiB);
+    const buf = dom0.alloc("12 KiB");
+    dom0.write(buf, "identity");
+    const bus = dma.mapSingle(buf, 12 * KiB, "TO_DEVICE");
+    expect(bus).toBe(buf);
+    expect(text(disk.read(bus, 8))).toBe("identity");
+    expect(eventsOf(m.trace, "bounce")).toHaveLength(0);
   });
 
   it("refuses with SWIOTLB_NO_ROOM when no 256 KiB machine-contiguous run is free, where generic swiotlb still fits", () => {

@@ -89,6 +89,7 @@ export class SwiotlbBackend extends BaseBackend {
     return this.pool.slotOf(busAddress);
   }
 
+  /** map_page / map_single: direct when the device can reach the buffer, else a bounce. */
   map(range: PhysRange, dir: Direction): MapResult {
     return this.mapOne(range, dir, false);
   }
@@ -143,7 +144,10 @@ export class SwiotlbBackend extends BaseBackend {
     return { ok: false, reason: `swiotlb addr ${hex(busAddress)}+${range.length} overflow (mask ${hex(device.dmaLimit - 1)}, bus limit 0)` };
   }
 
-  /** Modern only: iommu_is_span_boundary against the device's segment boundary, from the pool's phys_to_dma start. */
+  /**
+   * Modern only: iommu_is_span_boundary against the device's segment boundary, counted from the
+   * pool's phys_to_dma start (2.6.16's map_single had no boundary check; it came in 2008).
+   */
   private spansBoundary(): ((index: number, nslots: number) => boolean) | undefined {
     const boundary = this.ctx.device.segmentBoundary;
     if (boundary === Infinity) return undefined;
@@ -170,6 +174,10 @@ export class SwiotlbBackend extends BaseBackend {
     return { ok: false, reason: `${printk}; map_single returns the 32 KiB io_tlb_overflow_buffer`, errorAddress: pool.overflow!.busAddress };
   }
 
+  /**
+   * unmap_single: only an address inside the pool is a bounce (is_swiotlb_buffer); copy back for
+   * FROM_DEVICE/BIDIRECTIONAL unless DMA_ATTR_SKIP_CPU_SYNC, then free the slots.
+   */
   unmap(busAddress: number, size: number, dir: Direction, _state: unknown, skipCpuSync = false): void {
     const index = this.poolSlot(busAddress);
     if (index === undefined) return; // a direct mapping: nothing to undo
@@ -180,10 +188,12 @@ export class SwiotlbBackend extends BaseBackend {
     this.pool.release(index, this.pool.slotsToRelease(index, size, this.era));
   }
 
+  /** sync_single_for_cpu: bounce → original for FROM_DEVICE and BIDIRECTIONAL; nothing for TO_DEVICE. */
   override syncForCpu(busAddress: number, offset: number, size: number, dir: Direction): void {
     if (dir === "FROM_DEVICE" || dir === "BIDIRECTIONAL") this.syncPart(busAddress + offset, size, false);
   }
 
+  /** sync_single_for_device: original → bounce for TO_DEVICE and BIDIRECTIONAL; nothing for FROM_DEVICE. */
   override syncForDevice(busAddress: number, offset: number, size: number, dir: Direction): void {
     if (dir === "TO_DEVICE" || dir === "BIDIRECTIONAL") this.syncPart(busAddress + offset, size, true);
   }

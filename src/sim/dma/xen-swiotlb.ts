@@ -35,6 +35,7 @@ import { firstDiscontinuity, lookupFrames, naturalVia } from "./translate.js";
  * single pages); the simulator applies the map_page test to every entry in both eras.
  */
 export class XenSwiotlbBackend extends SwiotlbBackend {
+  /** The backend's name. */
   override readonly name = "xen-swiotlb";
   protected override readonly messagePrefix = "PCI-DMA:";
 
