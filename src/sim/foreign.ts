@@ -49,8 +49,8 @@ interface ForeignRegistry {
   balloon: number[];
   /** P==M: tagged struct pages get PFNs above machine memory, where no identity mapping can land. */
   nextHighPfn: number;
-  /** P==M "map": handles sharing the identity PFN of one frame. */
-  identity: Map<number, number[]>;
+  /** P==M "map": the mappings sharing the identity PFN of one frame. */
+  identity: Map<number, { handle: number; readonly: boolean }[]>;
   /** Tagged pages by handle: what the DMA-API needs to find the frame. */
   tagged: Map<number, ForeignFrame>;
 }
@@ -90,10 +90,11 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
   if (domain.mode === "P==M") {
     const pfn = f.mfn;
     const users = registryOf(domain).identity.get(pfn) ?? [];
-    users.push(f.handle);
+    users.push({ handle: f.handle, readonly: f.readonly });
     registryOf(domain).identity.set(pfn, users);
     domain.extraP2m.set(pfn, f.mfn);
     markForeign(domain, pfn, f, false);
+    markSharedReadonly(domain, pfn, users);
     m.emit("grant", `${domain.name}: create_grant_host_mapping() is a stub that evaluates to 0 in a P==M dom0: nothing is mapped; ${domain.name} addresses ${what} at its machine address ${hex(pfn * m.pageSize)}, which nothing isolates`, { ...fields, address: pfn * m.pageSize });
     return { pfn, address: pfn * m.pageSize };
   }
@@ -117,6 +118,13 @@ function markForeign(domain: Domain, pfn: number, f: ForeignFrame, tagged: boole
   state.private = f.handle;
 }
 
+/** A struct page shared by several mappings (P==M) is writable if any of them is. */
+function markSharedReadonly(domain: Domain, pfn: number, users: { readonly: boolean }[]): void {
+  const flags = domain.pageStateFor(pfn).flags;
+  if (users.every((u) => u.readonly)) flags.add("grant-readonly");
+  else flags.delete("grant-readonly");
+}
+
 /** @internal Undoes installForeignPage for `handle` (gnttab_unmap_refs: ClearPageForeign, clear_foreign_p2m_mapping). */
 export function removeForeignPage(domain: Domain, handle: number, pfn: number): void {
   const m = domain.machine;
@@ -129,10 +137,11 @@ export function removeForeignPage(domain: Domain, handle: number, pfn: number): 
   }
   const users = r.identity.get(pfn);
   if (users) {
-    users.splice(users.indexOf(handle), 1);
+    users.splice(users.findIndex((u) => u.handle === handle), 1);
     if (users.length > 0) {
       // Another mapping of the same frame still stands behind this identity PFN.
-      domain.pageStateFor(pfn).private = users[users.length - 1]!;
+      domain.pageStateFor(pfn).private = users[users.length - 1]!.handle;
+      markSharedReadonly(domain, pfn, users);
       return;
     }
     r.identity.delete(pfn);

@@ -114,6 +114,17 @@ describe('foreignPages: "map"', () => {
     expect(dma.mappingError(dma.mapPage(mapping.page!, 0, 512, "TO_DEVICE"))).toBe(false);
   });
 
+  it("P==M: the shared identity page is writable while any of its mappings is", () => {
+    const { m, dom0, domU } = setup("P==M", "map");
+    const gref = domU.grantAccess(5, dom0);
+    const rw = dom0.mapGrant(domU, gref);
+    const ro = dom0.mapGrant(domU, gref, { readonly: true });
+    dom0.write(ro.address!, bytes("ok"));
+    dom0.unmapGrant(rw.handle);
+    expect(simError(() => dom0.write(ro.address!, bytes("no"))).code).toBe("PAGE_FAULT");
+    expect(text(domU.read(5 * m.pageSize, 2))).toBe("ok");
+  });
+
   it("a read-only host mapping can be read but a CPU write faults (GNTMAP_readonly PTE)", () => {
     const { m, dom0, domU } = setup("P2M", "map");
     domU.write(4 * m.pageSize, bytes("ro"));
