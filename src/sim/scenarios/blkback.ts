@@ -1,5 +1,6 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "../errors.js";
-import type { Machine, MachineConfig, Era } from "../machine.js";
+import { Machine } from "../machine.js";
+import type { MachineConfig, Era } from "../machine.js";
 import type { Domain, DomainMode, Layout } from "../domain.js";
 import type { Device } from "../device.js";
 import type { BackendName } from "../dma/backend.js";
@@ -294,8 +295,11 @@ export interface BlkbackStrategy extends StrategySpec {
  * The blkback round trip as a comparable scenario: each strategy gets a fresh machine with the
  * same workload (`options` minus backend), and one operation is one blkif request.
  */
-export function blkbackScenario(options: Omit<BlkbackOptions, "backend" | "machine" | "dom0" | "domU" | "disk"> = {}): Scenario<BlkbackStrategy> {
+export function blkbackScenario(options: Omit<BlkbackOptions, "backend" | "machine" | "dom0" | "domU" | "disk"> & { machine?: MachineConfig } = {}): Scenario<BlkbackStrategy> {
   requireObject(options, "blkbackScenario options");
+  if (options.machine instanceof Machine) {
+    throw new SimError("INVALID_CONFIG", "blkbackScenario: machine must be a machine config, not a Machine: every strategy runs on a fresh machine built from it", "machine");
+  }
   return {
     name: `blkback round trip: ${options.op ?? "write"} of ${options.sectors ?? 64} sectors`,
     opName: "request",

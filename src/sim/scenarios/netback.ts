@@ -48,6 +48,10 @@ export interface NetbackOptions {
   domUMode?: DomainMode;
   /** Default "fragmented". */
   domULayout?: Layout;
+  /** Default "128 MiB". */
+  dom0Memory?: string | number;
+  /** Default "32 MiB". */
+  domUMemory?: string | number;
   /** The NIC's DMA mask in bits. Default 32. */
   dmaMask?: number;
   /** IOTLB policy when `backend` is "iommu". Default "strict". */
@@ -86,7 +90,7 @@ export interface NetbackResult {
   nic: Device;
 }
 
-const OPTION_KEYS = ["machine", "era", "backend", "foreignPages", "allocation", "packetSize", "dom0Mode", "domUMode", "domULayout", "dmaMask", "invalidation", "split", "seed"] as const;
+const OPTION_KEYS = ["machine", "era", "backend", "foreignPages", "allocation", "packetSize", "dom0Mode", "domUMode", "domULayout", "dom0Memory", "domUMemory", "dmaMask", "invalidation", "split", "seed"] as const;
 /** Headroom netfront reserves in front of the data (skb_reserve(skb, 16) in __dev_alloc_skb). */
 const SKB_HEADROOM = 16;
 
@@ -120,8 +124,8 @@ export function netbackPacket(options: NetbackOptions): NetbackResult {
   const machine = machineFrom(o.machine as Machine | MachineConfig | undefined, { arch: "ia64", memory: "1 GiB", era: (o.era as Era | undefined) ?? "modern", seed });
   const names = () => machine.domains.map((d) => d.name);
   const dom0Mode = (o.dom0Mode as DomainMode | undefined) ?? (backend === "direct" ? "P==M" : backend === "hypercall" ? "VP" : "P2M");
-  const dom0 = machine.createDomain({ name: freshName(names(), "dom0"), mode: dom0Mode, memory: "256 MiB", privileged: true, foreignPages });
-  const domU = machine.createDomain({ name: freshName(names(), "domU1"), mode: (o.domUMode as DomainMode | undefined) ?? "VP", memory: "64 MiB", privileged: false, layout: (o.domULayout as Layout | undefined) ?? "fragmented" });
+  const dom0 = machine.createDomain({ name: freshName(names(), "dom0"), mode: dom0Mode, memory: (o.dom0Memory as string | number | undefined) ?? "128 MiB", privileged: true, foreignPages });
+  const domU = machine.createDomain({ name: freshName(names(), "domU1"), mode: (o.domUMode as DomainMode | undefined) ?? "VP", memory: (o.domUMemory as string | number | undefined) ?? "32 MiB", privileged: false, layout: (o.domULayout as Layout | undefined) ?? "fragmented" });
   const nic = machine.attachDevice({ name: freshName(machine.devices.map((d) => d.name), "eth0"), domain: dom0, driver: "netback-nic", dmaMask: (o.dmaMask as number | undefined) ?? 32, iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false });
   // Created before the measured part: a swiotlb pool is set aside with the first DMA-API that needs one.
   const dma = dom0.dmaApi(nic, backend);
