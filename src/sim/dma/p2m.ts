@@ -58,14 +58,15 @@ export class P2mBackend extends BaseBackend {
     if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${this.describe(size)}` };
     const bytes = 2 ** Math.ceil(Math.log2(Math.max(size, machine.pageSize)));
     const pages = bytes / machine.pageSize;
-    let frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
+    const frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
     const reachable = (frames[0]! + pages) * machine.pageSize <= device.dmaLimit;
     if (firstDiscontinuity(frames) >= 0 || !reachable) {
       if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, device.dmaMask)) {
         domain.free(gpa);
         return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below the ${device.dmaMask}-bit mask` };
       }
-      frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
+      // xen_create_contiguous_region hands back the new machine address: no second lookup to charge.
+      return { ok: true, cpuAddress: gpa, busAddress: domain.toMachine(gpa)! };
     }
     return { ok: true, cpuAddress: gpa, busAddress: frames[0]! * machine.pageSize };
   }
