@@ -529,6 +529,11 @@ export function unmapGrant(mapper: Domain, handle: number, options: UnmapGrantOp
     if (!isPinned(slot)) slot.flags &= ~GTF_reading;
   }
   adjustGranted(m, mapper.domid, r.mfn, r.readonly, -1);
+  if (!m.accessibleBy(mapper.domid, r.mfn)) {
+    for (const iommu of new Set(m.devices.filter((dev) => dev.domain === mapper && dev.iommu).map((dev) => dev.iommu!))) {
+      iommu.revokeFrame(r.mfn, `grant handle ${handle} unmapped`);
+    }
+  }
   table.maptrack.delete(handle);
   table.putHandle(handle);
   m.emit("grant-unmap", `${mapper.name}: ${call} = GNTST_okay (${r.granter.name} gref ${hex(r.ref)}, machine ${hex(r.mfn * m.pageSize)})`, {

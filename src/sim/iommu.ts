@@ -214,6 +214,22 @@ export class IommuDomain {
     if (this.queue.length >= LAZY_FLUSH_HIGH_WATER) this.flushQueue(`${LAZY_FLUSH_HIGH_WATER} unmaps queued`);
   }
 
+  /**
+   * Removes every PTE that points at `mfn` and flushes their IOTLB entries at once: what Xen does
+   * when the last grant mapping of a foreign frame goes (iommu_legacy_unmap in unmap_common), so a
+   * driver that unmaps the grant before its DMA mapping cannot leave the device a way in. The IOVA
+   * range stays allocated until the DMA-API unmaps it.
+   */
+  revokeFrame(mfn: number, reason: string): void {
+    const m = this.machine;
+    for (const [iovaPage, pte] of this.pageTable) {
+      if (pte.mfn !== mfn) continue;
+      this.pageTable.delete(iovaPage);
+      m.emit("iommu-unmap", `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
+      this.iommu.invalidateRange(this, { iovaPage, pages: 1 });
+    }
+  }
+
   /** The lazy flush: one domain-wide IOTLB invalidation, then every queued IOVA range is freed. */
   flushQueue(reason: string): void {
     if (this.queue.length === 0) return;
