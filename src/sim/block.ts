@@ -116,10 +116,15 @@ const QUEUE_KEYS = ["xenMergeCheck", "bounce", "sgMapping"] as const;
  * {@link createRequestQueue}. Requests go submit → map → (the device's DMA) → complete.
  */
 export class RequestQueue {
+  /** The driver domain whose block layer this is (dom0 in the blkback story). */
   readonly domain: Domain;
+  /** The block device the queue feeds. */
   readonly device: Device;
+  /** Whether merging also requires machine contiguity (xen_biovec_phys_mergeable). */
   readonly xenMergeCheck: boolean;
+  /** Whether the block layer bounces on its own (see {@link BounceRule}). */
   readonly bounce: BounceRule;
+  /** How merged segments are turned into bus addresses (see {@link SgMappingMode}). */
   readonly sgMapping: SgMappingMode;
   /**
    * Highest guest-physical address the block layer lets the device see directly; pages beyond it
@@ -129,6 +134,7 @@ export class RequestQueue {
   private readonly requests = new Map<number, Internal>();
   private nextId = 1;
 
+  /** Prefer {@link createRequestQueue}. `dma` is the device's DMA-API in its driver domain. */
   constructor(readonly dma: DmaApi, options: RequestQueueOptions = {}) {
     const o = requireObject(options, "createRequestQueue options");
     rejectUnknownKeys(o, QUEUE_KEYS, "createRequestQueue");

@@ -130,10 +130,22 @@ export function blkbackRoundTrip(options: BlkbackOptions): BlkbackResult {
   const offsetSectors = count(o, "offsetSectors", 0, 0, pageSize / SECTOR_SIZE - 1);
   const diskSector = count(o, "diskSector", 0, 0, 2 ** 31 - sectors);
   const names = () => machine.domains.map((d) => d.name);
+  for (const key of ["dom0", "domU"] as const) {
+    if (o[key] !== undefined && !machine.domains.includes(o[key] as Domain)) {
+      throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: ${key} must be a domain of the machine passed as machine, got ${describeValue(typeof o[key] === "object" ? "another object" : o[key])}`, key);
+    }
+  }
+  if (o.disk !== undefined && !machine.devices.includes(o.disk as Device)) {
+    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: disk must be a device attached on the machine passed as machine, got ${describeValue(typeof o.disk === "object" ? "another object" : o.disk)}`, "disk");
+  }
   const dom0 =
     (o.dom0 as Domain | undefined) ??
     machine.createDomain({ name: freshName(names(), "dom0"), mode: (o.dom0Mode as DomainMode | undefined) ?? defaultDom0Mode(backend), memory: (o.dom0Memory as string | number | undefined) ?? "256 MiB", privileged: true, foreignPages });
   const domU = (o.domU as Domain | undefined) ?? machine.createDomain({ name: freshName(names(), "domU1"), mode: (o.domUMode as DomainMode | undefined) ?? "VP", memory: (o.domUMemory as string | number | undefined) ?? "128 MiB", privileged: false, layout: (o.domULayout as Layout | undefined) ?? "fragmented" });
+  if (o.disk !== undefined && (o.disk as Device).domain !== dom0) {
+    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: disk ${(o.disk as Device).name} belongs to ${(o.disk as Device).domain.name}, not to the backend domain ${dom0.name}`, "disk");
+  }
+  if (dom0 === domU) throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: dom0 and domU must be two different domains, got ${dom0.name} twice`, "domU");
   if (dom0.foreignPages !== foreignPages && o.dom0 !== undefined && o.foreignPages !== undefined) {
     throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: dom0 ${dom0.name} was created with foreignPages: ${JSON.stringify(dom0.foreignPages)}, not ${JSON.stringify(foreignPages)}`, "foreignPages");
   }

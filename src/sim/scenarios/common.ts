@@ -36,6 +36,7 @@ export function patternBytes(seed: number, length: number): Uint8Array {
   return out;
 }
 
+/** True if both arrays hold the same bytes. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

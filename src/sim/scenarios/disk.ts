@@ -17,8 +17,10 @@ export const MAX_DISK_SECTORS = 2 ** 31;
  */
 export class Disk {
   private readonly sectors = new Map<number, Uint8Array>();
+  /** Capacity in 512-byte sectors. */
   readonly sectorCount: number;
 
+  /** A disk behind `device` (whose DMA it performs), of `sectorCount` sectors (default 1 GiB). */
   constructor(readonly device: Device, sectorCount = 2 ** 21) {
     if (!Number.isSafeInteger(sectorCount) || sectorCount <= 0 || sectorCount > MAX_DISK_SECTORS) {
       throw new SimError("INVALID_CONFIG", `disk sectors must be a whole number from 1 to ${MAX_DISK_SECTORS}, got ${describeValue(sectorCount)}`, "sectors");

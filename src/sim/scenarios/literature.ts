@@ -172,6 +172,7 @@ const DEFINITIONS: StudyDefinition[] = [
       ...COMMON_NOTES,
       "A 40 Gb/s NIC as in the paper; the shadow-buffer copy costs costs.bounceBase + costs.memcpyPerByte per byte, like any bounce.",
       "'up to 5×' is the paper's best case; the simulation runs one workload, so its ratio is one point, not a maximum.",
+      "Only the order is asserted, not the size of the gaps: copy's distance to no IOMMU may exceed the published 0–25% here, since the memcpy cost per byte is a model assumption.",
     ],
   },
 ];
