@@ -92,8 +92,17 @@ describe("blkbackRoundTrip", () => {
     expect(r.errors.map((e) => e.code)).toContain("KMAP_FAILED");
   });
 
+  it("is deterministic: the same options give the same trace, event for event", () => {
+    const run = () => blkbackRoundTrip({ machine: { ...small, seed: 7 }, ...sizes, backend: "xen-swiotlb", op: "read", sectors: 150, offsetSectors: 9, seed: 7 });
+    const a = run();
+    const b = run();
+    expect(a.trace.map((e) => [e.kind, e.message, e.cost])).toEqual(b.trace.map((e) => [e.kind, e.message, e.cost]));
+    expect(a.trace.reduce((n, e) => n + e.cost, 0)).toBe(a.stats.cost.total);
+  });
+
   it("rejects a bad backend or option with a SimError naming it", () => {
     expect(simError(() => blkbackRoundTrip({ backend: "magic" as "p2m" })).code).toBe("UNKNOWN_BACKEND");
+    expect(simError(() => blkbackRoundTrip({ backend: "p2m", dom0: {} as never })).field).toBe("dom0");
     expect(simError(() => blkbackRoundTrip({ backend: "p2m", sectors: 0 })).field).toBe("sectors");
     expect(simError(() => blkbackRoundTrip({ backend: "p2m", sectros: 4 } as never)).code).toBe("INVALID_CONFIG");
   });
