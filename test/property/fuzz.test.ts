@@ -161,7 +161,7 @@ describe("fuzzing the public API", () => {
         const { foreign } = run(s);
         expect(foreign.map(String)).toEqual([]);
       }),
-      { numRuns: 1500 },
+      { numRuns: 3500 },
     );
   }, 60_000);
 
@@ -179,7 +179,7 @@ describe("fuzzing the public API", () => {
         expect(byKind).toEqual(stats.cost.byKind);
         expect(Object.values(stats.events).reduce((a, b) => a + b, 0)).toBe(first.trace.length);
       }),
-      { numRuns: 500 },
+      { numRuns: 800 },
     );
   }, 60_000);
 });
