@@ -17,6 +17,8 @@ import type { SwiotlbPool } from "./swiotlb-pool.js";
 export type Arch = "ia64" | "x86_64";
 /** Which Linux: "2006" (2.6.16-era lib/swiotlb.c and the xenified tree) or "modern" (today's kernel/dma). */
 export type Era = "2006" | "modern";
+/** "xen": domains under Xen (default). "none": one native Linux, physical == machine, that owns its IOMMU. */
+export type Hypervisor = "xen" | "none";
 
 /** Bounds that keep a reader's code from making the simulator allocate without limit. */
 export interface Limits {
@@ -38,6 +40,12 @@ export interface MachineConfig {
   memory: Size;
   /** Linux behaviour to simulate. Default "modern". */
   era?: Era;
+  /**
+   * "xen" (default), or "none" for bare-metal Linux: then the machine holds a single P==M domain,
+   * the kernel programs the IOMMU itself (no hypercalls), and Xen-only backends are refused. The
+   * published IOMMU studies (vIOMMU, Markuze et al.) measured bare metal.
+   */
+  hypervisor?: Hypervisor;
   /** The swiotlb bounce pool, set aside when the first swiotlb or xen-swiotlb DMA-API is created. */
   swiotlb?: { size?: Size; force?: boolean };
   /** Memory Xen keeps for itself, taken from the top of machine memory. Default none. */
@@ -52,7 +60,7 @@ export interface MachineConfig {
   limits?: Partial<Limits>;
 }
 
-const MACHINE_KEYS = ["arch", "pageSize", "memory", "era", "swiotlb", "xenMemory", "debug", "costs", "seed", "limits"] as const;
+const MACHINE_KEYS = ["arch", "pageSize", "memory", "era", "hypervisor", "swiotlb", "xenMemory", "debug", "costs", "seed", "limits"] as const;
 const MAX_MEMORY = 16 * 1024 * GiB;
 
 interface ResolvedLimits {
@@ -73,6 +81,7 @@ export class Machine {
   readonly cacheLine: number;
   readonly memory: number;
   readonly era: Era;
+  readonly hypervisor: Hypervisor;
   readonly debugEnabled: boolean;
   readonly costs: CostModel;
   readonly swiotlbConfig: { size: number | undefined; force: boolean };
@@ -121,6 +130,14 @@ export class Machine {
       throw new SimError("INVALID_CONFIG", `era must be "2006" or "modern", got ${describeValue(era)}`, "era");
     }
     this.era = era;
+    const hypervisor = c.hypervisor ?? "xen";
+    if (hypervisor !== "xen" && hypervisor !== "none") {
+      throw new SimError("INVALID_CONFIG", `hypervisor must be "xen" or "none" (bare-metal Linux), got ${describeValue(hypervisor)}`, "hypervisor");
+    }
+    this.hypervisor = hypervisor;
+    if (hypervisor === "none" && c.xenMemory !== undefined) {
+      throw new SimError("INVALID_CONFIG", `xenMemory makes no sense with hypervisor: "none"`, "xenMemory");
+    }
     if (c.debug !== undefined && typeof c.debug !== "boolean") {
       throw new SimError("INVALID_CONFIG", `debug must be true or false, got ${describeValue(c.debug)}`, "debug");
     }
@@ -190,6 +207,10 @@ export class Machine {
   /** Creates a domain (a guest, or dom0) with its pseudo-physical memory. */
   createDomain(config: DomainConfig): Domain {
     this.assertRunning();
+    if (this.hypervisor === "none") {
+      if (this.domains.length > 0) throw new SimError("INVALID_CONFIG", `hypervisor: "none" is one native Linux: it already runs as ${this.domains[0]!.name}, there is no second domain`, "hypervisor");
+      if (config?.mode !== "P==M") throw new SimError("INVALID_CONFIG", `hypervisor: "none" means native Linux, where physical == machine: its domain must be "P==M", got ${describeValue(config?.mode)}`, "mode");
+    }
     const domain = new Domain(this, this.domains.length, config);
     this.domains.push(domain);
     return domain;

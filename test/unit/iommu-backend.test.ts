@@ -264,3 +264,21 @@ describe("coherent memory and masks", () => {
     expect(m.stats().cost.total).toBe(m.trace.reduce((sum, e) => sum + e.cost, 0));
   });
 });
+
+describe('bare metal (hypervisor: "none")', () => {
+  // Linux's own intel-iommu driver programs the IOMMU: no hypervisor call per map or unmap.
+  it("maps through the IOMMU without hypercalls, and refuses Xen-only backends and second domains", () => {
+    const m = createMachine({ arch: "x86_64", memory: "64 MiB", hypervisor: "none" });
+    const linux = m.createDomain({ name: "linux", mode: "P==M", memory: "16 MiB" });
+    const nic = m.attachDevice({ name: "eth0", domain: linux, iommu: true });
+    const dma = linux.dmaApi(nic, "iommu");
+    const bus = dma.mapSingle(linux.alloc(4096), 4096, "FROM_DEVICE");
+    expect(dma.mappingError(bus)).toBe(false);
+    dma.unmapSingle(bus, 4096, "FROM_DEVICE");
+    expect(m.stats().events.hypercall ?? 0).toBe(0);
+    expect(m.stats().events["iommu-map"]).toBe(1);
+    expect(() => linux.dmaApi(nic, "xen-swiotlb")).toThrow(/needs Xen/);
+    expect(() => m.createDomain({ name: "domU1", mode: "P==M", memory: "1 MiB" })).toThrow(/no second domain/);
+    expect(() => createMachine({ memory: "64 MiB", hypervisor: "kvm" as never })).toThrow(/hypervisor must be "xen" or "none"/);
+  });
+});

@@ -9,7 +9,7 @@ import { IommuBackend } from "./iommu.js";
 
 type Factory = (ctx: BackendContext) => DmaBackend;
 
-const FACTORIES: Partial<Record<BackendName, Factory>> = {
+const FACTORIES: Record<BackendName, Factory> = {
   direct: (ctx) => new DirectBackend(ctx),
   p2m: (ctx) => new P2mBackend(ctx),
   hypercall: (ctx) => new HypercallBackend(ctx),
@@ -18,9 +18,13 @@ const FACTORIES: Partial<Record<BackendName, Factory>> = {
   iommu: (ctx) => new IommuBackend(ctx),
 };
 
+/** Backends that only exist under Xen: they read a p2m table or call the hypervisor. */
+const XEN_ONLY: readonly BackendName[] = ["p2m", "hypercall", "xen-swiotlb"];
+
 /** Builds the named backend for a driver domain and device. */
 export function createBackend(name: BackendName, ctx: BackendContext): DmaBackend {
-  const factory = FACTORIES[name];
-  if (!factory) throw new SimError("UNKNOWN_BACKEND", `the ${name} backend is not available yet`, "backend");
-  return factory(ctx);
+  if (ctx.machine.hypervisor === "none" && XEN_ONLY.includes(name)) {
+    throw new SimError("BACKEND_UNSUITABLE", `the ${name} backend needs Xen, but this machine runs bare-metal Linux (hypervisor: "none"): use "direct", "swiotlb" or "iommu"`, "backend");
+  }
+  return FACTORIES[name](ctx);
 }

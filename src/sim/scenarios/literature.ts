@@ -78,7 +78,7 @@ export interface LiteratureStudy {
 export const LITERATURE_PACKETS = 1000;
 
 const COMMON_NOTES = [
-  "Simulated under Xen in a P==M driver domain: the IOMMU belongs to the hypervisor, so every IOMMU map and unmap is also a hypercall (the iommu backend's model). Absolute fractions therefore come out lower than the bare-metal ones; the ORDER is what must match.",
+  "Each study runs on the platform it measured: vIOMMU and Markuze et al. on bare-metal Linux (hypervisor: \"none\", the kernel programs its own IOMMU); Willmann et al. under a hypervisor that owns the IOMMU (hypervisor: \"xen\", every IOMMU map and unmap is a hypercall). Absolute numbers are model outputs; the ORDER is what must match.",
   "Throughput model (assumption): one simulated 1 GHz CPU does all per-packet work; throughput = min(line rate, packet bits / CPU time per packet).",
   "Per-packet stack and driver work is costs.packetProcessing (model assumption, anchored to bare-metal Linux sustaining 10 Gb/s of 1500-byte packets).",
 ];
@@ -104,7 +104,7 @@ const DEFINITIONS: StudyDefinition[] = [
       { strategies: ["deferred"], relation: "<" },
       { strategies: ["optimistic"], relation: "<" },
     ],
-    workload: { lineRateGbps: 10, packetSize: 1500, direction: "rx" },
+    workload: { hypervisor: "none", lineRateGbps: 10, packetSize: 1500, direction: "rx" },
     strategies: [
       { name: "strict", mapping: "strict" },
       { name: "deferred", mapping: "deferred" },
@@ -131,7 +131,7 @@ const DEFINITIONS: StudyDefinition[] = [
       { strategies: ["shared", "persistent"], relation: "<" },
       { strategies: ["direct-map"], relation: "<" },
     ],
-    workload: { lineRateGbps: 10, packetSize: 1500, direction: "rx" },
+    workload: { hypervisor: "xen", lineRateGbps: 10, packetSize: 1500, direction: "rx" },
     strategies: [
       { name: "single-use", mapping: "single-use" },
       { name: "shared", mapping: "shared" },
@@ -162,7 +162,7 @@ const DEFINITIONS: StudyDefinition[] = [
       { strategies: ["copy"], relation: "<" },
       { strategies: ["none"], relation: "<=" },
     ],
-    workload: { lineRateGbps: 40, packetSize: 1500, direction: "rx" },
+    workload: { hypervisor: "none", lineRateGbps: 40, packetSize: 1500, direction: "rx" },
     strategies: [
       { name: "strict", mapping: "strict" },
       { name: "copy", mapping: "copy" },

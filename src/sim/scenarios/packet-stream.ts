@@ -1,6 +1,6 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "../errors.js";
 import { createMachine } from "../machine.js";
-import type { Arch, Machine } from "../machine.js";
+import type { Arch, Hypervisor, Machine } from "../machine.js";
 import type { Domain } from "../domain.js";
 import type { DmaApi } from "../dma/api.js";
 import type { Device } from "../device.js";
@@ -51,12 +51,18 @@ export interface PacketStreamOptions {
   direction?: "rx" | "tx";
   /** Machine architecture (page size). Default "x86_64", as in the papers' testbeds. */
   arch?: Arch;
+  /**
+   * "xen" (default): the NIC belongs to a P==M driver domain and every IOMMU map/unmap is a
+   * hypercall. "none": bare-metal Linux programs its IOMMU itself, as in vIOMMU's and Markuze et
+   * al.'s testbeds.
+   */
+  hypervisor?: Hypervisor;
   /** Cost overrides, for experiments. The literature comparison never passes any. */
   costs?: Partial<CostModel>;
   seed?: number;
 }
 
-const OPTION_KEYS = ["packets", "packetSize", "lineRateGbps", "ring", "direction", "arch", "costs", "seed"] as const;
+const OPTION_KEYS = ["packets", "packetSize", "lineRateGbps", "ring", "direction", "arch", "hypervisor", "costs", "seed"] as const;
 const MAX_PACKETS = 100_000;
 
 interface Workload {
@@ -66,6 +72,7 @@ interface Workload {
   ring: number;
   direction: "rx" | "tx";
   arch: Arch;
+  hypervisor: Hypervisor;
   costs: Partial<CostModel> | undefined;
   seed: number;
 }
@@ -124,7 +131,10 @@ function parseOptions(options: PacketStreamOptions): Workload {
   if (direction !== "rx" && direction !== "tx") throw new SimError("INVALID_CONFIG", `packetStream: direction must be "rx" or "tx", got ${describeValue(direction)}`, "direction");
   const arch = o.arch ?? "x86_64";
   if (arch !== "x86_64" && arch !== "ia64") throw new SimError("INVALID_CONFIG", `packetStream: arch must be "x86_64" or "ia64", got ${describeValue(arch)}`, "arch");
+  const hypervisor = o.hypervisor ?? "xen";
+  if (hypervisor !== "xen" && hypervisor !== "none") throw new SimError("INVALID_CONFIG", `packetStream: hypervisor must be "xen" or "none", got ${describeValue(hypervisor)}`, "hypervisor");
   return {
+    hypervisor,
     packets: int("packets", 1000, 1, MAX_PACKETS),
     packetSize: int("packetSize", 1500, 64, 9000),
     lineRateGbps: lineRate,
@@ -162,7 +172,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function runStream(w: Workload, strategy: PacketStrategy): ScenarioOutcome {
-  const m = createMachine({ arch: w.arch, memory: "64 MiB", seed: w.seed, costs: w.costs });
+  const m = createMachine({ arch: w.arch, memory: "64 MiB", seed: w.seed, costs: w.costs, hypervisor: w.hypervisor });
   const dom0 = m.createDomain({ name: "dom0", mode: "P==M", memory: "32 MiB" });
   const protectedByIommu = strategy.mapping !== "none";
   const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 64, driver: "nic", iommu: protectedByIommu ? { invalidation: strategy.mapping === "deferred" ? "lazy" : "strict" } : false });
