@@ -647,3 +647,21 @@ export function foreignPagesSnapshot(m: Machine): ForeignPageSnapshot[] {
     })),
   );
 }
+
+/**
+ * @internal End of run: a backend domain that still holds grant mappings keeps guest frames
+ * pinned (the guest cannot end access), which is the backend's leak. One warning per domain.
+ */
+export function reportLiveGrantMappings(m: Machine): void {
+  for (const domain of m.domains) {
+    const live = [...grantTableOf(domain).maptrack.values()];
+    if (live.length === 0) continue;
+    const first = live[0]!;
+    m.emit("grant", `${domain.name} still holds ${live.length} grant mapping${live.length === 1 ? "" : "s"} at the end of the run (e.g. handle ${first.handle}: ${first.granter.name} gref ${hex(first.ref)}); the guest cannot end access to those pages until they are unmapped`, {
+      domain: domain.name,
+      machineAddress: first.mfn * m.pageSize,
+      severity: "warning",
+      code: "GRANT_LEAK",
+    });
+  }
+}

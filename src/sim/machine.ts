@@ -9,6 +9,7 @@ import { Domain, DomainConfig } from "./domain.js";
 import { Device, DeviceConfig } from "./device.js";
 import { Iommu } from "./iommu.js";
 import { DmaDebug } from "./dma/debug.js";
+import { reportLiveGrantMappings } from "./grant.js";
 import type { MachineSnapshot } from "./snapshot.js";
 import type { DmaApi } from "./dma/api.js";
 import { takeSnapshot } from "./snapshot.js";
@@ -186,10 +187,12 @@ export class Machine {
 
   /**
    * Ends the run the way a driver unbind does: dma-debug reports every device's leaked mappings
-   * (D15), and lazily queued IOTLB invalidations are flushed. Returns `stats()`.
+   * (D15), grant mappings still held are reported, and lazily queued IOTLB invalidations are
+   * flushed. Returns `stats()`.
    */
   finish(): Stats {
     for (const device of this.devices) this.dmaDebug.reportLeaks(device);
+    reportLiveGrantMappings(this);
     if (!this.haltReason) this.iommu.flushAllQueues("end of run");
     return this.stats();
   }
