@@ -25,3 +25,17 @@ describe("grant unmap with a DMA mapping still live (iommu backend)", () => {
     });
   }
 });
+
+describe("grant mappings left at the end of the run", () => {
+  it("finish() names the backend domain that still holds them", () => {
+    const m = smallMachine();
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
+    const domU = m.createDomain({ name: "domU1", mode: "P2M", memory: "256 KiB" });
+    const kept = dom0.mapGrant(domU, domU.grantAccess(1, dom0));
+    dom0.unmapGrant(dom0.mapGrant(domU, domU.grantAccess(2, dom0)).handle);
+    m.finish();
+    const leaks = eventsOf(m.trace, "grant").filter((e) => e.code === "GRANT_LEAK");
+    expect(leaks).toHaveLength(1);
+    expect(leaks[0]!.message).toMatch(new RegExp(`dom0 still holds 1 grant mapping .*handle ${kept.handle}: domU1 gref`));
+  });
+});
