@@ -69,7 +69,9 @@ export interface RequestQueueOptions {
 export interface BioVec {
   /** PFN (in the queue's domain) of the page the device will use: the bounce page when bounced. */
   pfn: number;
+  /** Byte offset of the data in that page (bv_offset). */
   offset: number;
+  /** Bytes (bv_len), never crossing the page's end. */
   length: number;
   /** Guest-physical address the device will use. */
   address: number;
@@ -79,11 +81,15 @@ export interface BioVec {
 
 /** A request as the reader sees it: plain data. */
 export interface BlockRequest {
+  /** The queue's request number, from 1: pass the request back to `map` and `complete`. */
   id: number;
+  /** "read" or "write". */
   op: BlockOp;
   /** First sector on the disk. */
   sector: number;
+  /** Total bytes of the request (a whole number of 512-byte sectors). */
   bytes: number;
+  /** The bio_vecs, one per page touched, after blk_queue_bounce. */
   bvecs: BioVec[];
   /** Physical segments after merging (blk_rq_map_sg): the scatterlist handed to the DMA-API. */
   segments: { address: number; length: number }[];
@@ -95,6 +101,7 @@ export interface BlockRequest {
 export interface RequestMapping {
   /** dma_map_sg's count: 0 when mapping failed. */
   count: number;
+  /** The bus-address segments the device is told to use, in order. */
   segments: SgSegment[];
 }
 
@@ -134,7 +141,11 @@ export class RequestQueue {
   private readonly requests = new Map<number, Internal>();
   private nextId = 1;
 
-  /** Prefer {@link createRequestQueue}. `dma` is the device's DMA-API in its driver domain. */
+  /**
+   * Prefer {@link createRequestQueue}.
+   * @param dma The block device's DMA-API in its driver domain: the queue maps requests through it.
+   * @param options Merge, bounce and mapping rules; see {@link RequestQueueOptions}.
+   */
   constructor(readonly dma: DmaApi, options: RequestQueueOptions = {}) {
     const o = requireObject(options, "createRequestQueue options");
     rejectUnknownKeys(o, QUEUE_KEYS, "createRequestQueue");

@@ -41,11 +41,18 @@ export function checkMaskBits(bits: unknown, field: string): number {
  * protection domain.
  */
 export class Device {
+  /** Its unique name, e.g. "sda" (as trace events and dma-debug messages name it). */
   readonly name: string;
+  /** The driver domain that owns it: only this domain's DMA-API can map memory for it. */
   readonly domain: Domain;
+  /** Driver name in dma-debug messages ("DMA-API: <driver> <device>: ..."). Default "driver". */
   readonly driver: string;
-  /** Current DMA mask width in bits. */
+  /**
+   * Current DMA mask width in bits (dev->dma_mask as DMA_BIT_MASK(n)): the device can emit bus
+   * addresses below 2^dmaMask. Set at attach (default 32) and by `dma.setMask(bits)`.
+   */
   dmaMask: number;
+  /** dma_get_max_seg_size(): the longest scatterlist segment the device accepts, in bytes. Default 65536. */
   readonly maxSegmentSize: number;
   /** Segment boundary as a size (Infinity when none). */
   readonly segmentBoundary: number;
@@ -54,6 +61,11 @@ export class Device {
   /** @internal Bus pages covered by live DMA mappings (no-IOMMU case): page → count. */
   private readonly live = new Map<number, number>();
 
+  /**
+   * Use `machine.attachDevice(config)` instead.
+   * @param machine The machine the device is attached to.
+   * @param config The device's configuration.
+   */
   constructor(readonly machine: Machine, config: DeviceConfig) {
     const c = requireObject(config, "attachDevice(config)");
     rejectUnknownKeys(c, DEVICE_KEYS, "attachDevice");

@@ -13,7 +13,15 @@ import { endAccess, grantAccess, mapGrant, unmapGrant } from "./grant.js";
 import type { GrantAccessOptions, GrantMapping, MapGrantOptions, UnmapGrantOptions } from "./grant.js";
 import { kmap } from "./kmap.js";
 
-/** How a domain reaches machine addresses, as the thread defines the terms. */
+/**
+ * How a domain reaches machine addresses, as the thread defines the terms:
+ * - "P==M": pseudo-physical == machine (pfn == mfn), like the 2006 Xen/ia64 dom0 without
+ *   CONFIG_XEN_IA64_DOM0_VP. Only one domain can hold a given identity range.
+ * - "P2M": the domain can read its own pfn → mfn table (a cheap memory read), like an x86 PV guest.
+ * - "VP": machine addresses are hidden ("VP means that the machine addresses are hidden to the
+ *   domain", Dan Magenheimer); translating one needs a hypercall, or Xen programs an IOMMU. Xen/ia64
+ *   implemented it in 2006 as the "dom0 vp model" (CONFIG_XEN_IA64_DOM0_VP).
+ */
 export type DomainMode = "P==M" | "P2M" | "VP";
 
 /**
@@ -27,6 +35,7 @@ export type Layout = "contiguous" | "fragmented" | "reverse" | number[];
 export interface DomainConfig {
   /** Unique name, e.g. "dom0" or "domU1". */
   name: string;
+  /** "P==M", "P2M" or "VP" (required). See {@link DomainMode}. */
   mode: DomainMode;
   /** Pseudo-physical memory; optional with an explicit layout. */
   memory?: Size;
@@ -47,6 +56,7 @@ export interface DomainConfig {
 export interface StructPage {
   /** The domain whose pseudo-physical space holds the page. */
   domain: string;
+  /** Its page frame number in that domain's pseudo-physical space (page_to_pfn). */
   pfn: number;
   /** Page flags set on it, e.g. "foreign", "swiotlb". */
   flags: string[];
@@ -69,8 +79,11 @@ const INVALID_MFN = 0xffffffff;
  * p2m, CPU access through that view, a page allocator and its struct pages.
  */
 export class Domain {
+  /** Its unique name, e.g. "dom0" or "domU1" (as trace events and snapshots name it). */
   readonly name: string;
+  /** "P==M", "P2M" or "VP": how it reaches machine addresses. */
   readonly mode: DomainMode;
+  /** A driver domain (dom0 or a driver domain): only privileged domains may own devices. */
   readonly privileged: boolean;
   /** The foreign-page strategy this domain uses as a backend: "map" or "tag". */
   readonly foreignPages: ForeignPageStrategy;
@@ -88,6 +101,12 @@ export class Domain {
   private readonly heap: RangeAllocator;
   private readonly allocations = new Map<number, number>();
 
+  /**
+   * Use `machine.createDomain(config)` instead.
+   * @param machine The machine the domain runs on.
+   * @param domid Xen's domain id: the creation index on the machine (dom0 is 0).
+   * @param config The domain's configuration.
+   */
   constructor(readonly machine: Machine, readonly domid: number, config: DomainConfig) {
     const c = requireObject(config, "createDomain(config)");
     rejectUnknownKeys(c, DOMAIN_KEYS, "createDomain");

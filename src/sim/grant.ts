@@ -127,6 +127,7 @@ export interface GrantMapping {
   devBusAddress: number | null;
   /** The strategy the mapping domain uses (its `foreignPages`). */
   strategy: ForeignPageStrategy;
+  /** Mapped read-only (GNTMAP_readonly): CPU writes fault and, behind an IOMMU, device writes are blocked. */
   readonly: boolean;
 }
 
@@ -575,17 +576,23 @@ function flagList(flags: number): string {
 export interface GrantSnapshot {
   /** The granting domain. */
   domain: string;
+  /** The grant reference (index into the granter's table; the first usable one is 8). */
   gref: number;
+  /** The entry's GTF_* bits, as a number. */
   flags: number;
   /** e.g. ["GTF_permit_access", "GTF_readonly", "GTF_reading"]. */
   flagNames: string[];
   /** The grantee. */
   grantee: string;
+  /** The entry's frame field as the granter wrote it: its MFN (P2M, P==M) or its PFN (VP, a translated guest). */
   frame: number;
+  /** The granted page's PFN in the granter. */
   pfn: number;
+  /** The machine frame the grant resolves to. */
   mfn: number;
-  /** Live host and device mappings of the entry (Xen's pin counts). */
+  /** Live host (CPU) mappings of the entry (Xen's pin count). */
   hostPins: number;
+  /** Live device mappings of the entry (GNTMAP_device_map; Xen's pin count). */
   devicePins: number;
 }
 
@@ -593,16 +600,23 @@ export interface GrantSnapshot {
 export interface ForeignPageSnapshot {
   /** The mapping domain. */
   domain: string;
+  /** The maptrack handle `mapGrant` returned. */
   handle: number;
+  /** The domain that granted the frame. */
   granter: string;
+  /** The grant reference that was mapped. */
   gref: number;
+  /** "map" or "tag": how the mapping domain represents the foreign frame. */
   strategy: ForeignPageStrategy;
   /** PFN of the struct page in the mapping domain, or null (device-only mapping under "map"). */
   pfn: number | null;
   /** Guest-physical address when host-mapped, else null (always null when tagged). */
   address: number | null;
+  /** The foreign machine frame. */
   mfn: number;
+  /** Mapped with GNTMAP_readonly. */
   readonly: boolean;
+  /** Mapped with GNTMAP_host_map (CPU-addressable in the mapping domain). */
   host: boolean;
   /** dev_bus_addr, or null without GNTMAP_device_map. */
   devBusAddress: number | null;

@@ -19,9 +19,11 @@ import type { Direction } from "./dma/backend.js";
 
 /** One piece of a request: `length` bytes at `offset` in a struct page (a bio_vec). */
 export interface PageSegment {
+  /** The struct page holding the data (bv_page), from `domain.page(pfn)` or `mapGrant`. */
   page: StructPage;
   /** Byte offset in the page. Default 0. */
   offset?: number;
+  /** Bytes (bv_len); offset + length must stay within the page. */
   length: number;
 }
 
@@ -31,6 +33,7 @@ export interface BlockBounce {
   page: StructPage;
   /** Same offset as the original segment (bounce keeps bv_offset). */
   offset: number;
+  /** Bytes bounced (the original segment's length). */
   length: number;
   /** Guest-physical address of the data in the bounce page. */
   address: number;

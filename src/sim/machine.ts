@@ -15,6 +15,11 @@ import type { DmaApi } from "./dma/api.js";
 import { takeSnapshot } from "./snapshot.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
 
+/**
+ * CPU architecture of the simulated machine. It sets the default page size (ia64 16 KiB, the
+ * Linux/ia64 default; x86_64 4 KiB) and the L1 cache line (128 vs 64 bytes).
+ * The 2006 thread was about Xen/ia64; x86_64 is there to compare with today's common case.
+ */
 export type Arch = "ia64" | "x86_64";
 /** Which Linux: "2006" (2.6.16-era lib/swiotlb.c and the xenified tree) or "modern" (today's kernel/dma). */
 export type Era = "2006" | "modern";
@@ -75,17 +80,30 @@ interface ResolvedLimits {
  * Create one with {@link createMachine}.
  */
 export class Machine {
+  /** CPU architecture, from `config.arch` (default "ia64"). */
   readonly arch: Arch;
+  /** Bytes per page and per machine frame (PAGE_SIZE): 16384 on ia64, 4096 on x86_64 unless `config.pageSize` says otherwise. */
   readonly pageSize: number;
+  /** log2(pageSize) (PAGE_SHIFT): 14 for 16 KiB pages, 12 for 4 KiB. */
   readonly pageShift: number;
   /** L1 cache line: 128 bytes on ia64, 64 on x86_64 (alignment of small allocations, dma-debug D19). */
   readonly cacheLine: number;
+  /** Machine memory in bytes (a whole number of pages). */
   readonly memory: number;
+  /** Which Linux is simulated: "2006" or "modern" (default). See {@link Era}. */
   readonly era: Era;
+  /** "xen" (default) or "none" (bare-metal Linux: one P==M domain that owns the IOMMU). */
   readonly hypervisor: Hypervisor;
+  /** Whether dma-debug (CONFIG_DMA_API_DEBUG) checks every DMA-API call. Default true. */
   readonly debugEnabled: boolean;
+  /** The cost model in effect, in cycles: {@link DEFAULT_COSTS} with `config.costs` merged in. */
   readonly costs: CostModel;
+  /**
+   * The swiotlb settings: `size` in bytes (undefined = Linux's default 64 MiB, scaled down on a
+   * small machine) and `force` (the `swiotlb=force` boot option: bounce every mapping).
+   */
   readonly swiotlbConfig: { size: number | undefined; force: boolean };
+  /** Resource bounds in effect, in bytes (`storage`, `transfer`) and events (`traceEvents`). See {@link Limits}. */
   readonly limits: ResolvedLimits;
   /** @internal */ readonly store: FrameStore;
   /** @internal */ readonly random: SeededRandom;
@@ -94,7 +112,9 @@ export class Machine {
   /** @internal */ readonly dmaDebug: DmaDebug;
   /** Frames below this index are usable by domains; Xen's own frames sit above. */
   readonly domainFrameLimit: number;
+  /** Every domain created, in creation order; a domain's index is its domid (dom0 is 0). Do not modify. */
   readonly domains: Domain[] = [];
+  /** Every device attached, in attach order. Do not modify. */
   readonly devices: Device[] = [];
   /** @internal Every DMA-API instance created, for snapshots. */
   readonly apis: DmaApi[] = [];
@@ -364,9 +384,13 @@ function parseLimits(value: unknown): ResolvedLimits {
 }
 
 /**
- * Creates a simulated machine.
+ * Creates a simulated machine: `memory` of machine frames, Xen (unless `hypervisor: "none"`), an
+ * IOMMU for devices attached with `iommu`, dma-debug, and an empty trace. Only `memory` is
+ * required; defaults: arch "ia64" (16 KiB pages), era "modern", hypervisor "xen", debug on,
+ * seed 1, no memory reserved for Xen. Bad options throw a {@link SimError} naming the field.
  * @example
  * const m = createMachine({ arch: "ia64", memory: "4 GiB" });
+ * const old = createMachine({ arch: "x86_64", memory: "2 GiB", era: "2006", swiotlb: { size: "16 MiB" } });
  */
 export function createMachine(config: MachineConfig): Machine {
   return new Machine(config);

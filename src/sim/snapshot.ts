@@ -8,7 +8,9 @@ import type { ForeignPageSnapshot, GrantSnapshot } from "./grant.js";
 
 /** A run of consecutive machine frames with one owner (and consecutive PFNs, when `pfn` is set). */
 export interface FrameRun {
+  /** First machine frame number (MFN) of the run. */
   start: number;
+  /** Frames in the run. */
   count: number;
   /** "free", "Xen" or a domain name. */
   owner: string;
@@ -18,17 +20,27 @@ export interface FrameRun {
 
 /** PFNs [pfn, pfn+count) backed by MFNs [mfn, mfn+count). */
 export interface P2mRun {
+  /** First pseudo-physical frame number. */
   pfn: number;
+  /** The machine frame behind `pfn`. */
   mfn: number;
+  /** Frames in the run. */
   count: number;
 }
 
+/** One domain in a snapshot: its identity and its p2m, as runs. */
 export interface DomainSnapshot {
+  /** The domain's name. */
   name: string;
+  /** Xen's domain id (dom0 is 0). */
   domid: number;
+  /** "P==M", "P2M" or "VP". */
   mode: string;
+  /** Whether it is a driver domain. */
   privileged: boolean;
+  /** First PFN of RAM (0, or the first MFN for P==M). */
   pfnBase: number;
+  /** Pages of RAM. */
   nrPages: number;
   /** RAM, as runs. */
   p2m: P2mRun[];
@@ -38,21 +50,33 @@ export interface DomainSnapshot {
   pages: { pfn: number; flags: string[]; private: number | null }[];
 }
 
+/** One live DMA mapping in a snapshot (what dma-debug tracks): a single, one DMA segment of a scatterlist, or coherent memory. */
 export interface MappingSnapshot {
+  /** The device the mapping is for. */
   device: string;
+  /** The driver domain that made it. */
   domain: string;
+  /** The DMA-API backend that made it. */
   backend: string;
+  /** dma-debug's type: "single" (map_single and map_page), "scather-gather" [sic, as Linux spells it] or "coherent". */
   type: string;
+  /** The bus address handed to the device. */
   busAddress: number;
+  /** Bytes mapped. */
   size: number;
+  /** The mapping's direction. */
   dir: Direction;
   /** Guest-physical address of the CPU side. */
   address: number;
 }
 
+/** One IOMMU protection domain in a snapshot: its page table, IOTLB entries and IOVA space. */
 export interface IommuSnapshot {
+  /** The group name: devices of one group share this protection domain. */
   group: string;
+  /** "strict" or "lazy" IOTLB invalidation. */
   invalidation: string;
+  /** Names of the devices translated through it. */
   devices: string[];
   /** Present PTEs: IOVA page → machine frame with permissions. */
   entries: { iovaPage: number; mfn: number; read: boolean; write: boolean }[];
@@ -74,9 +98,11 @@ export interface SwiotlbSnapshot {
   kind: string;
   /** Slots of 2 KiB (io_tlb_nslabs). */
   totalSlots: number;
+  /** Slots currently holding bounce buffers. */
   usedSlots: number;
   /** Guest-physical address of slot 0 (the pool is pfn-contiguous, above the domain's RAM). */
   address: number;
+  /** Pool size in bytes (totalSlots × 2 KiB). */
   bytes: number;
   /** Bus address of each 128-slot (256 KiB) segment. */
   segmentBus: number[];
@@ -90,18 +116,29 @@ export interface SwiotlbSnapshot {
 
 /** Everything a picture needs, as plain structured-cloneable data (see `machine.snapshot()`). */
 export interface MachineSnapshot {
+  /** The machine's architecture. */
   arch: Arch;
+  /** The simulated Linux era. */
   era: Era;
+  /** Bytes per page and frame. */
   pageSize: number;
+  /** Machine memory in bytes. */
   memory: number;
+  /** Machine frames (memory / pageSize). */
   frameCount: number;
   /** Simulated time, microseconds. */
   time: number;
+  /** The panic message that halted the machine, or null while it runs. */
   halted: string | null;
+  /** Every machine frame, as runs of one owner ("free", "Xen" or a domain name); empty chunks collapse into one run. */
   frames: FrameRun[];
+  /** Every domain with its p2m. */
   domains: DomainSnapshot[];
+  /** Every device: its driver domain, DMA mask (bits) and IOMMU group (null without an IOMMU). */
   devices: { name: string; domain: string; dmaMask: number; iommuGroup: string | null }[];
+  /** Live DMA mappings of every DMA-API instance. */
   mappings: MappingSnapshot[];
+  /** IOMMU protection domains (empty when no device sits behind the IOMMU). */
   iommu: IommuSnapshot[];
   /** swiotlb bounce pools (one per driver domain and kind, once a swiotlb or xen-swiotlb DMA-API exists). */
   swiotlb: SwiotlbSnapshot[];

@@ -46,6 +46,7 @@ export type Severity = "info" | "warning" | "error";
 export interface TraceEvent {
   /** Position in the run, from 1. */
   seq: number;
+  /** What sort of step this was, e.g. "map", "bounce-copy", "stray-dma" (see {@link EventKind}). */
   kind: EventKind;
   /** Simulated CPU cycles this step cost (0 for device-side work). */
   cost: number;
@@ -53,13 +54,19 @@ export interface TraceEvent {
   time: number;
   /** What happened, in the kernel's or Xen's words where they have words for it. */
   message: string;
+  /** "error" for stray DMA, IOMMU faults, dma-debug reports and panics; "warning" for stale IOTLB hits, unmapped DMA and mapping errors; else "info". */
   severity: Severity;
+  /** Name of the domain involved (the driver domain for DMA events). */
   domain?: string;
+  /** Name of the device involved. */
   device?: string;
   /** Guest-physical (pseudo-physical) address. */
   address?: number;
+  /** Bus address: what the device emits (a machine address without an IOMMU, an IOVA behind one). */
   busAddress?: number;
+  /** Machine address (mfn × page size + offset) the step touched. */
   machineAddress?: number;
+  /** Bytes the step covered (mapped, copied, transferred). */
   bytes?: number;
   /** Stable sub-code, e.g. a dma-debug check id ("D3") or a GNTST_* status. */
   code?: string;
@@ -71,7 +78,9 @@ export interface TraceEvent {
 
 /** Returned by `machine.stats()`. */
 export interface Stats {
+  /** Number of events of each kind (kinds that never occurred are absent). */
   events: Partial<Record<EventKind, number>>;
+  /** Simulated CPU cycles: the run's total and the part each event kind contributed (they add up exactly). */
   cost: { total: number; byKind: Partial<Record<EventKind, number>> };
   /** Simulated time elapsed, in microseconds. */
   time: number;

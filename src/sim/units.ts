@@ -3,8 +3,11 @@ import { SimError, describeValue } from "./errors.js";
 /** A size: a number of bytes, or a string such as `"16 KiB"`, `"64 MiB"`, `"4 GiB"`. */
 export type Size = number | string;
 
+/** 1024 bytes: `4 * KiB` is a 4 KiB page. */
 export const KiB = 1024;
+/** 1024 KiB = 1,048,576 bytes. */
 export const MiB = 1024 * KiB;
+/** 1024 MiB = 1,073,741,824 bytes (the 32-bit DMA limit is `4 * GiB`). */
 export const GiB = 1024 * MiB;
 export const TiB = 1024 * GiB;
 
@@ -14,8 +17,13 @@ const UNITS: Record<string, number> = {
 const SIZE_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i;
 
 /**
- * Parses a size in bytes. Binary units only (KiB = 1024 bytes); the decimal `KB`/`MB`/`GB` are
- * rejected rather than guessed, because a factor of 1000 vs 1024 matters for page arithmetic.
+ * Parses a size in bytes: a number of bytes, or a string such as "16 KiB", "1.5 MiB", "4 GiB"
+ * (units B, KiB, MiB, GiB, TiB; also K, M, G, T; case-insensitive). Binary units only
+ * (KiB = 1024 bytes); the decimal `KB`/`MB`/`GB` are rejected rather than guessed, because a
+ * factor of 1000 vs 1024 matters for page arithmetic. `field` names the value in the
+ * INVALID_SIZE error thrown for anything else.
+ * @example
+ * parseSize("64 MiB", "size"); // 67108864
  */
 export function parseSize(value: unknown, field: string): number {
   let bytes: number;

@@ -15,7 +15,12 @@ export type SgEntry = { address: number; length: number } | { page: StructPage; 
 
 /** What `mapSg` returns: `count` DMA segments (fewer than entries when the backend merged), 0 on failure. */
 export interface SgMapping {
+  /**
+   * dma_map_sg's return value: the number of DMA segments, which may be fewer than the entries
+   * passed (adjacent entries merged), or 0 when the mapping failed.
+   */
   count: number;
+  /** The `count` DMA segments, for the device (sg_dma_address / sg_dma_len of each). Empty on failure. */
   segments: SgSegment[];
 }
 
@@ -64,6 +69,13 @@ export class DmaApi {
   private readonly sgLists: SgRecord[] = [];
   private readonly coherents = new Map<number, CoherentRecord>();
 
+  /**
+   * Use `domain.dmaApi(device, backend)` instead.
+   * @param domain The driver domain whose memory this DMA-API maps (the device's owner).
+   * @param device The device the mappings are for (the `dev` argument of every dma_* call).
+   * @param backend Which implementation: see {@link BackendName}.
+   * @param options Reserved; must be omitted or `{}`.
+   */
   constructor(readonly domain: Domain, readonly device: Device, backend: BackendName, options?: DmaApiOptions) {
     if (!BACKEND_NAMES.includes(backend)) {
       throw new SimError("UNKNOWN_BACKEND", `backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(backend)}`, "backend");
@@ -113,7 +125,11 @@ export class DmaApi {
     return 0;
   }
 
-  /** dma_mapping_error(): true if `busAddress` is the failure value. Also tells dma-debug the driver checked. */
+  /**
+   * dma_mapping_error(): true if `busAddress` is the failure value (DMA_MAPPING_ERROR, or in era
+   * "2006" swiotlb's overflow buffer). Also tells dma-debug the driver checked: a mapping never
+   * checked is reported at unmap ("device driver failed to check map error").
+   */
   mappingError(busAddress: number): boolean {
     this.machine.dmaDebug.markChecked(this.device, busAddress);
     return this.isErrorValue(busAddress);
@@ -124,7 +140,17 @@ export class DmaApi {
     return busAddress === DMA_MAPPING_ERROR || (this.impl.isMappingError?.(busAddress) ?? false);
   }
 
-  /** dma_map_single(): maps a guest-physical buffer for one DMA; returns the bus address or DMA_MAPPING_ERROR. */
+  /**
+   * dma_map_single(): maps `size` bytes of a guest-physical buffer for one DMA in direction `dir`
+   * and returns the bus address to give the device, or DMA_MAPPING_ERROR (-1) — check with
+   * {@link DmaApi.mappingError} before use. What the backend does (translate, bounce, program the
+   * IOMMU) shows in the trace. Unmap with exactly the same bus address, size and direction.
+   * @example
+   * const bus = dma.mapSingle(buf, 8192, "TO_DEVICE");
+   * if (dma.mappingError(bus)) throw new Error("mapping failed");
+   * disk.read(bus, 8192); // the device reads the buffer
+   * dma.unmapSingle(bus, 8192, "TO_DEVICE");
+   */
   mapSingle(address: number, size: number, dir: Direction): number {
     checkAddress(address, "address");
     return this.mapRange("single", "dma_map_single", address, size, dir);
@@ -136,12 +162,16 @@ export class DmaApi {
     return this.mapRange("single", "dma_map_page", gpa, size, dir);
   }
 
-  /** dma_unmap_single(): pass exactly what was mapped (bus address, size, direction). */
+  /**
+   * dma_unmap_single(): ends a mapping; pass exactly what was mapped (bus address, size,
+   * direction). A bounced FROM_DEVICE or BIDIRECTIONAL buffer is copied back here. A mismatch is
+   * a dma-debug event in the trace (as in Linux), not an exception.
+   */
   unmapSingle(busAddress: number, size: number, dir: Direction): void {
     this.unmapRange("single", "dma_unmap_single", busAddress, size, dir);
   }
 
-  /** dma_unmap_page(). */
+  /** dma_unmap_page(): ends a {@link DmaApi.mapPage} mapping; same rules as {@link DmaApi.unmapSingle}. */
   unmapPage(busAddress: number, size: number, dir: Direction): void {
     this.unmapRange("single", "dma_unmap_page", busAddress, size, dir);
   }

@@ -5,9 +5,27 @@ import type { Device } from "../device.js";
 /** DMA direction, as in the Linux DMA-API (DMA_NONE is accepted only to BUG() like the kernel). */
 export type Direction = "TO_DEVICE" | "FROM_DEVICE" | "BIDIRECTIONAL";
 
-/** One implementation of the DMA-API per position in the thread. */
+/**
+ * One implementation of the DMA-API per position in the thread ("a DMA-API implementation is the
+ * only part of the dom0 Linux kernel that would need to know to read the P2M table (P2M) or do
+ * nothing (P=M) or call into Xen ... (VP without IOMMU) or call into Xen to establish an IOMMU
+ * mapping (VP w/ IOMMU)", Muli Ben-Yehuda, 2006-01-20):
+ * - "direct": bus = guest-physical address (dma-direct / nommu). Right only in P==M.
+ * - "p2m": reads the domain's p2m table per page; cannot bounce, so a buffer that is not
+ *   machine-contiguous fails to map (2006: "Fatal DMA error! Please use 'swiotlb=force'").
+ * - "hypercall": like "p2m" but asks Xen per page (a VP domain without an IOMMU).
+ * - "swiotlb": the generic software IOMMU (lib/swiotlb.c, kernel/dma/swiotlb.c): bounces
+ *   buffers beyond the mask; knows nothing of a p2m.
+ * - "xen-swiotlb": Xen's swiotlb (drivers/xen/swiotlb-xen.c): translates through the p2m and
+ *   bounces beyond the mask or across machine-discontiguous frames, via a machine-contiguous pool.
+ * - "iommu": a hardware IOMMU programmed through Xen: IOVA → MFN, one contiguous IOVA range per mapping.
+ */
 export type BackendName = "direct" | "p2m" | "hypercall" | "swiotlb" | "xen-swiotlb" | "iommu";
 
+/**
+ * Every {@link BackendName}, in the order the thread's positions build on each other: nothing to
+ * translate (P==M), read the p2m, ask Xen, bounce (generic and Xen's swiotlb), hardware IOMMU.
+ */
 export const BACKEND_NAMES: readonly BackendName[] = ["direct", "p2m", "hypercall", "swiotlb", "xen-swiotlb", "iommu"];
 
 /** What a backend works with: the driver domain, its device, the machine. */
@@ -31,7 +49,9 @@ export type MapResult = { ok: true; busAddress: number; state?: unknown } | { ok
 
 /** One DMA segment of a mapped scatterlist. */
 export interface SgSegment {
+  /** sg_dma_address(): where the device starts this segment. */
   busAddress: number;
+  /** sg_dma_len(): bytes in the segment. */
   length: number;
 }
 

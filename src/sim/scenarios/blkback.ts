@@ -60,9 +60,11 @@ export interface BlkbackOptions {
   sgMapping?: SgMappingMode;
   /** Seed of the data pattern and of a machine the scenario creates. Default 1. */
   seed?: number;
-  /** Existing domains/disk to use instead of creating them (on `machine`). */
+  /** An existing backend (driver) domain on `machine` to use instead of creating one. */
   dom0?: Domain;
+  /** An existing frontend (guest) domain on `machine` to use instead of creating one. */
   domU?: Domain;
+  /** An existing block device of `dom0` to use instead of attaching "sda". */
   disk?: Device;
 }
 
@@ -80,14 +82,19 @@ export interface BlkbackResult {
   grants: number;
   /** bio_vecs submitted and the DMA segments the device was handed, over all requests. */
   bioVecs: number;
+  /** DMA segments (after merging) the disk was handed, over all requests. */
   dmaSegments: number;
   /** Costs and counts of the round trip alone. */
   stats: Stats;
   /** The round trip's trace events. */
   trace: TraceEvent[];
+  /** The machine it ran on (for `snapshot()` or further calls). */
   machine: Machine;
+  /** The backend domain (blkback's side). */
   dom0: Domain;
+  /** The frontend domain (blkfront's side). */
   domU: Domain;
+  /** The disk's medium, to inspect what a write stored. */
   disk: Disk;
 }
 
@@ -298,8 +305,11 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
 
 /** A blkback strategy for {@link compareStrategies}: a backend and a foreign-page strategy. */
 export interface BlkbackStrategy extends StrategySpec {
+  /** dom0's DMA-API backend for the disk. */
   backend: BackendName;
+  /** "map" or "tag"; default: the scenario's option, else "map". */
   foreignPages?: ForeignPageStrategy;
+  /** dom0's mode; default: the scenario's option, else the backend's natural mode. */
   dom0Mode?: DomainMode;
 }
 

@@ -6,7 +6,9 @@ import type { Stats, TraceEvent } from "../trace.js";
 
 /** A failure a scenario caught: the SimError code (or GNTST_* status name) and its message. */
 export interface ScenarioError {
+  /** The {@link SimErrorCode}, or for a failed grant operation its GNTST_* name (e.g. "GNTST_bad_gntref"). */
   code: string;
+  /** The error's message. */
   message: string;
 }
 

@@ -20,31 +20,43 @@ export interface ScenarioOutcome {
   metrics?: Record<string, number>;
   /** False if the run failed (mapping error, panic, wrong bytes). */
   ok: boolean;
+  /** What went wrong, one message per failure ("CODE: message"); empty when ok. */
   errors: string[];
 }
 
-/** A workload that can be run once per strategy, each time on a fresh machine. */
+/**
+ * A workload that can be run once per strategy, each time on a fresh machine. Build one with
+ * {@link packetStream} or {@link blkbackScenario}, or write your own.
+ * @template S The strategy type the scenario accepts, e.g. {@link PacketStrategy}.
+ */
 export interface Scenario<S extends StrategySpec> {
+  /** The workload's name, for titles, e.g. "blkback round trip: write of 64 sectors". */
   name: string;
   /** What one operation is, for labels ("packet", "request"). */
   opName: string;
+  /** Runs the workload once under `strategy` on a fresh machine and reports what happened. */
   run(strategy: S): ScenarioOutcome;
 }
 
 /** One strategy's figures: the data the comparison charts draw. Plain data. */
 export interface StrategyResult {
+  /** The strategy's name (its `StrategySpec.name`). */
   name: string;
   /** Simulated CPU cycles spent in the measured window. */
   total: number;
   /** `total / ops`. */
   perOp: number;
+  /** Operations in the measured window (packets, requests). */
   ops: number;
   /** Cycles by event kind in the window. */
   breakdown: Partial<Record<EventKind, number>>;
   /** Event counts by kind in the window. */
   events: Partial<Record<EventKind, number>>;
+  /** The scenario's own figures (e.g. packet stream: cyclesPerPacket, throughputGbps, fractionOfLineRate, lineRateGbps, packetsDelivered). */
   metrics: Record<string, number>;
+  /** False if the run failed (mapping error, panic, wrong bytes). */
   ok: boolean;
+  /** What went wrong; empty when ok. */
   errors: string[];
 }
 

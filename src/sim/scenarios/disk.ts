@@ -20,7 +20,11 @@ export class Disk {
   /** Capacity in 512-byte sectors. */
   readonly sectorCount: number;
 
-  /** A disk behind `device` (whose DMA it performs), of `sectorCount` sectors (default 1 GiB). */
+  /**
+   * A disk behind `device` (whose DMA it performs), of `sectorCount` sectors (default 1 GiB).
+   * @param device The block device whose DMA the disk performs (`device.read`/`device.write`).
+   * @param sectorCount Capacity in 512-byte sectors, 1 to 2^31. Default 2^21 (1 GiB).
+   */
   constructor(readonly device: Device, sectorCount = 2 ** 21) {
     if (!Number.isSafeInteger(sectorCount) || sectorCount <= 0 || sectorCount > MAX_DISK_SECTORS) {
       throw new SimError("INVALID_CONFIG", `disk sectors must be a whole number from 1 to ${MAX_DISK_SECTORS}, got ${describeValue(sectorCount)}`, "sectors");

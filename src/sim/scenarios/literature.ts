@@ -14,6 +14,7 @@ import type { PacketStrategy, PacketStreamOptions } from "./packet-stream.js";
 
 /** One published figure (or a verified qualitative statement with `value: null`). */
 export interface PublishedFigure {
+  /** The strategy, by its {@link PacketMapping} name (e.g. "strict"). */
   strategy: string;
   /** In the study's metric unit; null when the source states only an order or a range. */
   value: number | null;
@@ -25,6 +26,7 @@ export interface PublishedFigure {
 
 /** One group of the published order: strategies the study puts level, and how they relate to the previous group. */
 export interface RankingGroup {
+  /** Strategy names the study ranks level with each other. */
   strategies: string[];
   /** "<": strictly better than every strategy of the previous group; "<=": at least as good. Ignored for the first group. */
   relation: "<" | "<=";
@@ -32,41 +34,55 @@ export interface RankingGroup {
 
 /** One strategy's simulated figure, next to the published one. */
 export interface SimulatedFigure {
+  /** The strategy's name. */
   strategy: string;
   /** In the study's metric unit. */
   value: number;
+  /** Simulated CPU cycles per packet in the measured window. */
   cyclesPerPacket: number;
+  /** Modelled throughput in Gb/s: min(line rate, what one 1 GHz CPU sustains at cyclesPerPacket). */
   throughputGbps: number;
+  /** throughputGbps / line rate, from 0 to 1. */
   fractionOfLineRate: number;
+  /** The strategy ran without errors. */
   ok: boolean;
 }
 
 /** The simulated side of a study: figures, the full comparison, and whether the order matches. */
 export interface SimulatedStudy {
+  /** One simulated figure per strategy, in the study's order. */
   figures: SimulatedFigure[];
+  /** True when the simulated figures respect every relation of the published ranking. */
   rankingMatches: boolean;
   /** Each broken pair of the published order, e.g. "deferred should beat strict". Empty when it matches. */
   mismatches: string[];
+  /** The full {@link compareStrategies} results behind the figures. */
   results: StrategyResult[];
+  /** Packets simulated per strategy. */
   packets: number;
 }
 
 /** A published comparison and its rebuild in the simulator. Plain data except the lazy `simulated`. */
 export interface LiteratureStudy {
+  /** Short id: "viommu" (Amit et al., ATC 2011), "willmann" (Willmann et al., ATC 2008), "markuze" (Markuze et al., ASPLOS 2016). */
   id: "viommu" | "willmann" | "markuze";
   /** Full citation. */
   citation: string;
   /** Where the figures were read. */
   source: string;
+  /** Link to the source. */
   url: string;
   /** What the study compares, in a sentence. */
   claim: string;
+  /** The compared quantity: its name, unit, and whether more is better. */
   metric: { name: string; unit: string; higherIsBetter: boolean };
+  /** The study's figures and statements, as read from the source. */
   published: PublishedFigure[];
   /** The published order, worst first. */
   ranking: RankingGroup[];
   /** The simulated workload (identical for every strategy of the study). */
   workload: PacketStreamOptions;
+  /** The strategies compared, as {@link packetStream} strategies. */
   strategies: PacketStrategy[];
   /** Differences between the paper's setting and the simulation, and unverified details. */
   notes: string[];

@@ -67,14 +67,17 @@ export type PacketHandling = "single-page" | "contiguous" | "bounced" | "split" 
 
 /** What {@link netbackPacket} reports. */
 export interface NetbackResult {
+  /** The packet went out byte-identical and nothing failed. */
   ok: boolean;
   /** The NIC sent exactly the domU's bytes. */
   bytesIdentical: boolean;
+  /** Failures caught on the way (SimError codes, GNTST_* names). */
   errors: ScenarioError[];
   /** The packet crossed a page boundary in the domU. */
   straddles: boolean;
   /** The pages it spans are machine-contiguous (trivially true for one page). */
   machineContiguous: boolean;
+  /** How the packet reached the NIC: in one page, as one contiguous range, bounced, split, or not at all. */
   handling: PacketHandling;
   /** DMA segments (TX descriptors) the NIC was given. */
   segments: number;
@@ -82,11 +85,17 @@ export interface NetbackResult {
   bounceBytes: number;
   /** Guest-physical address of the packet in the domU. */
   address: number;
+  /** Costs and counts of the packet's trip alone. */
   stats: Stats;
+  /** The trip's trace events. */
   trace: TraceEvent[];
+  /** The machine it ran on. */
   machine: Machine;
+  /** The backend domain (netback and the NIC driver). */
   dom0: Domain;
+  /** The frontend domain that sent the packet. */
   domU: Domain;
+  /** dom0's network card ("eth0"). */
   nic: Device;
 }
 

@@ -32,6 +32,7 @@ export const PACKET_MAPPINGS: readonly PacketMapping[] = ["none", "strict", "sin
 
 /** A strategy for {@link packetStream}. */
 export interface PacketStrategy extends StrategySpec {
+  /** How buffers are made reachable by the NIC (see {@link PacketMapping}). */
   mapping: PacketMapping;
   /** "optimistic" only: how long an unused mapping is kept. Default 5,000 µs ("a few milliseconds", vIOMMU). */
   keepMicroseconds?: number;
@@ -59,6 +60,7 @@ export interface PacketStreamOptions {
   hypervisor?: Hypervisor;
   /** Cost overrides, for experiments. The literature comparison never passes any. */
   costs?: Partial<CostModel>;
+  /** Seed of each strategy's machine (createMachine's `seed`). Default 1. */
   seed?: number;
 }
 
