@@ -1,4 +1,5 @@
 // Messages between the page (run.ts) and the runner worker (runner-worker.ts).
+import type { MachineSnapshot, Stats, TraceEvent } from '../sim/index';
 
 /** Page → worker: the reader's TypeScript source, run once. */
 export interface RunRequest {
@@ -7,6 +8,22 @@ export interface RunRequest {
 
 export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
 
+/** One machine the reader created, as plain data for the results views. */
+export interface MachineReport {
+  /** 1-based, in creation order. */
+  index: number;
+  /** e.g. "Machine 1: ia64, 1 GiB, era modern". */
+  label: string;
+  /** The first events of `machine.trace`, each with `line` when the reader's line is known. */
+  trace: TraceEvent[];
+  /** Stored events not sent (the page shows how many). */
+  omitted: number;
+  stats: Stats;
+  /** `machine.snapshot()` at the end of the run; null if taking it failed (`snapshotError`). */
+  snapshot: MachineSnapshot | null;
+  snapshotError?: string;
+}
+
 /** Worker → page. */
 export type RunnerMessage =
   /** Compiled; the reader's code starts now (the time limit counts from here). */
@@ -14,4 +31,6 @@ export type RunnerMessage =
   | { type: 'console'; level: ConsoleLevel; text: string }
   /** An uncaught error; `line` is 1-based in the reader's source, when known. */
   | { type: 'error'; name: string; message: string; line?: number; code?: string }
+  /** After the code ended (normally or by an uncaught error): the machines it created. */
+  | { type: 'results'; machines: MachineReport[]; machinesOmitted: number }
   | { type: 'done' };

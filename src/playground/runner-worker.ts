@@ -1,9 +1,10 @@
 // The runner: one fresh Worker per Run (see run.ts). It type-strips the reader's code, runs it
-// against the simulator, and reports console output and uncaught errors as messages.
-import * as sim from '../sim/index';
+// against the simulator, and reports console output, uncaught errors and, at the end, the trace,
+// stats and snapshot of every machine the code created.
 import { compile } from './compile';
 import { formatArgs } from './format';
-import { buildUserFunction, readerLine } from './user-function';
+import { createRecorder, MACHINE_REPORT_LIMIT, type Recorder } from './recorder';
+import { buildUserFunction, headerLines, readerLine } from './user-function';
 import type { ConsoleLevel, RunRequest, RunnerMessage } from './protocol';
 
 const post = (msg: RunnerMessage): void =>
@@ -27,10 +28,22 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const satisfies
   };
 }
 
-/** What `import ... from "dma-lab"` resolves to: the simulator's public module. */
-function requireModule(name: string): unknown {
-  if (name === 'dma-lab') return sim;
-  throw new Error(`Cannot find module '${name}': the playground provides only "dma-lab".`);
+/** What `import ... from "dma-lab"` resolves to: the simulator, recording the reader's machines. */
+function requireFrom(recorder: Recorder): (name: string) => unknown {
+  return (name) => {
+    if (name === 'dma-lab') return recorder.module;
+    throw new Error(`Cannot find module '${name}': the playground provides only "dma-lab".`);
+  };
+}
+
+function postResults(recorder: Recorder): void {
+  try {
+    const machines = recorder.reports();
+    post({ type: 'results', machines, machinesOmitted: Math.max(0, recorder.machines.length - MACHINE_REPORT_LIMIT) });
+  } catch (err) {
+    // A report that cannot be cloned must not hide the run's own output.
+    post({ type: 'console', level: 'warn', text: `Results unavailable: ${err instanceof Error ? err.message : String(err)}` });
+  }
 }
 
 async function reportError(err: unknown): Promise<void> {
@@ -58,13 +71,15 @@ async function run({ code }: RunRequest): Promise<void> {
     post({ type: 'done' });
     return;
   }
+  const recorder = createRecorder(await headerLines());
   post({ type: 'started' });
   const module = { exports: {} as Record<string, unknown> };
   try {
-    await fn(requireModule, module.exports, module);
+    await fn(requireFrom(recorder), module.exports, module);
   } catch (err) {
     await reportError(err);
   }
+  postResults(recorder);
   post({ type: 'done' });
 }
 
