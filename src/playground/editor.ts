@@ -4,7 +4,11 @@ import editorCssUrl from 'monaco-editor/min/vs/editor/editor.main.css?url';
 
 export interface EditorHandle {
   getValue(): string;
+  /** Replaces the whole text (Reset). */
+  setValue(code: string): void;
   focus(): void;
+  /** Marks 1-based `line` (a trace event's line) and scrolls it into view, without taking focus. */
+  highlightLine(line: number): void;
 }
 
 export interface EditorOptions {
@@ -13,6 +17,8 @@ export interface EditorOptions {
   onProgress(label: string, step: number, total: number): void;
   /** Ctrl/Cmd+Enter inside the editor. */
   onRun(): void;
+  /** After each edit, with the new text. */
+  onChange(code: string): void;
 }
 
 const TOTAL_STEPS = 4;
@@ -77,5 +83,21 @@ export async function createEditor(container: HTMLElement, options: EditorOption
     attributeFilter: ['data-theme'],
   });
 
-  return { getValue: () => editor.getValue(), focus: () => editor.focus() };
+  editor.onDidChangeModelContent(() => options.onChange(editor.getValue()));
+
+  const marked = editor.createDecorationsCollection();
+  const highlightLine = (line: number): void => {
+    const n = Math.min(Math.max(1, line), model.getLineCount());
+    marked.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: 'pg-line-highlight' } }]);
+    editor.revealLineInCenterIfOutsideViewport(n);
+  };
+  // The mark belongs to the code it was set on: the first edit clears it.
+  editor.onDidChangeModelContent(() => marked.clear());
+
+  return {
+    getValue: () => editor.getValue(),
+    setValue: (code) => editor.setValue(code),
+    focus: () => editor.focus(),
+    highlightLine,
+  };
 }

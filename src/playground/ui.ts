@@ -1,35 +1,136 @@
-// Wires every playground embed on the page: Edit loads Monaco, Run runs the current code.
-// This is the only playground script a page loads up front (a few KB); Monaco and the runner
-// come later, on demand.
+// Wires every playground embed on the page: Edit loads Monaco, Run runs the current code, Share
+// and Reset manage the code, and the results tabs show what the run did. This is the only
+// playground script a page loads up front (a few KB); Monaco, the runner, lz-string and the
+// results views come later, on demand.
 import { runCode, type RunHandle } from './run';
 import { OutputView } from './output-view';
+import { StaticCode } from './code-view';
+import { setUpTabs } from './tabs';
+import { readHashParam, shareKey, withHashParam } from './hash-params';
+import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type InitialCode, type KeyValueStore } from './persist';
 import type { EditorHandle } from './editor';
+import type { ResultsView } from './results/results-view';
+import type { MachineReport } from './protocol';
 
-function setUp(root: HTMLElement): void {
-  const initialCode = root.dataset.code ?? '';
-  const editButton = root.querySelector<HTMLButtonElement>('[data-action="edit"]')!;
-  const runButton = root.querySelector<HTMLButtonElement>('[data-action="run"]')!;
-  const status = root.querySelector<HTMLElement>('.pg-status')!;
-  const progress = root.querySelector<HTMLProgressElement>('.pg-progress')!;
-  const staticCode = root.querySelector<HTMLElement>('.pg-static')!;
-  const editorBox = root.querySelector<HTMLElement>('.pg-editor')!;
-  const output = new OutputView(root.querySelector<HTMLElement>('.pg-output')!);
+/** Saving on every keystroke would be wasteful; a reload or leaving the page flushes. */
+const SAVE_DELAY_MS = 300;
+
+function localStore(): KeyValueStore | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined; // storage disabled
+  }
+}
+
+function setUp(root: HTMLElement, index: number): void {
+  const original = root.dataset.code ?? '';
+  const q = <T extends HTMLElement>(selector: string) => root.querySelector<T>(selector)!;
+  const editButton = q<HTMLButtonElement>('[data-action="edit"]');
+  const runButton = q<HTMLButtonElement>('[data-action="run"]');
+  const status = q<HTMLElement>('.pg-status');
+  const notice = q<HTMLElement>('.pg-notice');
+  const progress = q<HTMLProgressElement>('.pg-progress');
+  const editorBox = q<HTMLElement>('.pg-editor');
+  const output = new OutputView(q<HTMLElement>('.pg-output'));
+  const staticCode = new StaticCode(q<HTMLElement>('.pg-static'), q<HTMLElement>('.pg-plain'), original);
+  const tabs = setUpTabs(root, `pg-${index}`);
+  const store = localStore();
+  const key = storageKey(location.pathname, index);
+  const hashKey = shareKey(index);
 
   let editor: EditorHandle | undefined;
   let current: RunHandle | undefined;
+  /** The code when the editor is not loaded (the editor holds it once it is). */
+  let code = original;
+  /** The share payload the current code came from, kept with later edits (see persist.ts). */
+  let base: string | undefined;
+  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  let results: Promise<ResultsView> | undefined;
 
-  const run = (): void => {
+  const currentCode = (): string => editor?.getValue() ?? code;
+
+  const apply = (initial: InitialCode): void => {
+    code = initial.code;
+    base = initial.base;
+    if (editor) editor.setValue(code);
+    else staticCode.show(code);
+    notice.hidden = initial.problem === undefined;
+    notice.textContent = initial.problem === undefined ? '' : `This link’s code for example ${index} could not be restored: ${initial.problem}. Showing the page’s original code.`;
+    if (initial.from === 'share') status.textContent = 'Restored the code from the link. Press Run to run it.';
+    else if (initial.from === 'edit') status.textContent = 'Restored your last edit. Reset goes back to the page’s code.';
+  };
+
+  /** Restores from the hash (lz-string loads only if the hash names this embed) or a saved edit. */
+  const restore = async (): Promise<void> => {
+    const payload = readHashParam(location.hash, hashKey);
+    const share = payload === undefined ? undefined : { payload, decoded: (await import('./share-code')).decodeShare(payload) };
+    apply(chooseInitialCode(original, share, loadEdit(store, key)));
+  };
+  let restored = restore();
+
+  const save = (): void => {
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    const now = currentCode();
+    if (now === original && base === undefined) clearEdit(store, key);
+    else saveEdit(store, key, base === undefined ? { code: now } : { code: now, base });
+  };
+  const flush = (): void => {
+    if (saveTimer !== undefined) save();
+  };
+  addEventListener('pagehide', flush);
+
+  const results$ = (): Promise<ResultsView> =>
+    (results ??= import('./results/results-view').then(
+      ({ ResultsView }) =>
+        new ResultsView({
+          panels: { trace: q('[data-panel="trace"]'), stats: q('[data-panel="stats"]'), picture: q('[data-panel="picture"]') },
+          selectorSlot: q('.pg-machine-bar'),
+          highlightLine: (line) => {
+            if (editor) editor.highlightLine(line);
+            else staticCode.highlight(line);
+            root.dataset.highlightedLine = String(line);
+          },
+          pictureVisible: () => tabs.selected === 'picture',
+        }),
+    ));
+  tabs.onSelect((name) => {
+    if (name === 'picture') void results?.then((view) => view.pictureShown());
+  });
+
+  let runNumber = 0;
+  const showResults = (run: number, machines: MachineReport[], omitted: number, why?: string): void => {
+    void results$().then((view) => {
+      if (run !== runNumber) return;
+      view.show(machines, omitted, why);
+      root.dataset.results = String(run);
+    });
+  };
+
+  const run = async (): Promise<void> => {
     current?.stop();
+    const thisRun = ++runNumber;
     output.clear();
     // Counters for tests and debugging: runs started and runs finished.
     root.dataset.started = String(Number(root.dataset.started ?? 0) + 1);
     runButton.setAttribute('aria-busy', 'true');
-    const handle = runCode(editor?.getValue() ?? initialCode, { onEvent: (e) => output.show(e) });
+    await restored;
+    if (thisRun !== runNumber) return;
+    let reported = false;
+    const handle = runCode(currentCode(), {
+      onEvent: (e) => {
+        if (e.type !== 'results') return output.show(e);
+        reported = true;
+        showResults(thisRun, e.machines, e.machinesOmitted);
+      },
+    });
     current = handle;
     void handle.finished.then(() => {
       if (current !== handle) return;
       current = undefined;
       runButton.removeAttribute('aria-busy');
+      if (!reported && results) showResults(thisRun, [], 0, 'The run ended before it could report its machines.');
       root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
     });
   };
@@ -38,18 +139,23 @@ function setUp(root: HTMLElement): void {
     editButton.disabled = true;
     progress.hidden = false;
     try {
+      await restored;
       const { createEditor } = await import('./editor');
       editorBox.hidden = false;
       editor = await createEditor(editorBox, {
-        code: initialCode,
-        onRun: run,
+        code: currentCode(),
+        onRun: () => void run(),
+        onChange: () => {
+          clearTimeout(saveTimer);
+          saveTimer = setTimeout(save, SAVE_DELAY_MS);
+        },
         onProgress: (label, step, total) => {
           progress.max = total;
           progress.value = step - 1;
           status.textContent = `Loading editor: ${label} (${step}/${total})…`;
         },
       });
-      staticCode.hidden = true;
+      staticCode.hide();
       editButton.hidden = true;
       status.textContent = '';
       root.dataset.state = 'editing';
@@ -63,17 +169,50 @@ function setUp(root: HTMLElement): void {
     }
   };
 
-  runButton.addEventListener('click', run);
+  const share = async (): Promise<void> => {
+    await restored;
+    const { encodeShare } = await import('./share-code');
+    const payload = encodeShare(currentCode());
+    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, payload));
+    base = payload;
+    save();
+    const url = location.href;
+    try {
+      await navigator.clipboard.writeText(url);
+      status.textContent = 'Link copied: it restores this code (the page never runs it by itself).';
+    } catch {
+      status.textContent = 'The link is in the address bar: copy it from there.';
+    }
+  };
+
+  const reset = async (): Promise<void> => {
+    await restored;
+    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, undefined));
+    apply({ code: original, from: 'page' });
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    clearEdit(store, key);
+    status.textContent = 'Back to the page’s original code.';
+  };
+
+  runButton.addEventListener('click', () => void run());
   editButton.addEventListener('click', () => void activate());
+  q('[data-action="share"]').addEventListener('click', () => void share());
+  q('[data-action="reset"]').addEventListener('click', () => void reset());
+  // A share link pasted into this tab changes only the hash: restore (never run) its code.
+  addEventListener('hashchange', () => {
+    const payload = readHashParam(location.hash, hashKey);
+    if (payload !== undefined && payload !== base) restored = restore();
+  });
   root.addEventListener('keydown', (e) => {
     // Inside the editor Monaco's own Ctrl+Enter command already ran (and prevented default).
     if (e.defaultPrevented) return;
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
       e.preventDefault();
-      run();
+      void run();
     }
   });
   root.dataset.state = 'static';
 }
 
-for (const root of document.querySelectorAll<HTMLElement>('.dma-playground')) setUp(root);
+for (const [i, root] of [...document.querySelectorAll<HTMLElement>('.dma-playground')].entries()) setUp(root, i + 1);

@@ -1,0 +1,47 @@
+// The code as shown before the editor loads: the page's highlighted block for the page's own code,
+// or a plain block for code restored from a share link or a saved edit (highlighting it would
+// need the highlighter on the page). Either can mark one line: a trace event's line.
+
+const HIGHLIGHT = 'pg-highlight';
+
+export class StaticCode {
+  private showingOriginal = true;
+
+  constructor(
+    private readonly highlighted: HTMLElement,
+    private readonly plain: HTMLElement,
+    private readonly original: string,
+  ) {}
+
+  /** Shows `code` (the page's highlighted block when it is the page's code). */
+  show(code: string): void {
+    this.showingOriginal = code === this.original;
+    this.highlighted.hidden = !this.showingOriginal;
+    this.plain.hidden = this.showingOriginal;
+    if (this.showingOriginal) return;
+    const lines = code.replace(/\n$/, '').split('\n').map((text) => {
+      const line = document.createElement('span');
+      line.className = 'pg-line';
+      line.textContent = text;
+      return line;
+    });
+    this.plain.querySelector('code')!.replaceChildren(...lines);
+  }
+
+  /** Hides both blocks (the editor took over). */
+  hide(): void {
+    this.highlighted.hidden = true;
+    this.plain.hidden = true;
+  }
+
+  /** Marks 1-based `line` and scrolls it into view; false if there is no such line shown. */
+  highlight(line: number): boolean {
+    const box = this.showingOriginal ? this.highlighted : this.plain;
+    for (const old of box.querySelectorAll(`.${HIGHLIGHT}`)) old.classList.remove(HIGHLIGHT);
+    const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? '.ec-line' : '.pg-line')[line - 1];
+    if (!target || box.hidden) return false;
+    target.classList.add(HIGHLIGHT);
+    target.scrollIntoView({ block: 'nearest' });
+    return true;
+  }
+}
