@@ -1,0 +1,6 @@
+/**
+ * DMA Lab's pictures: SVG renderers shared by the build (Astro components) and the browser
+ * (playground). Pure TypeScript with string output: no DOM, no Node-only APIs.
+ */
+export { renderMemoryMap } from "./memory-map.js";
+export type { MemoryMapOptions } from "./memory-map.js";

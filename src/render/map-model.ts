@@ -1,0 +1,283 @@
+/**
+ * What the memory map shows, before any geometry: the bands (each domain's pseudo-physical
+ * space, machine memory, each IOMMU protection domain's IOVA space) as segments, the links
+ * between them (p2m, foreign mappings, tagged pages, IOMMU PTEs) and lookups across spaces.
+ * Everything comes from the snapshot; nothing here walks a frame at a time except the snapshot's
+ * own runs, so a 64 GiB machine costs what its runs cost.
+ */
+import type { DomainSnapshot, IommuSnapshot, MachineSnapshot } from "../sim/snapshot.js";
+import type { Segment } from "./elide.js";
+
+/** A run of `count` consecutive indices of one band mapped to consecutive indices of another. */
+export interface LinkRun {
+  from: number;
+  to: number;
+  count: number;
+  /** "ram", "pool", "foreign" (grant-mapped), "tagged" (struct page only), "iommu", "iommu-ro", "stale". */
+  kind: string;
+}
+
+/** One band of the picture before elision. */
+export interface BandSpec {
+  /** "domain:<name>", "machine" or "iova:<group>". */
+  id: string;
+  /** Short name drawn above the band. */
+  label: string;
+  /** Longer description for the tooltip. */
+  description: string;
+  /** What an index is: pseudo-physical frame, machine frame or IOVA page. */
+  unit: "pfn" | "mfn" | "iova";
+  segments: Segment[];
+  /** Links from this band's indices to machine frames. */
+  links: LinkRun[];
+}
+
+/** A domain's band plus its snapshot. */
+export interface DomainBand extends BandSpec {
+  domain: DomainSnapshot;
+  colour: number;
+}
+
+/** An IOMMU protection domain's band plus its snapshot. */
+export interface IovaBand extends BandSpec {
+  iommu: IommuSnapshot;
+}
+
+/** The model of one picture. */
+export interface MapModel {
+  snapshot: MachineSnapshot;
+  domains: DomainBand[];
+  machine: BandSpec;
+  iommu: IovaBand[];
+  /** Domain name → colour index. */
+  colourOf: Map<string, number>;
+}
+
+/** Owner and PFN of a machine frame (binary search over the snapshot's frame runs). */
+export function frameOwner(s: MachineSnapshot, mfn: number): { owner: string; pfn: number | undefined } | undefined {
+  const runs = s.frames;
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = runs[mid]!;
+    if (mfn < r.start) hi = mid - 1;
+    else if (mfn >= r.start + r.count) lo = mid + 1;
+    else return { owner: r.owner, pfn: r.pfn === undefined ? undefined : r.pfn + (mfn - r.start) };
+  }
+  return undefined;
+}
+
+/** The link run holding `index` (sorted, non-overlapping runs), or undefined. */
+export function linkAt(links: readonly LinkRun[], index: number): LinkRun | undefined {
+  let lo = 0;
+  let hi = links.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = links[mid]!;
+    if (index < r.from) hi = mid - 1;
+    else if (index >= r.from + r.count) lo = mid + 1;
+    else return r;
+  }
+  return undefined;
+}
+
+/** The linked index of `index` (e.g. the MFN of a PFN), or undefined. */
+export function follow(links: readonly LinkRun[], index: number): number | undefined {
+  const r = linkAt(links, index);
+  return r && r.to + (index - r.from);
+}
+
+/** The MFN behind a PFN of `d` (RAM or extra), or undefined. Binary search: both run lists are sorted by PFN. */
+export function pfnToMfn(d: DomainSnapshot, pfn: number): number | undefined {
+  return runLookup(d.p2m, pfn) ?? runLookup(d.extra, pfn);
+}
+
+function runLookup(runs: readonly { pfn: number; mfn: number; count: number }[], pfn: number): number | undefined {
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = runs[mid]!;
+    if (pfn < r.pfn) hi = mid - 1;
+    else if (pfn >= r.pfn + r.count) lo = mid + 1;
+    else return r.mfn + (pfn - r.pfn);
+  }
+  return undefined;
+}
+
+/** Merges adjacent segments of the same kind and owner, and fills gaps with `holeKind` segments. */
+export function normalise(segments: Segment[], holeKind: string): Segment[] {
+  segments.sort((a, b) => a.start - b.start);
+  const out: Segment[] = [];
+  for (const s of segments) {
+    const last = out[out.length - 1];
+    const lastEnd = last ? last.start + last.count : s.start;
+    if (last && s.start < lastEnd) {
+      // Overlap (a page listed twice): keep the first claim, clip the rest.
+      const clipped = s.start + s.count - lastEnd;
+      if (clipped > 0) out.push({ ...s, start: lastEnd, count: clipped });
+      continue;
+    }
+    if (last && s.start > lastEnd) out.push({ start: lastEnd, count: s.start - lastEnd, kind: holeKind });
+    const prev = out[out.length - 1];
+    if (prev && prev.kind === s.kind && prev.owner === s.owner && prev.start + prev.count === s.start) prev.count += s.count;
+    else out.push({ ...s });
+  }
+  return out;
+}
+
+/** Interval lists with owners, sorted: the swiotlb pools' machine frames or one domain's pool PFNs. */
+interface Interval {
+  start: number;
+  end: number;
+  owner: string;
+}
+
+function poolIntervals(s: MachineSnapshot, side: "mfn" | "pfn", domain?: string): Interval[] {
+  const out: Interval[] = [];
+  for (const pool of s.swiotlb) {
+    if (domain !== undefined && pool.domain !== domain) continue;
+    for (const r of pool.frames) out.push({ start: r[side], end: r[side] + r.count, owner: pool.domain });
+    const o = pool.overflowBuffer;
+    if (o) {
+      const first = Math.floor(o.address / s.pageSize);
+      const pages = Math.max(1, Math.ceil(o.bytes / s.pageSize));
+      const d = s.domains.find((x) => x.name === pool.domain);
+      for (let pfn = first; pfn < first + pages; pfn++) {
+        const index = side === "pfn" ? pfn : d && pfnToMfn(d, pfn);
+        if (index !== undefined) out.push({ start: index, end: index + 1, owner: pool.domain });
+      }
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** Splits [start, end) at interval edges: pieces inside an interval carry its owner. */
+function splitByIntervals(start: number, end: number, intervals: readonly Interval[], from: number): { pieces: { start: number; end: number; inside: Interval | undefined }[]; next: number } {
+  const pieces: { start: number; end: number; inside: Interval | undefined }[] = [];
+  let i = from;
+  while (i < intervals.length && intervals[i]!.end <= start) i++;
+  let pos = start;
+  let j = i;
+  while (pos < end) {
+    const iv = intervals[j];
+    if (!iv || iv.start >= end) {
+      pieces.push({ start: pos, end, inside: undefined });
+      break;
+    }
+    if (iv.start > pos) {
+      pieces.push({ start: pos, end: iv.start, inside: undefined });
+      pos = iv.start;
+    }
+    const stop = Math.min(end, iv.end);
+    if (stop > pos) pieces.push({ start: pos, end: stop, inside: iv });
+    pos = stop;
+    if (iv.end <= end) j++;
+  }
+  return { pieces, next: i };
+}
+
+function machineBand(s: MachineSnapshot): BandSpec {
+  const pools = poolIntervals(s, "mfn");
+  const segments: Segment[] = [];
+  let cursor = 0;
+  for (const run of s.frames) {
+    const { pieces, next } = splitByIntervals(run.start, run.start + run.count, pools, cursor);
+    cursor = next;
+    for (const p of pieces) {
+      const kind = run.owner === "free" ? "free" : run.owner === "Xen" ? "xen" : p.inside ? "pool" : "ram";
+      const seg: Segment = { start: p.start, count: p.end - p.start, kind };
+      if (kind === "ram" || kind === "pool") seg.owner = run.owner;
+      segments.push(seg);
+    }
+  }
+  return {
+    id: "machine",
+    label: "machine frames",
+    description: `Machine memory: ${s.frameCount} frames (MFNs) of ${s.pageSize / 1024} KiB, coloured by owner`,
+    unit: "mfn",
+    segments: normalise(segments, "free"),
+    links: [],
+  };
+}
+
+function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): DomainBand {
+  const pools = poolIntervals(s, "pfn", d.name);
+  const segments: Segment[] = [{ start: d.pfnBase, count: d.nrPages, kind: "ram", owner: d.name }];
+  const links: LinkRun[] = d.p2m.map((r) => ({ from: r.pfn, to: r.mfn, count: r.count, kind: "ram" }));
+  let cursor = 0;
+  for (const r of d.extra) {
+    const { pieces, next } = splitByIntervals(r.pfn, r.pfn + r.count, pools, cursor);
+    cursor = next;
+    for (const p of pieces) {
+      const mfn = r.mfn + (p.start - r.pfn);
+      if (p.inside) {
+        segments.push({ start: p.start, count: p.end - p.start, kind: "pool", owner: d.name });
+        links.push({ from: p.start, to: mfn, count: p.end - p.start, kind: "pool" });
+        continue;
+      }
+      // A grant-mapped foreign frame: drawn in the colour of the domain that owns the frame.
+      for (let pfn = p.start; pfn < p.end; pfn++) {
+        const owner = frameOwner(s, mfn + (pfn - p.start))?.owner;
+        segments.push({ start: pfn, count: 1, kind: "foreign", owner: owner === "free" || owner === "Xen" ? undefined : owner });
+        links.push({ from: pfn, to: mfn + (pfn - p.start), count: 1, kind: "foreign" });
+      }
+    }
+  }
+  for (const f of s.foreignPages) {
+    if (f.domain !== d.name || f.strategy !== "tag" || f.pfn === null) continue;
+    segments.push({ start: f.pfn, count: 1, kind: "tagged", owner: f.granter });
+    links.push({ from: f.pfn, to: f.mfn, count: 1, kind: "tagged" });
+  }
+  links.sort((a, b) => a.from - b.from);
+  const bytes = d.nrPages * s.pageSize;
+  return {
+    id: `domain:${d.name}`,
+    label: `${d.name} · ${d.mode}`,
+    description: `${d.name} (domid ${d.domid}, ${d.mode}${d.privileged ? ", driver domain" : ""}): ${d.nrPages} pseudo-physical frames (${bytes / 1024 / 1024 >= 1 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`}) from PFN ${d.pfnBase}`,
+    unit: "pfn",
+    segments: normalise(segments, "hole"),
+    links,
+    domain: d,
+    colour,
+  };
+}
+
+function iovaBand(s: MachineSnapshot, io: IommuSnapshot, extraPages: ReadonlySet<number>): IovaBand {
+  const segments: Segment[] = io.iova.map((r) => ({ start: r.iovaPage, count: r.pages, kind: r.use === "mapped" ? "iova-mapped" : r.use === "flush-queued" ? "iova-queued" : "iova-reserved" }));
+  segments.sort((a, b) => a.start - b.start);
+  const covered = (page: number) => segments.some((r) => page >= r.start && page < r.start + r.count);
+  const loose = new Set<number>();
+  for (const e of io.entries) if (!covered(e.iovaPage)) loose.add(e.iovaPage);
+  const pieces: Segment[] = [...loose].map((p) => ({ start: p, count: 1, kind: "iova-mapped" }));
+  for (const p of extraPages) if (!covered(p) && !loose.has(p)) pieces.push({ start: p, count: 1, kind: "iova-unmapped" });
+  for (const e of io.iotlb) if (e.stale && !covered(e.iovaPage) && !loose.has(e.iovaPage) && !extraPages.has(e.iovaPage)) pieces.push({ start: e.iovaPage, count: 1, kind: "iova-unmapped" });
+  const links: LinkRun[] = io.entries.map((e) => ({ from: e.iovaPage, to: e.mfn, count: 1, kind: e.write ? "iommu" : "iommu-ro" }));
+  links.sort((a, b) => a.from - b.from);
+  const devices = io.devices.join(", ");
+  return {
+    id: `iova:${io.group}`,
+    label: `IOVA · ${devices}`,
+    description: `IOMMU protection domain ${io.group} (${io.invalidation} invalidation) of ${devices}: ${io.entries.length} present PTEs, ${io.queued} unmaps queued, ${io.iovaFreePages} IOVA pages free`,
+    unit: "iova",
+    segments: normalise([...segments, ...pieces], "iova-free"),
+    links,
+    iommu: io,
+  };
+}
+
+/**
+ * Builds the model. `extraIova` adds IOVA pages that only the trace mentions (faults, DMA through
+ * since-unmapped IOVAs), so they get cells too.
+ */
+export function buildModel(s: MachineSnapshot, extraIova: ReadonlyMap<string, ReadonlySet<number>> = new Map()): MapModel {
+  const colourOf = new Map(s.domains.map((d, i) => [d.name, i]));
+  return {
+    snapshot: s,
+    domains: s.domains.map((d, i) => domainBand(s, d, i)),
+    machine: machineBand(s),
+    iommu: s.iommu.map((io) => iovaBand(s, io, extraIova.get(io.group) ?? new Set())),
+    colourOf,
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * renderMemoryMap: a simulator snapshot (and optionally its trace) as an accessible SVG string.
+ *
+ * Rows, top to bottom: each domain's pseudo-physical frames (side by side), machine frames
+ * coloured by owner, each IOMMU protection domain's IOVA pages, then the devices. Lines join a
+ * PFN to its MFN (the p2m) and an IOVA page to its MFN (the I/O page table); arrows join a device
+ * to what it mapped, read or wrote. Stray DMA and IOMMU faults are red, stale IOTLB use and
+ * mapping errors amber. Large machines stay small: each row draws at most `maxCells` cells,
+ * spending them on what is interesting and eliding the rest ("… 4,000 free frames …").
+ *
+ * The snapshot is the machine's state when it was taken; `uptoSeq` only limits which trace
+ * events count (DMA arrows, incidents, the current step), it does not rewind the snapshot.
+ */
+import { SimError, describeValue } from "../sim/errors.js";
+import type { MachineSnapshot } from "../sim/snapshot.js";
+import type { TraceEvent } from "../sim/trace.js";
+import { collectActivity } from "./map-activity.js";
+import type { Activity } from "./map-activity.js";
+import { candidateLists } from "./map-candidates.js";
+import { buildModel } from "./map-model.js";
+import type { DomainBand, IovaBand, MapModel } from "./map-model.js";
+import { placeRow } from "./map-layout.js";
+import type { PlacedBand } from "./map-layout.js";
+import { cellMarks, drawBandLabel, drawCells, drawTicks } from "./map-cells.js";
+import { aggregateLinks, describeLink, drawLinks } from "./map-links.js";
+import { arrowMarkers, arrowsFor, drawDevices, placeDevices } from "./map-devices.js";
+import { INCIDENT_LINE_HEIGHT, drawIncidentLabels } from "./map-incidents.js";
+import { mapLegend } from "./map-legend.js";
+import { drawLegend } from "./legend.js";
+import { summarise } from "./map-summary.js";
+import { grouped, hex, size } from "./format.js";
+import { el, fitText, shortHash, text, tooltip } from "./svg.js";
+import { domainColour, styleSheet } from "./theme.js";
+
+/** Options of {@link renderMemoryMap}. All optional. */
+export interface MemoryMapOptions {
+  /** The run's events (`machine.trace`): DMA arrows, stray DMA, faults, the current step. */
+  trace?: readonly TraceEvent[];
+  /** Step-through: only events with `seq <= uptoSeq` count, and the event at that step is outlined. */
+  uptoSeq?: number;
+  /** Most cells per row (default 64, 16–2000): beyond it, stretches are elided. */
+  maxCells?: number;
+  /** Most p2m and IOMMU lines (default 400). */
+  maxLinks?: number;
+  /** Width of the picture in px (default 760, 360–4000). */
+  width?: number;
+  /** A heading drawn at the top and used as the picture's tooltip. */
+  title?: string;
+  /** Prefix of element ids (patterns, markers); default: derived from the content. Ids are page-global in inline SVG. */
+  idPrefix?: string;
+}
+
+const GUTTER = 66;
+const RIGHT = 8;
+const CELL_H = 20;
+const IOVA_H = 16;
+const LINK_GAP = 62;
+const IOVA_GAP = 40;
+const DEVICE_GAP = 46;
+
+function integerOption(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.${key} must be an integer from ${min} to ${max}, got ${describeValue(v)}`, `options.${key}`);
+  }
+  return v;
+}
+
+function checkSnapshot(s: unknown): asserts s is MachineSnapshot {
+  const ok = typeof s === "object" && s !== null && Array.isArray((s as MachineSnapshot).frames) && Array.isArray((s as MachineSnapshot).domains) && typeof (s as MachineSnapshot).pageSize === "number";
+  if (!ok) throw new SimError("INVALID_ARGUMENT", `renderMemoryMap(snapshot): snapshot must be what machine.snapshot() returns, got ${describeValue(s)}`, "snapshot");
+}
+
+/** Orders domains by where their memory sits, so their p2m lines cross each other as little as possible. */
+function byMachinePosition(domains: readonly DomainBand[]): DomainBand[] {
+  const centre = (d: DomainBand) => {
+    let sum = 0;
+    let n = 0;
+    for (const r of d.domain.p2m) {
+      sum += (r.mfn + r.count / 2) * r.count;
+      n += r.count;
+    }
+    return n ? sum / n : 0;
+  };
+  return domains.map((d) => ({ d, c: centre(d) })).sort((a, b) => a.c - b.c || a.d.domain.domid - b.d.domain.domid).map((x) => x.d);
+}
+
+function gutterLabel(lines: string[], y: number): string {
+  return lines.map((line, i) => text(GUTTER - 8, y + (i - (lines.length - 1) / 2) * 11 + 4, line, { class: "dm-label dm-muted", "text-anchor": "end" })).join("");
+}
+
+function linkLayers(model: MapModel, a: Activity, domainRow: PlacedBand<DomainBand>[], machine: PlacedBand, iovaRow: PlacedBand<IovaBand>[], maxLinks: number): { svg: string; dropped: number } {
+  const ps = model.snapshot.pageSize;
+  const perBand = Math.max(40, Math.floor(maxLinks / Math.max(1, domainRow.length + iovaRow.length)));
+  let dropped = 0;
+  const out: string[] = [];
+  const hotCells = (band: PlacedBand) => {
+    const marks = cellMarks(band, a.marks.get(band.spec.id));
+    return (cell: number) => {
+      const m = marks.get(cell);
+      return !!m && (m.live || m.current || m.errors.length > 0 || m.warnings.length > 0);
+    };
+  };
+  for (const band of domainRow) {
+    const colour = domainColour(band.spec.colour);
+    const hot = hotCells(band);
+    const name = band.spec.domain.name;
+    const r = drawLinks(aggregateLinks(band.spec.links, band, machine), band, machine, {
+      classOf: (l) => `dm-s${colour}${l.kind === "foreign" ? " dm-foreign-link" : l.kind === "tagged" ? " dm-tag-link" : ""}`,
+      hot: (l) => hot(l.fromCell),
+      describe: (l) => `${name} ${l.kind === "tagged" ? "tagged page (grant handle in page->private, no mapping): " : l.kind === "foreign" ? "grant-mapped foreign frame: " : l.kind === "pool" ? "swiotlb pool: " : "p2m: "}${describeLink(l, "PFN", hex)}`,
+    }, perBand);
+    out.push(r.svg);
+    dropped += r.dropped;
+  }
+  for (const band of iovaRow) {
+    const hot = hotCells(band);
+    const r = drawLinks(aggregateLinks(band.spec.links, band, machine), band, machine, {
+      classOf: (l) => `dm-iommu-link${l.kind === "iommu-ro" ? " dm-ro" : ""}`,
+      hot: (l) => hot(l.fromCell),
+      describe: (l) => `I/O page table: ${describeLink(l, "IOVA", (i) => hex(i * ps))}${l.kind === "iommu-ro" ? " (device may only read)" : ""}`,
+    }, perBand);
+    out.push(r.svg);
+    dropped += r.dropped;
+  }
+  const iovaById = new Map(iovaRow.map((b) => [b.spec.id, b]));
+  const seen = new Set<string>();
+  for (const s of a.staleLinks) {
+    const band = iovaById.get(s.band);
+    if (!band) continue;
+    const links = aggregateLinks([{ from: s.iova, to: s.mfn, count: 1, kind: "stale" }], band, machine);
+    const key = `${s.band}|${s.iova}|${s.mfn}`;
+    if (seen.has(key) || links.length === 0) continue;
+    seen.add(key);
+    out.push(drawLinks(links, band, machine, { classOf: () => "dm-stale-link", hot: () => true, describe: () => `stale IOTLB entry: IOVA ${hex(s.iova * ps)} still reaches MFN ${hex(s.mfn)} until the IOTLB is flushed` }, 1).svg);
+  }
+  return { svg: out.join(""), dropped };
+}
+
+/**
+ * Renders the memory map of `snapshot` (from `machine.snapshot()`) as an SVG string with
+ * role="img", an aria-label summarising it, and a tooltip on every cell, line and arrow.
+ * @example
+ * const svg = renderMemoryMap(m.snapshot(), { trace: m.trace });
+ */
+export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOptions = {}): string {
+  checkSnapshot(snapshot);
+  if (typeof options !== "object" || options === null) throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options must be an object, got ${describeValue(options)}`, "options");
+  const o = options as Record<string, unknown>;
+  const maxCells = integerOption(o, "maxCells", 64, 16, 2000);
+  const maxLinks = integerOption(o, "maxLinks", 400, 0, 100_000);
+  const width = integerOption(o, "width", 760, 360, 4000);
+  if (options.uptoSeq !== undefined && (typeof options.uptoSeq !== "number" || Number.isNaN(options.uptoSeq))) {
+    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`, "options.uptoSeq");
+  }
+  if (options.trace !== undefined && !Array.isArray(options.trace)) {
+    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.trace must be machine.trace (an array of events), got ${describeValue(options.trace)}`, "options.trace");
+  }
+  const s = snapshot;
+  const a = collectActivity(s, options.trace, options.uptoSeq);
+  const model = buildModel(s, a.extraIova);
+  const candidates = candidateLists(model, a, maxCells);
+  const summary = summarise(s, a);
+  const prefix = options.idPrefix ?? `dm${shortHash(`${summary}|${options.uptoSeq ?? ""}|${options.trace?.length ?? 0}|${maxCells}`)}`;
+  const x0 = GUTTER;
+  const inner = width - GUTTER - RIGHT;
+  const layers = { links: [] as string[], cells: [] as string[], arrows: [] as string[], labels: [] as string[] };
+  let y = 6;
+
+  if (options.title) {
+    layers.labels.push(text(8, y + 13, fitText(options.title, width - 16, 13), { class: "dm-title" }));
+    y += 20;
+  }
+  const step = a.current ? ` · step ${a.current.seq}` : "";
+  layers.labels.push(text(8, y + 11, `${s.arch} · ${size(s.memory)} · ${grouped(s.frameCount)} frames of ${size(s.pageSize)} · era ${s.era}${step}`, { class: "dm-muted dm-label" }));
+  y += 18;
+  if (s.halted) {
+    layers.labels.push(el("rect", { class: "dm-banner", x: 8, y, width: width - 16, height: 18, rx: 3 }), text(14, y + 13, fitText(`halted: ${s.halted.trim()}`, width - 28, 11), { fill: "#fff", style: "fill:#fff", "font-weight": 600 }));
+    y += 24;
+  }
+
+  // Domains (pseudo-physical frames).
+  const domainY = y + 26;
+  const domainRow = placeRow(byMachinePosition(model.domains), candidates, maxCells, x0, inner, domainY, CELL_H);
+  if (domainRow.length) {
+    layers.labels.push(gutterLabel(["guest", "PFNs"], domainY + CELL_H / 2));
+    for (const band of domainRow) {
+      layers.labels.push(drawBandLabel(band, y + 10), drawTicks(band, s.pageSize, y + 22));
+      layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
+    }
+  }
+  y = domainY + CELL_H;
+  let lines = 0;
+  for (const band of domainRow) {
+    const r = drawIncidentLabels(a.incidents, band, y + 2, x0, x0 + inner);
+    layers.labels.push(r.svg);
+    lines = Math.max(lines, r.lines);
+  }
+  y += domainRow.length ? LINK_GAP + lines * INCIDENT_LINE_HEIGHT : 8;
+
+  // Machine frames.
+  const [machine] = placeRow([model.machine], candidates, maxCells, x0, inner, y, CELL_H);
+  layers.labels.push(gutterLabel(["machine", "MFNs"], y + CELL_H / 2), drawTicks(machine!, s.pageSize, y + CELL_H + 10));
+  layers.cells.push(drawCells(model, machine!, a, `${prefix}-hatch`));
+  y += CELL_H + 13;
+  const machineLabels = drawIncidentLabels(a.incidents, machine!, y, x0, x0 + inner);
+  layers.labels.push(machineLabels.svg);
+  y += machineLabels.lines * INCIDENT_LINE_HEIGHT;
+
+  // IOVA spaces.
+  let iovaRow: PlacedBand<IovaBand>[] = [];
+  if (model.iommu.length) {
+    y += IOVA_GAP;
+    iovaRow = placeRow(model.iommu, candidates, maxCells, x0, inner, y, IOVA_H);
+    layers.labels.push(gutterLabel(["IOMMU", "IOVA"], y + IOVA_H / 2));
+    let used = 0;
+    for (const band of iovaRow) {
+      layers.labels.push(drawBandLabel(band, y - 4), drawTicks(band, s.pageSize, y + IOVA_H + 10));
+      layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
+      const r = drawIncidentLabels(a.incidents, band, y + IOVA_H + 13, x0, x0 + inner);
+      layers.labels.push(r.svg);
+      used = Math.max(used, r.lines);
+    }
+    y += IOVA_H + 13 + used * INCIDENT_LINE_HEIGHT;
+  }
+
+  const links = linkLayers(model, a, domainRow, machine!, iovaRow, maxLinks);
+  layers.links.push(links.svg);
+
+  // Devices and their arrows.
+  const bandsById = new Map<string, PlacedBand>([[machine!.spec.id, machine!], ...iovaRow.map((b): [string, PlacedBand] => [b.spec.id, b])]);
+  const arrows = arrowsFor(a.touches, bandsById);
+  if (s.devices.length) {
+    y += DEVICE_GAP;
+    const boxes = placeDevices(s, arrows, x0, inner, y);
+    layers.arrows.push(drawDevices(boxes, arrows, (kind) => `${prefix}-${kind}`));
+    layers.labels.push(gutterLabel(["devices"], y + 14));
+    y += 28;
+  }
+
+  // Legend and notes.
+  y += 16;
+  const legend = drawLegend(mapLegend(model, a, domainRow, machine!, iovaRow, arrows, prefix), 8, width - 16, y);
+  layers.labels.push(legend.svg);
+  y += legend.height;
+  if (links.dropped > 0) {
+    layers.labels.push(text(8, y + 10, `${grouped(links.dropped)} more p2m/IOMMU lines not drawn (maxLinks)`, { class: "dm-small" }));
+    y += 14;
+  }
+  const height = Math.ceil(y + 6);
+
+  const defs = el(
+    "defs",
+    {},
+    el("pattern", { id: `${prefix}-hatch`, width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, el("line", { x1: 0, y1: 0, x2: 0, y2: 5, class: "dm-hatch-line" })),
+    arrowMarkers(prefix),
+  );
+  const heading = options.title ? `${options.title}. ` : "";
+  return el(
+    "svg",
+    { xmlns: "http://www.w3.org/2000/svg", class: "dmalab dm-memory-map", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": heading + summary, "data-step": a.current?.seq },
+    tooltip(`${options.title ?? "Memory map"} (hover a cell, line or arrow for details)`),
+    `<style>${styleSheet()}</style>`,
+    defs,
+    el("g", { class: "dm-links" }, ...layers.links),
+    el("g", { class: "dm-cells" }, ...layers.cells),
+    el("g", { class: "dm-arrows" }, ...layers.arrows),
+    el("g", { class: "dm-labels" }, ...layers.labels),
+  );
+}
