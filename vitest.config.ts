@@ -23,6 +23,8 @@ export default defineConfig({
             'test/playground/**/*.test.ts',
           ],
           benchmark: { include: ['test/bench/**/*.bench.ts'] },
+          // Lets the benchmark force a GC before measuring heap growth.
+          execArgv: ['--expose-gc'],
         },
       },
       {
