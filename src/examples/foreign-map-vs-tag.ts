@@ -16,7 +16,7 @@ for (const strategy of ["map", "tag"] as const) {
   disk.write(bus, new TextEncoder().encode("sector 0"));
   dma.unmapPage(bus, 512, "FROM_DEVICE");
   console.log(`  DMA to bus 0x${bus.toString(16)}; domU reads "${new TextDecoder().decode(domU.read(buf, 8))}"`);
-  for (const e of m.trace.filter((e) => e.kind === "p2m-update" || e.kind === "translate" || e.message.startsWith("PageForeign"))) {
+  for (const e of m.trace.filter((e) => ["p2m-update", "translate", "hypercall"].includes(e.kind) || e.message.startsWith("PageForeign"))) {
     console.log(`  [${e.kind}] ${e.message}`);
   }
   try {

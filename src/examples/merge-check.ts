@@ -15,4 +15,5 @@ for (const xenMergeCheck of [true, false]) {
   for (const e of r.trace.filter((e) => e.kind === "stray-dma" || e.kind === "unmapped-dma")) {
     console.log(`  [${e.kind}] ${e.message}`);
   }
+  for (const e of r.errors) console.log(`  error ${e.code}: ${e.message}`);
 }
