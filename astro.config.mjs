@@ -21,6 +21,7 @@ export default defineConfig({
           label: 'The 2006 thread',
           items: ['thread', 'addresses', 'dma-api', 'foreign-pages', 'spanning-pages', 'costs'],
         },
+        { label: 'Reference', autogenerate: { directory: 'reference' } },
       ],
     }),
   ],

@@ -22,7 +22,6 @@ export type SimErrorCode =
   | "MACHINE_HALTED"
   | "GRANT_ERROR"
   | "KMAP_FAILED"
-  | "NOT_MAPPED"
   | "PAGE_FAULT"
   | "SWIOTLB_NO_ROOM";
 

@@ -4,7 +4,7 @@
  * "VP problematic for backend drivers on IA64?". This file is the whole public API.
  */
 export { createMachine, Machine } from "./machine.js";
-export type { MachineConfig, Arch, Era, Limits } from "./machine.js";
+export type { MachineConfig, Arch, Era, Hypervisor, Limits } from "./machine.js";
 export { Domain } from "./domain.js";
 export type { DomainConfig, DomainMode, Layout, StructPage } from "./domain.js";
 export { Device, DMA_MAPPING_ERROR } from "./device.js";

@@ -236,4 +236,14 @@ describe("DMA-API argument checks", () => {
     dom0.write(cpuAddress, [1, 2, 3]);
     expect([...disk.read(busAddress, 3)]).toEqual([1, 2, 3]);
   });
+
+  it("a mask given at attachDevice that the backend cannot serve is flagged when the DMA-API is created", () => {
+    const m = smallMachine();
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "32 MiB" });
+    const disk = m.attachDevice({ name: "fd0", domain: dom0, dmaMask: 24 });
+    dom0.dmaApi(disk, "xen-swiotlb");
+    const warning = m.trace.find((e) => e.kind === "setup" && e.code === "EIO")!;
+    expect(warning.severity).toBe("warning");
+    expect(warning.message).toMatch(/dma_set_mask\(fd0, DMA_BIT_MASK\(24\)\) would fail with -EIO/);
+  });
 });

@@ -93,6 +93,10 @@ export class DmaApi {
     this.impl = foreignAwareBackend(createBackend(backend, ctx), ctx);
     domain.machine.apis.push(this);
     domain.machine.emit("setup", `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, { domain: domain.name, device: device.name });
+    // A driver's probe calls dma_set_mask first; a mask given at attachDevice skipped that check.
+    if (!this.impl.dmaSupported(device.dmaMask)) {
+      domain.machine.emit("setup", `dma_set_mask(${device.name}, DMA_BIT_MASK(${device.dmaMask})) would fail with -EIO: the ${backend} backend cannot serve a ${device.dmaMask}-bit device, so its mappings will fail`, { domain: domain.name, device: device.name, code: "EIO", severity: "warning" });
+    }
   }
 
   private get machine() {

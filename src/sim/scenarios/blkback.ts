@@ -268,7 +268,7 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
       diskSector += ringSectors;
     }
     bytesIdentical = sameBytes(op === "write" ? disk.readSectors(r.diskSector, r.sectors) : domU.read(buffer, bytes), data);
-    if (!bytesIdentical && errors.length === 0) errors.push({ code: "DATA_MISMATCH", message: `the ${op === "write" ? "disk" : `${domU.name}'s buffer`} does not hold the ${bytes} bytes sent` });
+    if (!bytesIdentical && errors.length === 0) errors.push({ code: "DATA_MISMATCH", message: `${op === "write" ? "the disk" : `${domU.name}'s buffer`} does not hold the ${bytes} bytes sent` });
   } catch (error) {
     recordError(errors, error);
   }
