@@ -70,3 +70,20 @@ export async function run(page: Page): Promise<string> {
 export function output(page: Page): Promise<string> {
   return embed(page).locator('.pg-output').innerText();
 }
+
+/** Waits until the results views show run number `n` of the first embed (they load lazily). */
+export async function waitForResults(page: Page, n: number): Promise<void> {
+  await page.waitForFunction(
+    ([sel, want]) => Number(document.querySelector<HTMLElement>(sel as string)?.dataset.results ?? 0) >= (want as number),
+    [EMBED, n] as const,
+    { timeout: 20_000 },
+  );
+}
+
+/** Opens a results tab (Console, Trace, Stats, Picture) of the first embed. */
+export async function openTab(page: Page, name: string): Promise<void> {
+  await embed(page).getByRole('tab', { name }).click();
+}
+
+/** Reads a number as the results views print it ("12,345"). */
+export const parseNumber = (text: string): number => Number(text.replace(/,/g, '').trim());

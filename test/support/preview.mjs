@@ -7,6 +7,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+/** The built site: `dist/`, or DIST_DIR (an absolute path) to test a build made with `--outDir`. */
+const distDir = process.env.DIST_DIR || `${root}dist`;
 
 /** @returns {Promise<number>} */
 function freePort() {
@@ -43,13 +45,13 @@ async function waitUntilUp(url, child, log, timeoutMs) {
 
 /** @returns {Promise<{ baseUrl: string, stop(): Promise<void> }>} */
 export async function startPreview() {
-  if (!existsSync(`${root}dist/index.html`)) {
+  if (!existsSync(`${distDir}/index.html`)) {
     throw new Error('dist/ is missing: build the site first (`npm run build`; `npm test` does it).');
   }
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [`${root}node_modules/astro/astro.js`, 'preview', '--host', '127.0.0.1', '--port', String(port)],
+    [`${root}node_modules/astro/astro.js`, 'preview', '--host', '127.0.0.1', '--port', String(port), '--outDir', distDir],
     { cwd: root, env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

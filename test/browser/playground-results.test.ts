@@ -1,0 +1,156 @@
+// The results views without the editor: code restored from a share link (never run by itself),
+// its trace with the reader's lines, filters, severity, stats that add up, JSON export, and a
+// damaged link refused with a reason.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { startPreview } from '../support/preview.mjs';
+import { launchChromium } from '../support/chromium.mjs';
+import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, openTab, parseNumber, run, waitForResults, type PlaygroundPage } from '../support/playground-page';
+import { encodeShare } from '../../src/playground/share-code';
+
+let preview: Awaited<ReturnType<typeof startPreview>>;
+let browser: Browser;
+let p: PlaygroundPage;
+
+// A stray DMA (line 11: the NIC writes into domU1's first frame) and a second machine.
+const STRAY = `import { createMachine } from "dma-lab";
+const m = createMachine({ arch: "x86_64", memory: "1 GiB" });
+const dom0 = m.createDomain({ name: "dom0", mode: "P==M", memory: "256 MiB", privileged: true });
+const domU = m.createDomain({ name: "domU1", mode: "VP", memory: "128 MiB" });
+const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 64 });
+const dma = dom0.dmaApi(nic, "direct");
+const buf = dom0.alloc("8 KiB");
+const bus = dma.mapSingle(buf, 8192, "FROM_DEVICE");
+if (dma.mappingError(bus)) throw new Error("mapping failed");
+const victim = m.snapshot().domains[1]!.p2m[0]!.mfn * m.pageSize;
+nic.write(victim, new Uint8Array(16));
+dma.unmapSingle(bus, 8192, "FROM_DEVICE");
+const other = createMachine({ memory: "64 MiB" });
+other.createDomain({ name: "solo", mode: "P2M", memory: "16 MiB" });
+console.log("stray example done");
+`;
+
+beforeAll(async () => {
+  preview = await startPreview();
+  browser = await launchChromium();
+  // One page for the tests below, in order, as a reader who opened a shared link would use it.
+  p = await openPage(browser, `${preview.baseUrl}${PLAYGROUND_PATH}#pg-1=${encodeShare(STRAY)}`);
+});
+
+afterAll(async () => {
+  await p?.close();
+  await browser?.close();
+  await preview?.stop();
+});
+
+const rows = () => embed(p.page).locator('.pg-trace tbody tr');
+
+describe('results views (no editor)', () => {
+  test('a share link restores its code without running it', async () => {
+    const box = embed(p.page);
+    await expect.poll(() => box.locator('.pg-plain').innerText()).toContain('nic.write(victim, new Uint8Array(16));');
+    expect(await box.locator('.pg-static').isHidden()).toBe(true);
+    expect(await box.locator('.pg-status').innerText()).toMatch(/Restored the code from the link/);
+    await p.page.waitForLoadState('networkidle');
+    expect(p.workers).toEqual([]);
+    expect(await box.locator('.pg-output > *').count()).toBe(0);
+    expect(p.requests.filter((u) => MONACO_URL.test(u))).toEqual([]);
+  });
+
+  test('Run runs the restored code; the Trace tab lists its events with the reader’s lines', async () => {
+    expect(await run(p.page)).toContain('stray example done');
+    await waitForResults(p.page, 1);
+    await openTab(p.page, 'Trace');
+    expect(await rows().count()).toBeGreaterThan(5);
+    const lineOf = (kind: string) => embed(p.page).locator(`.pg-trace tr[data-kind="${kind}"] td:nth-child(5)`).allInnerTexts();
+    expect(await lineOf('alloc')).toEqual(['7']);
+    expect(await lineOf('map')).toEqual(['8']);
+    expect(await lineOf('unmap')).toEqual(['12']);
+  });
+
+  test('the stray DMA is an error row, on its line; filtering by kind and by text works', async () => {
+    const kind = embed(p.page).getByRole('combobox', { name: 'Filter by kind' });
+    await kind.selectOption('stray-dma');
+    expect(await rows().count()).toBe(1);
+    const stray = rows().first();
+    expect(await stray.getAttribute('class')).toContain('pg-sev-error');
+    expect(await stray.innerText()).toMatch(/stray DMA: eth0 wrote 16 bytes .* belongs to domU1/);
+    expect(await stray.locator('td').nth(4).innerText()).toBe('11');
+    // Red is not the only signal: the row says "error".
+    expect(await stray.locator('.pg-sev').innerText()).toMatch(/error/i);
+
+    await kind.selectOption('');
+    const all = await rows().count();
+    await embed(p.page).getByRole('searchbox', { name: 'Filter by text' }).fill('dma_unmap_single');
+    expect(await rows().count()).toBe(1);
+    await embed(p.page).getByRole('searchbox', { name: 'Filter by text' }).fill('');
+    expect(await rows().count()).toBe(all);
+    expect(await embed(p.page).locator('.pg-trace tr.pg-sev-info, .pg-trace tbody tr:not([class])').count()).toBeGreaterThan(0);
+  });
+
+  test('clicking an event’s line marks that line of the code', async () => {
+    await embed(p.page).locator('.pg-trace tr[data-kind="stray-dma"]').getByRole('button', { name: 'Show line 11' }).click();
+    const marked = embed(p.page).locator('.pg-plain .pg-highlight');
+    expect(await marked.count()).toBe(1);
+    expect(await marked.innerText()).toBe('nic.write(victim, new Uint8Array(16));');
+  });
+
+  test('Stats: the cost total is the sum of the kinds, and of the trace’s costs', async () => {
+    const traceCosts = (await embed(p.page).locator('.pg-trace tbody td:nth-child(4)').allInnerTexts()).map(parseNumber);
+    await openTab(p.page, 'Stats');
+    const stats = embed(p.page).locator('.pg-stats');
+    const byKind = (await stats.locator('tbody td:nth-child(3)').allInnerTexts()).map(parseNumber);
+    const total = parseNumber(await stats.locator('tfoot td:nth-child(3)').innerText());
+    expect(total).toBeGreaterThan(0);
+    expect(byKind.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(traceCosts.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(await stats.locator('tbody tr[data-kind="stray-dma"] td').first().innerText()).toBe('1');
+  });
+
+  test('two machines: a selector switches the views to the second', async () => {
+    const machine = embed(p.page).getByRole('combobox', { name: 'Machine' });
+    expect(await machine.isVisible()).toBe(true);
+    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1: x86_64, 1 GiB, era modern', 'Machine 2: ia64, 64 MiB, era modern']);
+    await machine.selectOption({ index: 1 });
+    expect(await embed(p.page).locator('.pg-stats tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^setup\s+1\s+0/)]);
+    await machine.selectOption({ index: 0 });
+  });
+
+  test('Export trace as JSON downloads every machine’s trace and stats', async () => {
+    await openTab(p.page, 'Trace');
+    const [download] = await Promise.all([
+      p.page.waitForEvent('download'),
+      embed(p.page).getByRole('button', { name: 'Export trace as JSON' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('dma-lab-trace.json');
+    const data = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    expect(data.machines).toHaveLength(2);
+    expect(data.machines[0].trace.find((e: { kind: string }) => e.kind === 'stray-dma')).toMatchObject({ line: 11, severity: 'error' });
+    expect(data.machines[0].stats.cost.total).toBeGreaterThan(0);
+  });
+
+  test('no console errors on the page', () => {
+    expect(p.pageErrors).toEqual([]);
+    expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
+  });
+});
+
+describe('a damaged share link', () => {
+  test('shows what is wrong, keeps the page’s code, and Run runs the page’s code', async () => {
+    const payload = encodeShare(STRAY);
+    const q = await openPage(browser, `${preview.baseUrl}${PLAYGROUND_PATH}#pg-1=${payload.slice(0, payload.length >> 1)}`);
+    try {
+      const box = embed(q.page);
+      const notice = box.locator('.pg-notice');
+      await notice.waitFor({ state: 'visible' });
+      expect(await notice.innerText()).toMatch(/could not be restored: .*cut short.*Showing the page’s original code/);
+      expect(await box.locator('.pg-static').innerText()).toContain('dom0.dmaApi(disk, "p2m")');
+      expect(await box.locator('.pg-plain').isHidden()).toBe(true);
+      expect(await run(q.page)).toContain('hello from dom0');
+      expect(q.pageErrors).toEqual([]);
+    } finally {
+      await q.close();
+    }
+  });
+});
