@@ -62,6 +62,8 @@ export interface Activity {
   marks: Map<string, Map<number, Mark>>;
   touches: Touch[];
   incidents: Incident[];
+  /** Bounce buffers in use: the original buffer's page and its bounce slot's page, in one domain. */
+  bounces: { domain: string; from: number; to: number; dir: string; note: string }[];
   /** IOVA pages reached through a stale IOTLB entry: drawn as an amber link to the frame. */
   staleLinks: { band: string; iova: number; mfn: number }[];
   /** IOMMU group → IOVA pages that only the trace mentions. */
@@ -78,7 +80,8 @@ export const EVENT_LIMITS = { incidents: 32, dma: 24, cpu: 16 } as const;
 const PAGES_PER_ITEM = 8;
 
 const INCIDENT_KINDS = new Set(["stray-dma", "iommu-fault", "iotlb-stale", "unmapped-dma", "mapping-error"]);
-const CPU_KINDS = new Set(["map", "unmap", "sync", "alloc", "bounce-copy", "kmap", "cpu-copy", "grant", "grant-map", "grant-unmap", "p2m-update", "exchange", "dma-debug"]);
+// Not "exchange": xen_swiotlb_fixup's setup-time exchanges would crowd out the reader's own calls.
+const CPU_KINDS = new Set(["map", "unmap", "sync", "alloc", "bounce-copy", "kmap", "cpu-copy", "grant", "grant-map", "grant-unmap", "p2m-update", "dma-debug"]);
 
 function pages(address: number, bytes: number | undefined, pageSize: number): number[] {
   const first = Math.floor(address / pageSize);
@@ -89,7 +92,7 @@ function pages(address: number, bytes: number | undefined, pageSize: number): nu
 }
 
 class Collector {
-  readonly a: Activity = { candidates: new Map(), marks: new Map(), touches: [], incidents: [], staleLinks: [], extraIova: new Map(), current: undefined, eventsCounted: 0 };
+  readonly a: Activity = { candidates: new Map(), marks: new Map(), touches: [], incidents: [], bounces: [], staleLinks: [], extraIova: new Map(), current: undefined, eventsCounted: 0 };
   private readonly devices: Map<string, { domain: string; group: string | null }>;
 
   constructor(readonly s: MachineSnapshot) {
@@ -176,6 +179,11 @@ function liveState(c: Collector): void {
   for (const pool of s.swiotlb) {
     for (const u of pool.used) {
       const note = `${pool.kind} bounce slots ${u.slot}-${u.slot + u.count - 1} in use${u.original === null ? " (coherent)" : ` for ${hex(u.original)}`}`;
+      if (u.original !== null) {
+        const dir = s.mappings.find((m) => m.busAddress === u.busAddress && m.domain === pool.domain)?.dir ?? "BIDIRECTIONAL";
+        c.a.bounces.push({ domain: pool.domain, from: Math.floor(u.original / ps), to: Math.floor(u.address / ps), dir, note });
+        c.candidate(`domain:${pool.domain}`, Math.floor(u.original / ps), PRIORITY.active);
+      }
       for (const pfn of pages(u.address, u.count * 2048, ps)) {
         c.candidate(`domain:${pool.domain}`, pfn, PRIORITY.active);
         const mark = c.mark(`domain:${pool.domain}`, pfn);

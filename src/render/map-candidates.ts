@@ -5,7 +5,7 @@
  * sees whether the next frame is contiguous), and sorts by priority.
  */
 import { PRIORITY } from "./map-activity.js";
-import type { Activity } from "./map-activity.js";
+import type { Activity, Mark } from "./map-activity.js";
 import { follow, frameOwner } from "./map-model.js";
 import type { BandSpec, MapModel } from "./map-model.js";
 
@@ -35,6 +35,26 @@ function ownedIndices(band: BandSpec, kinds: ReadonlySet<string>, budget: number
 }
 
 const OWNED = new Set(["ram", "pool", "foreign", "tagged", "iova-mapped", "iova-queued", "iova-unmapped"]);
+
+/**
+ * Copies "live" from a mapped IOVA page to the machine frame its PTE points at, so the frame the
+ * device reaches is outlined too. (Not from a domain's pages: a bounced mapping's device side is
+ * the bounce slot, not the frame behind the buffer.)
+ */
+export function spreadLiveMarks(model: MapModel, a: Activity): void {
+  const machine = a.marks.get("machine") ?? new Map<number, Mark>();
+  a.marks.set("machine", machine);
+  for (const band of model.iommu) {
+    for (const [index, mark] of a.marks.get(band.id) ?? []) {
+      if (!mark.live) continue;
+      const mfn = follow(band.links, index);
+      if (mfn === undefined) continue;
+      const m = machine.get(mfn);
+      if (m) m.live = true;
+      else machine.set(mfn, { errors: [], warnings: [], notes: [], live: true, current: false, granted: [], bounce: false });
+    }
+  }
+}
 
 /** Candidate lists per band id, best first. */
 export function candidateLists(model: MapModel, a: Activity, budget: number): Map<string, number[]> {

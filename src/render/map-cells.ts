@@ -68,7 +68,8 @@ function describe(model: MapModel, band: PlacedBand, cell: PlacedCell): string {
   const target = follow(spec.links, index);
   if (spec.unit === "iova") {
     const perm = linkAt(spec.links, index)?.kind === "iommu-ro" ? "device may only read" : "device may read and write";
-    return `IOVA ${hex(index * s.pageSize)}${target === undefined ? `: ${nounOne(spec, cell)}` : ` → MFN ${hex(target)} (${perm})`}`;
+    const spare = cell.kind === "iova-mapped" ? ": allocated with its range but holds no PTE (IOVA allocations round up to a power of two)" : `: ${nounOne(spec, cell)}`;
+    return `IOVA ${hex(index * s.pageSize)}${target === undefined ? spare : ` → MFN ${hex(target)} (${perm})`}`;
   }
   const name = spec.id.slice("domain:".length);
   const kind = cell.kind === "ram" ? "" : cell.kind === "hole" ? " (unpopulated)" : cell.kind === "pool" ? " (swiotlb pool)" : cell.kind === "tagged" ? ` (tagged foreign page of ${cell.owner}: not mapped, page->private holds the grant handle)` : ` (foreign frame of ${cell.owner ?? "another domain"})`;
@@ -88,7 +89,11 @@ function fillClass(model: MapModel, band: PlacedBand, cell: PlacedCell): string 
     case "hole":
     case "iova-free": return "dm-hole";
     case "mixed": return "dm-mixed";
-    case "iova-mapped": return !cell.elided && linkAt(band.spec.links, cell.start)?.kind === "iommu-ro" ? "dm-iova dm-ro" : "dm-iova";
+    case "iova-mapped": {
+      if (cell.elided) return "dm-iova";
+      const link = linkAt(band.spec.links, cell.start);
+      return link === undefined ? "dm-iova dm-spare" : link.kind === "iommu-ro" ? "dm-iova dm-ro" : "dm-iova";
+    }
     case "iova-queued": return "dm-queued";
     case "iova-reserved": return "dm-reserved";
     default: return "dm-unmapped";

@@ -51,7 +51,9 @@ export function drawIncidentLabels(incidents: readonly Incident[], band: PlacedB
     const a = band.cells[g.first]!;
     const b = band.cells[g.last]!;
     const w = textWidth(g.label, 10);
-    const left = Math.min(Math.max(x0, (a.x + b.x + b.w) / 2 - w / 2), right - w);
+    // Beside the cell, not under it: the device's arrow arrives at the cell's bottom centre.
+    const beside = b.x + b.w + 3 + w <= right ? b.x + b.w + 3 : a.x - 3 - w;
+    const left = Math.min(Math.max(x0, g.first === g.last ? beside : (a.x + b.x + b.w) / 2 - w / 2), right - w);
     const line = taken.findIndex((spans) => spans.every(([l, r]) => left + w + 4 <= l || left >= r + 4));
     if (line < 0) continue;
     taken[line]!.push([left, left + w]);

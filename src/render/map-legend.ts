@@ -26,6 +26,7 @@ export function mapLegend(model: MapModel, a: Activity, domainRow: readonly Plac
   if (a.current) items.push({ swatch: boxSwatch("dm-current"), label: `step ${a.current.seq}` });
   const kinds = new Set(arrows.map((t) => t.kind));
   if (kinds.has("write") || kinds.has("read")) items.push({ swatch: lineSwatch("dm-arrow", `${prefix}-plain`), label: "DMA (arrow: data flow)" });
+  if (a.bounces.length) items.push({ swatch: lineSwatch("dm-arrow dm-bounce-arc", `${prefix}-plain`), label: "bounce copy" });
   if (kinds.has("mapped")) items.push({ swatch: lineSwatch("dm-arrow dm-mapped"), label: "mapped for the device" });
   const present = new Set(a.incidents.map((i) => i.kind));
   const red = [present.has("stray-dma") && "stray DMA", present.has("iommu-fault") && "IOMMU fault"].filter(Boolean);

@@ -7,7 +7,8 @@
  * fragmented.
  */
 import { cellIndexOf } from "./elide.js";
-import type { LinkRun } from "./map-model.js";
+import { forEachLink } from "./map-model.js";
+import type { LinkSet } from "./map-model.js";
 import type { PlacedBand } from "./map-layout.js";
 import { xWithin } from "./map-layout.js";
 import { grouped, hex } from "./format.js";
@@ -29,17 +30,19 @@ export interface Link {
 }
 
 /** Adds up link runs per pair of cells. */
-export function aggregateLinks(runs: readonly LinkRun[], from: PlacedBand, to: PlacedBand): Link[] {
-  // Numeric keys: a fragmented 4 GiB domain has a quarter of a million single-page runs.
+export function aggregateLinks(runs: LinkSet, from: PlacedBand, to: PlacedBand): Link[] {
   const pairs = new Map<number, Link>();
   const kinds = new Map<string, number>();
-  for (const run of runs) {
-    let kindIndex = kinds.get(run.kind);
-    if (kindIndex === undefined) kinds.set(run.kind, (kindIndex = kinds.size));
+  const toCells = to.cells.length;
+  // A fragmented 2 GiB domain has a quarter of a million single-page runs: small-integer keys and
+  // no allocation per run keep this pass cheap even before the JIT has warmed up.
+  const add = (runFrom: number, runTo: number, runCount: number, runKind: string) => {
+    let kindIndex = kinds.get(runKind);
+    if (kindIndex === undefined) kinds.set(runKind, (kindIndex = kinds.size));
     let pos = 0;
-    while (pos < run.count) {
-      const a = run.from + pos;
-      const b = run.to + pos;
+    while (pos < runCount) {
+      const a = runFrom + pos;
+      const b = runTo + pos;
       const fi = cellIndexOf(from.cells, a);
       const ti = cellIndexOf(to.cells, b);
       if (fi < 0 || ti < 0) {
@@ -48,20 +51,24 @@ export function aggregateLinks(runs: readonly LinkRun[], from: PlacedBand, to: P
       }
       const fc = from.cells[fi]!;
       const tc = to.cells[ti]!;
-      const len = Math.min(run.count - pos, fc.start + fc.count - a, tc.start + tc.count - b);
-      const key = (fi * 1_000_000 + ti) * 16 + kindIndex;
-      let link = pairs.get(key);
-      if (!link) pairs.set(key, (link = { fromCell: fi, toCell: ti, kind: run.kind, count: 0, sumFrom: 0, sumTo: 0, minFrom: a, maxFrom: a, minTo: b, maxTo: b }));
-      link.count += len;
-      link.sumFrom += len * (a + (len - 1) / 2);
-      link.sumTo += len * (b + (len - 1) / 2);
-      link.minFrom = Math.min(link.minFrom, a);
-      link.maxFrom = Math.max(link.maxFrom, a + len - 1);
-      link.minTo = Math.min(link.minTo, b);
-      link.maxTo = Math.max(link.maxTo, b + len - 1);
+      const len = Math.min(runCount - pos, fc.start + fc.count - a, tc.start + tc.count - b);
+      const key = (fi * toCells + ti) * 16 + kindIndex;
+      const link = pairs.get(key);
+      if (link) {
+        link.count += len;
+        link.sumFrom += len * (a + (len - 1) / 2);
+        link.sumTo += len * (b + (len - 1) / 2);
+        if (a < link.minFrom) link.minFrom = a;
+        if (a + len - 1 > link.maxFrom) link.maxFrom = a + len - 1;
+        if (b < link.minTo) link.minTo = b;
+        if (b + len - 1 > link.maxTo) link.maxTo = b + len - 1;
+      } else {
+        pairs.set(key, { fromCell: fi, toCell: ti, kind: runKind, count: len, sumFrom: len * (a + (len - 1) / 2), sumTo: len * (b + (len - 1) / 2), minFrom: a, maxFrom: a + len - 1, minTo: b, maxTo: b + len - 1 });
+      }
       pos += len;
     }
-  }
+  };
+  forEachLink(runs, add);
   return [...pairs.values()];
 }
 

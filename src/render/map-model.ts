@@ -17,6 +17,19 @@ export interface LinkRun {
   kind: string;
 }
 
+/**
+ * A band's links to machine frames: the snapshot's own p2m runs as they are (not copied: a
+ * fragmented 2 GiB domain has one per page) plus the other runs (pool, foreign, tagged, PTEs).
+ */
+export interface LinkSet {
+  /** Sorted by PFN. */
+  main: readonly { pfn: number; mfn: number; count: number }[];
+  /** Kind of every main run. */
+  mainKind: string;
+  /** Sorted by `from`, disjoint from `main`. */
+  other: LinkRun[];
+}
+
 /** One band of the picture before elision. */
 export interface BandSpec {
   /** "domain:<name>", "machine" or "iova:<group>". */
@@ -29,7 +42,7 @@ export interface BandSpec {
   unit: "pfn" | "mfn" | "iova";
   segments: Segment[];
   /** Links from this band's indices to machine frames. */
-  links: LinkRun[];
+  links: LinkSet;
 }
 
 /** A domain's band plus its snapshot. */
@@ -68,42 +81,43 @@ export function frameOwner(s: MachineSnapshot, mfn: number): { owner: string; pf
   return undefined;
 }
 
-/** The link run holding `index` (sorted, non-overlapping runs), or undefined. */
-export function linkAt(links: readonly LinkRun[], index: number): LinkRun | undefined {
-  let lo = 0;
-  let hi = links.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = links[mid]!;
-    if (index < r.from) hi = mid - 1;
-    else if (index >= r.from + r.count) lo = mid + 1;
-    else return r;
-  }
-  return undefined;
-}
-
-/** The linked index of `index` (e.g. the MFN of a PFN), or undefined. */
-export function follow(links: readonly LinkRun[], index: number): number | undefined {
-  const r = linkAt(links, index);
-  return r && r.to + (index - r.from);
-}
-
-/** The MFN behind a PFN of `d` (RAM or extra), or undefined. Binary search: both run lists are sorted by PFN. */
-export function pfnToMfn(d: DomainSnapshot, pfn: number): number | undefined {
-  return runLookup(d.p2m, pfn) ?? runLookup(d.extra, pfn);
-}
-
-function runLookup(runs: readonly { pfn: number; mfn: number; count: number }[], pfn: number): number | undefined {
+function search<T>(runs: readonly T[], index: number, start: (r: T) => number, count: (r: T) => number): T | undefined {
   let lo = 0;
   let hi = runs.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const r = runs[mid]!;
-    if (pfn < r.pfn) hi = mid - 1;
-    else if (pfn >= r.pfn + r.count) lo = mid + 1;
-    else return r.mfn + (pfn - r.pfn);
+    if (index < start(r)) hi = mid - 1;
+    else if (index >= start(r) + count(r)) lo = mid + 1;
+    else return r;
   }
   return undefined;
+}
+
+/** The link run holding `index`, or undefined. */
+export function linkAt(links: LinkSet, index: number): LinkRun | undefined {
+  const m = search(links.main, index, (r) => r.pfn, (r) => r.count);
+  if (m) return { from: m.pfn, to: m.mfn, count: m.count, kind: links.mainKind };
+  return search(links.other, index, (r) => r.from, (r) => r.count);
+}
+
+/** The linked index of `index` (e.g. the MFN of a PFN), or undefined. */
+export function follow(links: LinkSet, index: number): number | undefined {
+  const r = linkAt(links, index);
+  return r && r.to + (index - r.from);
+}
+
+/** Calls `visit` for every run of the set. */
+export function forEachLink(links: LinkSet, visit: (from: number, to: number, count: number, kind: string) => void): void {
+  const { main, other, mainKind } = links;
+  for (let i = 0; i < main.length; i++) visit(main[i]!.pfn, main[i]!.mfn, main[i]!.count, mainKind);
+  for (let i = 0; i < other.length; i++) visit(other[i]!.from, other[i]!.to, other[i]!.count, other[i]!.kind);
+}
+
+/** The MFN behind a PFN of `d` (RAM or extra), or undefined. */
+export function pfnToMfn(d: DomainSnapshot, pfn: number): number | undefined {
+  const r = search(d.p2m, pfn, (x) => x.pfn, (x) => x.count) ?? search(d.extra, pfn, (x) => x.pfn, (x) => x.count);
+  return r && r.mfn + (pfn - r.pfn);
 }
 
 /** Merges adjacent segments of the same kind and owner, and fills gaps with `holeKind` segments. */
@@ -182,14 +196,27 @@ function machineBand(s: MachineSnapshot): BandSpec {
   const pools = poolIntervals(s, "mfn");
   const segments: Segment[] = [];
   let cursor = 0;
-  for (const run of s.frames) {
-    const { pieces, next } = splitByIntervals(run.start, run.start + run.count, pools, cursor);
-    cursor = next;
+  // Indexed loops, not for-of, over arrays with a run per page: before the JIT optimises the
+  // loop, for-of allocates an iterator result per element (megabytes for a 2 GiB domain).
+  for (let i = 0; i < s.frames.length; i++) {
+    const run = s.frames[i]!;
+    // A fragmented domain gives one frame run per page: merge as we go, allocating nothing per run.
+    const last = segments[segments.length - 1];
+    const plain = run.owner === "free" ? "free" : run.owner === "Xen" ? "xen" : "ram";
+    while (cursor < pools.length && pools[cursor]!.end <= run.start) cursor++;
+    const clear = cursor >= pools.length || pools[cursor]!.start >= run.start + run.count;
+    if (clear && last && last.kind === plain && (plain !== "ram" || last.owner === run.owner) && last.start + last.count === run.start) {
+      last.count += run.count;
+      continue;
+    }
+    const { pieces } = splitByIntervals(run.start, run.start + run.count, pools, cursor);
     for (const p of pieces) {
-      const kind = run.owner === "free" ? "free" : run.owner === "Xen" ? "xen" : p.inside ? "pool" : "ram";
+      const kind = plain === "ram" && p.inside ? "pool" : plain;
       const seg: Segment = { start: p.start, count: p.end - p.start, kind };
       if (kind === "ram" || kind === "pool") seg.owner = run.owner;
-      segments.push(seg);
+      const prev = segments[segments.length - 1];
+      if (prev && prev.kind === seg.kind && prev.owner === seg.owner && prev.start + prev.count === seg.start) prev.count += seg.count;
+      else segments.push(seg);
     }
   }
   return {
@@ -198,14 +225,14 @@ function machineBand(s: MachineSnapshot): BandSpec {
     description: `Machine memory: ${s.frameCount} frames (MFNs) of ${s.pageSize / 1024} KiB, coloured by owner`,
     unit: "mfn",
     segments: normalise(segments, "free"),
-    links: [],
+    links: { main: [], mainKind: "", other: [] },
   };
 }
 
 function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): DomainBand {
   const pools = poolIntervals(s, "pfn", d.name);
   const segments: Segment[] = [{ start: d.pfnBase, count: d.nrPages, kind: "ram", owner: d.name }];
-  const links: LinkRun[] = d.p2m.map((r) => ({ from: r.pfn, to: r.mfn, count: r.count, kind: "ram" }));
+  const links: LinkRun[] = [];
   let cursor = 0;
   for (const r of d.extra) {
     const { pieces, next } = splitByIntervals(r.pfn, r.pfn + r.count, pools, cursor);
@@ -238,7 +265,7 @@ function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): Doma
     description: `${d.name} (domid ${d.domid}, ${d.mode}${d.privileged ? ", driver domain" : ""}): ${d.nrPages} pseudo-physical frames (${bytes / 1024 / 1024 >= 1 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`}) from PFN ${d.pfnBase}`,
     unit: "pfn",
     segments: normalise(segments, "hole"),
-    links,
+    links: { main: d.p2m, mainKind: "ram", other: links },
     domain: d,
     colour,
   };
@@ -262,7 +289,7 @@ function iovaBand(s: MachineSnapshot, io: IommuSnapshot, extraPages: ReadonlySet
     description: `IOMMU protection domain ${io.group} (${io.invalidation} invalidation) of ${devices}: ${io.entries.length} present PTEs, ${io.queued} unmaps queued, ${io.iovaFreePages} IOVA pages free`,
     unit: "iova",
     segments: normalise([...segments, ...pieces], "iova-free"),
-    links,
+    links: { main: [], mainKind: "", other: links },
     iommu: io,
   };
 }

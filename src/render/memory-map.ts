@@ -16,7 +16,7 @@ import type { MachineSnapshot } from "../sim/snapshot.js";
 import type { TraceEvent } from "../sim/trace.js";
 import { collectActivity } from "./map-activity.js";
 import type { Activity } from "./map-activity.js";
-import { candidateLists } from "./map-candidates.js";
+import { candidateLists, spreadLiveMarks } from "./map-candidates.js";
 import { buildModel } from "./map-model.js";
 import type { DomainBand, IovaBand, MapModel } from "./map-model.js";
 import { placeRow } from "./map-layout.js";
@@ -25,6 +25,7 @@ import { cellMarks, drawBandLabel, drawCells, drawTicks } from "./map-cells.js";
 import { aggregateLinks, describeLink, drawLinks } from "./map-links.js";
 import { arrowMarkers, arrowsFor, drawDevices, placeDevices } from "./map-devices.js";
 import { INCIDENT_LINE_HEIGHT, drawIncidentLabels } from "./map-incidents.js";
+import { drawBounces } from "./map-bounces.js";
 import { mapLegend } from "./map-legend.js";
 import { drawLegend } from "./legend.js";
 import { summarise } from "./map-summary.js";
@@ -129,7 +130,7 @@ function linkLayers(model: MapModel, a: Activity, domainRow: PlacedBand<DomainBa
   for (const s of a.staleLinks) {
     const band = iovaById.get(s.band);
     if (!band) continue;
-    const links = aggregateLinks([{ from: s.iova, to: s.mfn, count: 1, kind: "stale" }], band, machine);
+    const links = aggregateLinks({ main: [], mainKind: "", other: [{ from: s.iova, to: s.mfn, count: 1, kind: "stale" }] }, band, machine);
     const key = `${s.band}|${s.iova}|${s.mfn}`;
     if (seen.has(key) || links.length === 0) continue;
     seen.add(key);
@@ -160,6 +161,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   const s = snapshot;
   const a = collectActivity(s, options.trace, options.uptoSeq);
   const model = buildModel(s, a.extraIova);
+  spreadLiveMarks(model, a);
   const candidates = candidateLists(model, a, maxCells);
   const summary = summarise(s, a);
   const prefix = options.idPrefix ?? `dm${shortHash(`${summary}|${options.uptoSeq ?? ""}|${options.trace?.length ?? 0}|${maxCells}`)}`;
@@ -190,6 +192,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
       layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
     }
   }
+  layers.arrows.push(drawBounces(a, domainRow, `${prefix}-plain`));
   y = domainY + CELL_H;
   let lines = 0;
   for (const band of domainRow) {

@@ -77,6 +77,8 @@ export function styleSheet(): string {
     `${S} .dm-tagged{fill:none;stroke-width:1.5;stroke-dasharray:3 2}`,
     `${S} .dm-iova{fill:var(--dm-iova)}`,
     `${S} .dm-ro{opacity:.55}`,
+    `${S} .dm-spare{opacity:.25}`,
+    `${S} .dm-arrow.dm-bounce-arc{stroke-dasharray:5 3;stroke-width:1.3}`,
     `${S} .dm-reserved{fill:var(--dm-rule)}`,
     `${S} .dm-queued{fill:var(--dm-warn);opacity:.5}`,
     `${S} .dm-unmapped{fill:none;stroke:var(--dm-muted);stroke-dasharray:2 2}`,

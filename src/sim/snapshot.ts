@@ -241,7 +241,10 @@ function iommuSnapshot(m: Machine): IommuSnapshot[] {
 
 function swiotlbSnapshot(p: SwiotlbPool): SwiotlbSnapshot {
   const pageSize = p.domain.machine.pageSize;
-  const firstPfn = p.address / pageSize;
+  // Math.floor keeps the PFNs small integers: a division result stored in a run would make V8
+  // widen the field for every run of the snapshot (all p2m runs share one shape), and the first
+  // reader of a large snapshot would pay for migrating them all.
+  const firstPfn = Math.floor(p.address / pageSize);
   const pages = p.bytes / pageSize;
   return {
     domain: p.domain.name,
