@@ -4,3 +4,5 @@
  */
 export { renderMemoryMap } from "./memory-map.js";
 export type { MemoryMapOptions } from "./memory-map.js";
+export { renderCostChart, kindColour } from "./cost-chart.js";
+export type { CostChartOptions } from "./cost-chart.js";

@@ -33,6 +33,10 @@ const LIGHT: Record<string, string> = {
 };
 
 const DARK: Record<string, string> = {
+  fg: "var(--sl-color-white, #e6edf3)",
+  muted: "var(--sl-color-gray-3, #9198a1)",
+  bg: "var(--sl-color-black, #17181c)",
+  rule: "var(--sl-color-gray-5, #3d444d)",
   free: "#2a3038",
   "free-edge": "#444c56",
   xen: "#8b949e",
@@ -108,6 +112,8 @@ export function styleSheet(): string {
     `${S} .dm-banner{fill:var(--dm-error)}`,
     `${S} .dm-axis{stroke:var(--dm-rule);stroke-width:1}`,
     `${S} .dm-bar{stroke:var(--dm-bg);stroke-width:.5}`,
+    // Numbers on a coloured bar: white with a dark halo reads on every palette colour.
+    `${S} .dm-on-bar{fill:#fff;paint-order:stroke;stroke:rgba(0,0,0,.45);stroke-width:2px}`,
     domainRules,
     kindRules,
   ].join("");
