@@ -69,9 +69,15 @@ function setUp(root: HTMLElement, index: number): void {
   };
   let restored = restore();
 
+  const setHashParam = (payload: string | undefined): void =>
+    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, payload));
+
   const save = (): void => {
     clearTimeout(saveTimer);
     saveTimer = undefined;
+    // A damaged link's code was never restored; once the reader edits, it would only hide the edit on reload.
+    const linked = readHashParam(location.hash, hashKey);
+    if (linked !== undefined && linked !== base) setHashParam(undefined);
     const now = currentCode();
     if (now === original && base === undefined) clearEdit(store, key);
     else saveEdit(store, key, base === undefined ? { code: now } : { code: now, base });
@@ -93,6 +99,7 @@ function setUp(root: HTMLElement, index: number): void {
             root.dataset.highlightedLine = String(line);
           },
           pictureVisible: () => tabs.selected === 'picture',
+          idPrefix: `pg${index}`,
         }),
     ));
   tabs.onSelect((name) => {
@@ -100,11 +107,12 @@ function setUp(root: HTMLElement, index: number): void {
   });
 
   let runNumber = 0;
-  const showResults = (run: number, machines: MachineReport[], omitted: number, why?: string): void => {
+  /** `final`: the run's own results (tests wait for `data-results`), not a "Running…" placeholder. */
+  const showResults = (run: number, machines: MachineReport[], omitted: number, why?: string, final = true): void => {
     void results$().then((view) => {
       if (run !== runNumber) return;
       view.show(machines, omitted, why);
-      root.dataset.results = String(run);
+      if (final) root.dataset.results = String(run);
     });
   };
 
@@ -115,6 +123,8 @@ function setUp(root: HTMLElement, index: number): void {
     // Counters for tests and debugging: runs started and runs finished.
     root.dataset.started = String(Number(root.dataset.started ?? 0) + 1);
     runButton.setAttribute('aria-busy', 'true');
+    // Results of the previous run must not pass for this one's.
+    if (results) showResults(thisRun, [], 0, 'Running…', false);
     await restored;
     if (thisRun !== runNumber) return;
     let reported = false;
@@ -173,8 +183,8 @@ function setUp(root: HTMLElement, index: number): void {
     await restored;
     const { encodeShare } = await import('./share-code');
     const payload = encodeShare(currentCode());
-    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, payload));
     base = payload;
+    setHashParam(payload);
     save();
     const url = location.href;
     try {
@@ -187,7 +197,7 @@ function setUp(root: HTMLElement, index: number): void {
 
   const reset = async (): Promise<void> => {
     await restored;
-    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, undefined));
+    setHashParam(undefined);
     apply({ code: original, from: 'page' });
     clearTimeout(saveTimer);
     saveTimer = undefined;

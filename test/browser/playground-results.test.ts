@@ -117,6 +117,33 @@ describe('results views (no editor)', () => {
     await machine.selectOption({ index: 0 });
   });
 
+  test('Picture: the memory map as an SVG; picking an event steps the picture to it', async () => {
+    await openTab(p.page, 'Picture');
+    const panel = embed(p.page).locator('[data-panel="picture"]');
+    const svg = panel.locator('.pg-picture svg[role="img"]');
+    await svg.waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await panel.getAttribute('data-drawn-seq')).toBe('end');
+    expect(await svg.getAttribute('aria-label')).toMatch(/domU1/);
+    const slider = panel.getByRole('slider', { name: 'Step through the trace' });
+    expect(await slider.inputValue()).toBe(await slider.getAttribute('max'));
+
+    // Picking the stray DMA in the trace moves the step there and marks its line.
+    await openTab(p.page, 'Trace');
+    const stray = embed(p.page).locator('.pg-trace tr[data-kind="stray-dma"]');
+    const seq = await stray.getAttribute('data-seq');
+    await stray.locator('td').first().click();
+    await openTab(p.page, 'Picture');
+    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe(seq);
+    expect(await panel.locator('.pg-step-caption').innerText()).toMatch(new RegExp(`^Step ${seq} of \\d+: stray-dma \\(line 11\\)`));
+    // The slider redraws too: step 1 is the first event.
+    await slider.focus();
+    await p.page.keyboard.press('Home');
+    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe('0');
+    await p.page.keyboard.press('ArrowRight');
+    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe('1');
+    expect(await svg.count()).toBe(1);
+  });
+
   test('Export trace as JSON downloads every machine’s trace and stats', async () => {
     await openTab(p.page, 'Trace');
     const [download] = await Promise.all([

@@ -17,6 +17,8 @@ export interface ResultsHost {
   highlightLine(line: number): void;
   /** Whether the Picture tab is showing (it draws only then). */
   pictureVisible(): boolean;
+  /** Unique per embed: SVG ids are page-global. */
+  idPrefix: string;
 }
 
 export class ResultsView {
@@ -31,7 +33,7 @@ export class ResultsView {
       pick: (event) => this.pick(event),
       exportJson: () => exportTrace(this.machines),
     });
-    this.picture = new PictureView(host.panels.picture);
+    this.picture = new PictureView(host.panels.picture, host.idPrefix);
     this.select.addEventListener('change', () => this.showMachine(Number(this.select.value)));
     host.selectorSlot.replaceChildren(h('label', { class: 'pg-machine' }, 'Machine ', this.select));
     host.selectorSlot.hidden = true;

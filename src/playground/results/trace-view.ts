@@ -36,7 +36,10 @@ export class TraceView {
     this.body.addEventListener('click', (e) => {
       const row = (e.target as Element).closest<HTMLElement>('tr[data-seq]');
       const event = row && this.report?.trace.find((ev) => ev.seq === Number(row.dataset.seq));
-      if (event) actions.pick(event);
+      if (!event) return;
+      for (const old of this.body.querySelectorAll('[aria-current]')) old.removeAttribute('aria-current');
+      row.setAttribute('aria-current', 'step');
+      actions.pick(event);
     });
   }
 
