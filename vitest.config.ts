@@ -21,6 +21,7 @@ export default defineConfig({
             'test/property/**/*.test.ts',
             'test/docs-examples/**/*.test.ts',
             'test/playground/**/*.test.ts',
+            'test/render/**/*.test.ts',
           ],
           benchmark: { include: ['test/bench/**/*.bench.ts'] },
           // Lets the benchmark force a GC before measuring heap growth.

@@ -132,7 +132,7 @@ export function drawCells(model: MapModel, band: PlacedBand, a: Activity, hatch:
     const cls = `dm-c${m?.errors.length ? " dm-has-error" : ""}${m?.warnings.length ? " dm-has-warning" : ""}${m?.live ? " dm-has-live" : ""}${cell.elided ? " dm-has-elision" : ""}`;
     out.push(el("g", { class: cls, [data]: cell.start, "data-count": cell.count > 1 ? cell.count : undefined, "data-kind": cell.kind, "data-owner": cell.owner }, ...parts, tooltip(tip)));
   });
-  return out.join("");
+  return el("g", { class: "dm-band", "data-band": band.spec.id }, ...out);
 }
 
 /** Index labels (hex) where a stretch of cells starts, skipping any that would overlap. */

@@ -112,7 +112,7 @@ function linkLayers(model: MapModel, a: Activity, domainRow: PlacedBand<DomainBa
       hot: (l) => hot(l.fromCell),
       describe: (l) => `${name} ${l.kind === "tagged" ? "tagged page (grant handle in page->private, no mapping): " : l.kind === "foreign" ? "grant-mapped foreign frame: " : l.kind === "pool" ? "swiotlb pool: " : "p2m: "}${describeLink(l, "PFN", hex)}`,
     }, perBand);
-    out.push(r.svg);
+    out.push(el("g", { "data-links": band.spec.id }, r.svg));
     dropped += r.dropped;
   }
   for (const band of iovaRow) {
@@ -122,7 +122,7 @@ function linkLayers(model: MapModel, a: Activity, domainRow: PlacedBand<DomainBa
       hot: (l) => hot(l.fromCell),
       describe: (l) => `I/O page table: ${describeLink(l, "IOVA", (i) => hex(i * ps))}${l.kind === "iommu-ro" ? " (device may only read)" : ""}`,
     }, perBand);
-    out.push(r.svg);
+    out.push(el("g", { "data-links": band.spec.id }, r.svg));
     dropped += r.dropped;
   }
   const iovaById = new Map(iovaRow.map((b) => [b.spec.id, b]));
