@@ -1,8 +1,8 @@
-// The `dma-lab` module as reader code sees it in the playground: the simulator itself, except that
-// every machine the reader creates is recorded (for the trace, stats and picture views) and tags
-// each of its trace events with the reader's line that caused it.
+// Records the machines a run creates (for the trace, stats and picture views) and tags each of
+// their trace events with the reader's line that caused it.
 import * as sim from '../sim/index';
 import type { Machine } from '../sim/index';
+import { machineHooks } from '../sim/machine';
 import { currentReaderLine } from './user-function';
 import type { MachineReport } from './protocol';
 
@@ -23,46 +23,51 @@ export function stackLocator(header: number, limit = LOCATE_LIMIT): () => number
 }
 
 export interface Recorder {
-  /** What `require("dma-lab")` returns. */
+  /** What `require("dma-lab")` returns: the simulator itself. */
   readonly module: typeof sim;
   /** Machines created so far, in order. */
   readonly machines: readonly Machine[];
   /** Plain-data reports of the recorded machines (the first {@link MACHINE_REPORT_LIMIT}). */
   reports(): MachineReport[];
+  /** Stops recording (machines created later are not seen). */
+  stop(): void;
 }
 
 /**
- * Wraps the simulator so machines made with `createMachine(...)` or `new Machine(...)` are
- * recorded. `header` is the engine's line offset ({@link headerLines}); without it events get no line.
- * Machines a scenario helper builds internally are not the reader's and are not recorded.
+ * Records every machine created from now on: the reader's own (`createMachine`, `new Machine`)
+ * and those a scenario helper builds for it (`blkbackRoundTrip`, `compareStrategies`, ...).
+ * `header` is the engine's line offset ({@link headerLines}); without it events get no line.
+ * Only the machines that will be reported get a locator: stack captures cost time.
  */
 export function createRecorder(header: number | undefined): Recorder {
   const machines: Machine[] = [];
-  const track = (m: Machine): Machine => {
+  const createdOn = new Map<Machine, number | undefined>();
+  const hook = (m: Machine): void => {
     machines.push(m);
-    if (header !== undefined) m.traceLog.locate = stackLocator(header);
-    return m;
+    if (header === undefined || machines.length > MACHINE_REPORT_LIMIT) return;
+    createdOn.set(m, currentReaderLine(header));
+    m.traceLog.locate = stackLocator(header);
   };
-  // A Proxy keeps `instanceof Machine` and the class's statics working for the reader.
-  const MachineClass = new Proxy(sim.Machine, {
-    construct: (target, args, newTarget) => track(Reflect.construct(target, args, newTarget) as Machine),
-  });
-  const module = {
-    ...sim,
-    createMachine: (config: sim.MachineConfig) => track(sim.createMachine(config)),
-    Machine: MachineClass,
-  } as typeof sim;
-  return { module, machines, reports: () => machines.slice(0, MACHINE_REPORT_LIMIT).map(report) };
+  machineHooks.created = hook;
+  return {
+    module: sim,
+    machines,
+    reports: () => machines.slice(0, MACHINE_REPORT_LIMIT).map((m, i) => report(m, i, createdOn.get(m))),
+    stop: () => {
+      if (machineHooks.created === hook) machineHooks.created = undefined;
+    },
+  };
 }
 
-function label(m: Machine, index: number): string {
-  return `Machine ${index + 1}: ${m.arch}, ${sim.formatSize(m.memory)}, era ${m.era}${m.hypervisor === 'none' ? ', bare metal' : ''}`;
+function label(m: Machine, index: number, line: number | undefined): string {
+  const where = line === undefined ? '' : ` (line ${line})`;
+  return `Machine ${index + 1}${where}: ${m.arch}, ${sim.formatSize(m.memory)}, era ${m.era}${m.hypervisor === 'none' ? ', bare metal' : ''}`;
 }
 
-function report(m: Machine, index: number): MachineReport {
+function report(m: Machine, index: number, line: number | undefined): MachineReport {
   const events = m.trace;
   const trace = events.length > TRACE_POST_LIMIT ? events.slice(0, TRACE_POST_LIMIT) : [...events];
-  const base = { index: index + 1, label: label(m, index), trace, omitted: events.length - trace.length, stats: m.stats() };
+  const base = { index: index + 1, label: label(m, index, line), trace, omitted: events.length - trace.length, stats: m.stats() };
   try {
     return { ...base, snapshot: m.snapshot() };
   } catch (err) {

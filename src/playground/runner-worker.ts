@@ -37,6 +37,7 @@ function requireFrom(recorder: Recorder): (name: string) => unknown {
 }
 
 function postResults(recorder: Recorder): void {
+  recorder.stop();
   try {
     const machines = recorder.reports();
     post({ type: 'results', machines, machinesOmitted: Math.max(0, recorder.machines.length - MACHINE_REPORT_LIMIT) });

@@ -76,6 +76,12 @@ interface ResolvedLimits {
 }
 
 /**
+ * @internal Not part of the public API. The playground's runner sets `created` to see every
+ * machine the reader's code builds, including those a scenario helper builds for it.
+ */
+export const machineHooks: { created?: (machine: Machine) => void } = {};
+
+/**
  * A simulated machine: frames of memory, Xen, domains, devices, an IOMMU and the event trace.
  * Create one with {@link createMachine}.
  */
@@ -183,6 +189,7 @@ export class Machine {
     for (let mfn = this.domainFrameLimit; mfn < frameCount; mfn++) this.store.assign(mfn, XEN, undefined);
     this.iommu = new Iommu(this);
     this.dmaDebug = new DmaDebug(this);
+    machineHooks.created?.(this);
   }
 
   /** Number of machine frames. */

@@ -111,7 +111,7 @@ describe('results views (no editor)', () => {
   test('two machines: a selector switches the views to the second', async () => {
     const machine = embed(p.page).getByRole('combobox', { name: 'Machine' });
     expect(await machine.isVisible()).toBe(true);
-    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1: x86_64, 1 GiB, era modern', 'Machine 2: ia64, 64 MiB, era modern']);
+    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1 (line 2): x86_64, 1 GiB, era modern', 'Machine 2 (line 13): ia64, 64 MiB, era modern']);
     await machine.selectOption({ index: 1 });
     expect(await embed(p.page).locator('.pg-stats tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^setup\s+1\s+0/)]);
     await machine.selectOption({ index: 0 });

@@ -21,6 +21,8 @@ async function runWithRecorder(source: string): Promise<{ recorder: Recorder; er
     return { recorder };
   } catch (error) {
     return { recorder, error };
+  } finally {
+    recorder.stop();
   }
 }
 
@@ -91,7 +93,31 @@ describe('createRecorder', () => {
     expect(recorder.machines[0]).toBeInstanceOf(Machine);
     expect(recorder.machines[0]!.trace[0]!.line).toBe(5);
     const reports = recorder.reports();
-    expect(reports.map((r) => r.label)).toEqual(['Machine 1: ia64, 64 MiB, era modern', 'Machine 2: x86_64, 64 MiB, era modern']);
+    expect(reports.map((r) => r.label)).toEqual(['Machine 1 (line 2): ia64, 64 MiB, era modern', 'Machine 2 (line 3): x86_64, 64 MiB, era modern']);
+  });
+
+  test('machines a scenario helper builds are recorded, their events on the line that called it', async () => {
+    const { recorder, error } = await runWithRecorder(
+      [
+        'import { blkbackRoundTrip } from "dma-lab";',
+        '',
+        'const r = blkbackRoundTrip({ backend: "p2m", op: "read", sectors: 8 });',
+        'console.log(r.bytesIdentical);',
+      ].join('\n'),
+    );
+    expect(error).toBeUndefined();
+    expect(recorder.machines).toHaveLength(1);
+    const [report] = recorder.reports();
+    expect(report!.label).toMatch(/^Machine 1 \(line 3\): ia64/);
+    expect(report!.trace.length).toBeGreaterThan(5);
+    expect(new Set(report!.trace.map((e) => e.line))).toEqual(new Set([3]));
+  });
+
+  test('recording stops when asked', async () => {
+    const recorder = createRecorder(undefined);
+    recorder.stop();
+    recorder.module.createMachine({ memory: '16 MiB' });
+    expect(recorder.machines).toHaveLength(0);
   });
 
   test('after an uncaught error the machines are still reported, as structured-cloneable data', async () => {
@@ -128,8 +154,11 @@ describe('createRecorder', () => {
   test('without a measured header, events get no line (and nothing breaks)', async () => {
     const recorder = createRecorder(undefined);
     const m = recorder.module.createMachine({ memory: '16 MiB' });
+    recorder.stop();
     m.createDomain({ name: 'd', mode: 'P2M', memory: '4 MiB' });
+    expect(recorder.machines).toEqual([m]);
     expect(m.trace[0]!.line).toBeUndefined();
+    expect(recorder.reports()[0]!.label).toBe('Machine 1: ia64, 16 MiB, era modern');
   });
 });
 
