@@ -47,7 +47,7 @@ describe("memory map fuzz", () => {
         const apis = dom0
           ? s.devices.flatMap((d, i) => {
               try {
-                const dev = m.attachDevice({ name: `dev${i}`, domain: dom0, iommu: d.iommu === false ? false : { invalidation: d.iommu } });
+                const dev = m.attachDevice({ name: `dev${i}`, domain: dom0, iommu: d.iommu === false ? false : { invalidation: d.iommu as "strict" | "lazy" } });
                 return [{ dev, api: dom0.dmaApi(dev, d.backend as BackendName) }];
               } catch (e) {
                 if (e instanceof SimError) return [];
