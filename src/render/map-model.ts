@@ -7,6 +7,7 @@
  */
 import type { DomainSnapshot, IommuSnapshot, MachineSnapshot } from "../sim/snapshot.js";
 import type { Segment } from "./elide.js";
+import { formatSize } from "../sim/units.js";
 
 /** A run of `count` consecutive indices of one band mapped to consecutive indices of another. */
 export interface LinkRun {
@@ -222,7 +223,7 @@ function machineBand(s: MachineSnapshot): BandSpec {
   return {
     id: "machine",
     label: "machine frames",
-    description: `Machine memory: ${s.frameCount} frames (MFNs) of ${s.pageSize / 1024} KiB, coloured by owner`,
+    description: `Machine memory: ${s.frameCount} frames (MFNs) of ${formatSize(s.pageSize)}, coloured by owner`,
     unit: "mfn",
     segments: normalise(segments, "free"),
     links: { main: [], mainKind: "", other: [] },
@@ -258,11 +259,10 @@ function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): Doma
     links.push({ from: f.pfn, to: f.mfn, count: 1, kind: "tagged" });
   }
   links.sort((a, b) => a.from - b.from);
-  const bytes = d.nrPages * s.pageSize;
   return {
     id: `domain:${d.name}`,
     label: `${d.name} · ${d.mode}`,
-    description: `${d.name} (domid ${d.domid}, ${d.mode}${d.privileged ? ", driver domain" : ""}): ${d.nrPages} pseudo-physical frames (${bytes / 1024 / 1024 >= 1 ? `${bytes / 1024 / 1024} MiB` : `${bytes / 1024} KiB`}) from PFN ${d.pfnBase}`,
+    description: `${d.name} (domid ${d.domid}, ${d.mode}${d.privileged ? ", driver domain" : ""}): ${d.nrPages} pseudo-physical frames (${formatSize(d.nrPages * s.pageSize)}) from PFN ${d.pfnBase}`,
     unit: "pfn",
     segments: normalise(segments, "hole"),
     links: { main: d.p2m, mainKind: "ram", other: links },
@@ -271,10 +271,11 @@ function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): Doma
   };
 }
 
-function iovaBand(s: MachineSnapshot, io: IommuSnapshot, extraPages: ReadonlySet<number>): IovaBand {
+function iovaBand(io: IommuSnapshot, extraPages: ReadonlySet<number>): IovaBand {
   const segments: Segment[] = io.iova.map((r) => ({ start: r.iovaPage, count: r.pages, kind: r.use === "mapped" ? "iova-mapped" : r.use === "flush-queued" ? "iova-queued" : "iova-reserved" }));
   segments.sort((a, b) => a.start - b.start);
-  const covered = (page: number) => segments.some((r) => page >= r.start && page < r.start + r.count);
+  // Allocated ranges never overlap: binary search keeps thousands of mappings cheap.
+  const covered = (page: number) => search(segments, page, (r) => r.start, (r) => r.count) !== undefined;
   const loose = new Set<number>();
   for (const e of io.entries) if (!covered(e.iovaPage)) loose.add(e.iovaPage);
   const pieces: Segment[] = [...loose].map((p) => ({ start: p, count: 1, kind: "iova-mapped" }));
@@ -304,7 +305,7 @@ export function buildModel(s: MachineSnapshot, extraIova: ReadonlyMap<string, Re
     snapshot: s,
     domains: s.domains.map((d, i) => domainBand(s, d, i)),
     machine: machineBand(s),
-    iommu: s.iommu.map((io) => iovaBand(s, io, extraIova.get(io.group) ?? new Set())),
+    iommu: s.iommu.map((io) => iovaBand(io, extraIova.get(io.group) ?? new Set())),
     colourOf,
   };
 }
