@@ -11,15 +11,26 @@ export const TRACE_POST_LIMIT = 5000;
 /** Machines reported per run (a loop creating machines must not flood the page). */
 export const MACHINE_REPORT_LIMIT = 8;
 /**
- * Events per machine that get a line. Each costs a stack capture (~10 µs on V8); events past
- * this are not sent to the page anyway.
+ * Events that get a line, per machine and per run. Each costs a stack capture (~10 µs on V8):
+ * a comparison of strategies (8 machines of thousands of events) must not spend a second on it.
+ * Events past the per-machine limit are not sent to the page anyway.
  */
 export const LOCATE_LIMIT = TRACE_POST_LIMIT;
+export const LOCATE_BUDGET = 20_000;
+
+/** Stack captures left, shared by the locators of one run. */
+interface Budget {
+  left: number;
+}
 
 /** A function for `traceLog.locate`: the reader's line of the current call stack, for the first `limit` calls. */
-export function stackLocator(header: number, limit = LOCATE_LIMIT): () => number | undefined {
+export function stackLocator(header: number, limit = LOCATE_LIMIT, budget: Budget = { left: Infinity }): () => number | undefined {
   let calls = 0;
-  return () => (++calls > limit ? undefined : currentReaderLine(header));
+  return () => {
+    if (++calls > limit || budget.left <= 0) return undefined;
+    budget.left--;
+    return currentReaderLine(header);
+  };
 }
 
 export interface Recorder {
@@ -42,11 +53,12 @@ export interface Recorder {
 export function createRecorder(header: number | undefined): Recorder {
   const machines: Machine[] = [];
   const createdOn = new Map<Machine, number | undefined>();
+  const budget: Budget = { left: LOCATE_BUDGET };
   const hook = (m: Machine): void => {
     machines.push(m);
     if (header === undefined || machines.length > MACHINE_REPORT_LIMIT) return;
     createdOn.set(m, currentReaderLine(header));
-    m.traceLog.locate = stackLocator(header);
+    m.traceLog.locate = stackLocator(header, LOCATE_LIMIT, budget);
   };
   machineHooks.created = hook;
   return {

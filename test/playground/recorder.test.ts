@@ -163,6 +163,15 @@ describe('createRecorder', () => {
 });
 
 describe('stackLocator', () => {
+  test('locators of one run share a budget of stack captures', () => {
+    const budget = { left: 3 };
+    const a = stackLocator(0, 10, budget);
+    const b = stackLocator(0, 10, budget);
+    const fakeReaderFrame = new Function('locate', 'return locate();\n//# sourceURL=dma-lab-playground.ts') as (l: () => unknown) => unknown;
+    const lines = [fakeReaderFrame(a), fakeReaderFrame(b), fakeReaderFrame(a), fakeReaderFrame(b)];
+    expect(lines.map((l) => typeof l)).toEqual(['number', 'number', 'number', 'undefined']);
+  });
+
   test('stops capturing stacks after its limit', () => {
     const locate = stackLocator(0, 2);
     const fakeReaderFrame = new Function('locate', 'return locate();\n//# sourceURL=dma-lab-playground.ts') as (l: () => unknown) => unknown;
