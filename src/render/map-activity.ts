@@ -142,7 +142,7 @@ class Collector {
 function liveState(c: Collector): void {
   const s = c.s;
   const ps = s.pageSize;
-  for (const m of s.mappings) {
+  for (const m of [...s.mappings].reverse()) {
     const note = `live ${m.type} mapping of ${m.device} (${m.backend}, ${m.dir}): ${formatSize(m.size)} at ${hex(m.address)} → bus ${hex(m.busAddress)}`;
     for (const pfn of pages(m.address, m.size, ps)) {
       c.candidate(`domain:${m.domain}`, pfn, PRIORITY.active);
