@@ -240,6 +240,20 @@ describe("large machines stay small", () => {
     expect(cellAt(root, "domain:dom0", dom0.pfnOf(buf)).attrs["data-count"]).toBeUndefined();
   });
 
+  it("when only some of many mappings fit, the IOVA and machine bands detail the same ones", () => {
+    const m = createMachine({ arch: "x86_64", memory: "4 GiB", hypervisor: "none" });
+    const linux = m.createDomain({ name: "linux", mode: "P==M", memory: "1 GiB" });
+    const nic = m.attachDevice({ name: "eth0", domain: linux, iommu: true });
+    const api = linux.dmaApi(nic, "iommu");
+    for (let i = 0; i < 300; i++) api.mapSingle(linux.alloc("4 KiB"), 4096, "FROM_DEVICE");
+    const { svg, root } = drawMachine(m);
+    expect(svg.length).toBeLessThan(200_000);
+    const detailed = new Set(cellsOf(root, "machine").filter((c) => !c.attrs["data-count"]).map((c) => c.attrs["data-mfn"]));
+    const lines = linksOf(root, "iova:device:eth0").filter((l) => !l.attrs["data-count"]);
+    expect(lines.length).toBeGreaterThan(30);
+    expect(lines.filter((l) => detailed.has(l.attrs["data-to"])).length).toBe(lines.length);
+  });
+
   it("keeps the interesting frames detailed when the budget is tight", () => {
     const p = runScenario("stray-dma");
     const root = parseXml(renderMemoryMap(p.snapshot, { trace: p.trace, maxCells: 16 }));
