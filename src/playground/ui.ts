@@ -64,7 +64,14 @@ function setUp(root: HTMLElement, index: number): void {
   /** Restores from the hash (lz-string loads only if the hash names this embed) or a saved edit. */
   const restore = async (): Promise<void> => {
     const payload = readHashParam(location.hash, hashKey);
-    const share = payload === undefined ? undefined : { payload, decoded: (await import('./share-code')).decodeShare(payload) };
+    let share: Parameters<typeof chooseInitialCode>[1];
+    if (payload !== undefined) {
+      try {
+        share = { payload, decoded: (await import('./share-code')).decodeShare(payload) };
+      } catch (err) {
+        share = { payload, decoded: { ok: false, reason: `the page could not load its link reader (${err instanceof Error ? err.message : String(err)})` } };
+      }
+    }
     apply(chooseInitialCode(original, share, loadEdit(store, key)));
   };
   let restored = restore();
@@ -117,7 +124,10 @@ function setUp(root: HTMLElement, index: number): void {
   };
 
   const run = async (): Promise<void> => {
-    current?.stop();
+    // Cleared first, so the stopped run's end is not counted as this run's.
+    const previous = current;
+    current = undefined;
+    previous?.stop();
     const thisRun = ++runNumber;
     output.clear();
     // Counters for tests and debugging: runs started and runs finished.
@@ -181,7 +191,13 @@ function setUp(root: HTMLElement, index: number): void {
 
   const share = async (): Promise<void> => {
     await restored;
-    const { encodeShare } = await import('./share-code');
+    let encodeShare: (code: string) => string;
+    try {
+      ({ encodeShare } = await import('./share-code'));
+    } catch (err) {
+      status.textContent = `Could not make a link (${err instanceof Error ? err.message : String(err)}).`;
+      return;
+    }
     const payload = encodeShare(currentCode());
     base = payload;
     setHashParam(payload);
