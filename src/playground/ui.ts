@@ -150,7 +150,7 @@ function setUp(root: HTMLElement, index: number): void {
       if (current !== handle) return;
       current = undefined;
       runButton.removeAttribute('aria-busy');
-      if (!reported && results) showResults(thisRun, [], 0, 'The run ended before it could report its machines.');
+      if (!reported && results) showResults(thisRun, [], 0, 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).');
       root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
     });
   };
