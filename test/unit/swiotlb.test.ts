@@ -257,7 +257,9 @@ describe("slot allocation as Linux does it (io_tlb_list, io_tlb_index, IO_TLB_SE
         fc.array(fc.record({ size: fc.integer({ min: 1, max: 64 * KiB }), dir: fc.constantFrom<Direction>("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL") }), { minLength: 1, maxLength: 12 }),
         fc.constantFrom<Era>("2006", "modern"),
         (maps, era) => {
-          const { m, dom0, dma } = identityDom0({ era, force: true, first: 0x1000, size: "512 KiB" });
+          // 2 MiB holds any 12 mappings of up to 64 KiB (alignment and segment waste included), so
+          // the pool never fills: a full pool panics in era 2006, which is another test's subject.
+          const { m, dom0, dma } = identityDom0({ era, force: true, first: 0x1000, size: "2 MiB" });
           const pool = poolOf(m);
           const initial = Array.from(pool.list);
           const live: { bus: number; size: number; dir: Direction; before: number[] }[] = [];
