@@ -24,6 +24,7 @@ export default defineConfig({
             'test/render/**/*.test.ts',
           ],
           benchmark: { include: ['test/bench/**/*.bench.ts'] },
+          setupFiles: ['test/support/fast-check-seed.ts'],
           // Lets the benchmark force a GC before measuring heap growth.
           execArgv: ['--expose-gc'],
         },
