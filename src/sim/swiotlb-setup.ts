@@ -1,6 +1,6 @@
 import { SimError } from "./errors.js";
 import { CHUNK_FRAMES, FrameStore, ownerOf } from "./frames.js";
-import { findFreeRun } from "./frame-alloc.js";
+import { findFreeRun, lowestFreeFrames } from "./frame-alloc.js";
 import { GiB, MiB, formatSize, hex } from "./units.js";
 import type { Domain } from "./domain.js";
 import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, SwiotlbKind, SwiotlbPool } from "./swiotlb-pool.js";
@@ -149,22 +149,6 @@ function planPool(domain: Domain, kind: SwiotlbKind, pages: number, limit: numbe
 
 function run(start: number | undefined, count: number): number[] | undefined {
   return start === undefined ? undefined : Array.from({ length: count }, (_, i) => start + i);
-}
-
-/** The lowest `count` free frames below `limit`, or undefined if there are fewer. */
-function lowestFreeFrames(store: FrameStore, count: number, limit: number): number[] | undefined {
-  const frames: number[] = [];
-  let i = 0;
-  while (i < limit && frames.length < count) {
-    if (store.chunkFree(i)) {
-      const end = Math.min(limit, (Math.floor(i / CHUNK_FRAMES) + 1) * CHUNK_FRAMES, i + count - frames.length);
-      for (; i < end; i++) frames.push(i);
-    } else {
-      if (store.isFree(i)) frames.push(i);
-      i++;
-    }
-  }
-  return frames.length === count ? frames : undefined;
 }
 
 /**
