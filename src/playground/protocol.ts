@@ -1,9 +1,11 @@
 // Messages between the page (run.ts) and the runner worker (runner-worker.ts).
 import type { MachineSnapshot, Stats, TraceEvent } from '../sim/index';
+import type { Variant, VariantApplied } from './variant';
 
-/** Page → worker: the reader's TypeScript source, run once. */
+/** Page → worker: the reader's TypeScript source, run once (under `variant`, when comparing). */
 export interface RunRequest {
   code: string;
+  variant?: Variant;
 }
 
 export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
@@ -32,5 +34,6 @@ export type RunnerMessage =
   /** An uncaught error; `line` is 1-based in the reader's source, when known. */
   | { type: 'error'; name: string; message: string; line?: number; code?: string }
   /** After the code ended (normally or by an uncaught error): the machines it created. */
-  | { type: 'results'; machines: MachineReport[]; machinesOmitted: number }
+  /** `applied`: what the request's variant changed (only when it had one). */
+  | { type: 'results'; machines: MachineReport[]; machinesOmitted: number; applied?: VariantApplied }
   | { type: 'done' };

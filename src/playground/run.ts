@@ -4,6 +4,7 @@
 // message can reach it. A fresh Worker per Run also means no state leaks between runs.
 import RunnerWorker from './runner-worker?worker';
 import type { RunnerMessage } from './protocol';
+import type { Variant } from './variant';
 
 export const TIME_LIMIT_MS = 3000;
 /** Generous bound on loading and compiling, before the reader's code starts. */
@@ -23,9 +24,11 @@ export interface RunHandle {
 export interface RunOptions {
   onEvent(event: RunEvent): void;
   timeLimitMs?: number;
+  /** Overrides for what the code creates (A/B comparison); none runs the code as written. */
+  variant?: Variant;
 }
 
-export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS }: RunOptions): RunHandle {
+export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, variant }: RunOptions): RunHandle {
   const worker = new RunnerWorker();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let settle!: () => void;
@@ -57,6 +60,6 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS }: 
     end();
   });
 
-  worker.postMessage({ code });
+  worker.postMessage(variant ? { code, variant } : { code });
   return { finished, stop: end };
 }
