@@ -1,43 +1,17 @@
 // Every code sample on a docs page runs here against the simulator, and its output is checked.
 // Samples live in src/examples/<name>.ts (pages import them with `?raw` into <Playground>);
 // the output a reader should see is src/examples/<name>.expected.txt. They run through the same
-// compile step and function wrapper as the playground's runner worker.
+// compile step, function wrapper and machine recorder as the playground's runner worker
+// (run-example.ts).
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import * as sim from "../../src/sim/index.js";
-import { compile } from "../../src/playground/compile.js";
-import { formatArgs } from "../../src/playground/format.js";
-import { buildUserFunction } from "../../src/playground/user-function.js";
+import { runExample } from "./run-example.js";
 
 const EXAMPLES = new URL("../../src/examples/", import.meta.url).pathname;
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
 
 const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort();
-
-/** Runs one example like the runner worker does; returns its console lines and any uncaught error. */
-async function runExample(source: string): Promise<string[]> {
-  const compiled = compile(source);
-  if (!compiled.ok) return [`SyntaxError: ${compiled.message}`];
-  const lines: string[] = [];
-  const saved = { ...console };
-  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-    console[level] = (...args: unknown[]) => void lines.push(formatArgs(args));
-  }
-  try {
-    const module = { exports: {} as Record<string, unknown> };
-    await buildUserFunction(compiled.js)((name) => {
-      if (name === "dma-lab") return sim;
-      throw new Error(`Cannot find module '${name}'`);
-    }, module.exports, module);
-  } catch (error) {
-    const e = error as { name?: string; message?: string };
-    lines.push(`Uncaught ${e.name ?? "Error"}: ${e.message ?? String(error)}`);
-  } finally {
-    Object.assign(console, saved);
-  }
-  return lines;
-}
 
 function mdxFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? mdxFiles(join(dir, d.name)) : d.name.endsWith(".mdx") ? [join(dir, d.name)] : []));
@@ -53,14 +27,14 @@ describe("docs examples", () => {
       const source = readFileSync(join(EXAMPLES, file), "utf8");
       const expectedPath = join(EXAMPLES, file.replace(/\.ts$/, ".expected.txt"));
       // `npm run examples:update` records the current output (then read the diff before committing).
-      if (process.env.UPDATE_EXAMPLES) writeFileSync(expectedPath, (await runExample(source)).join("\n") + "\n");
+      if (process.env.UPDATE_EXAMPLES) writeFileSync(expectedPath, (await runExample(source)).lines.join("\n") + "\n");
       let expected: string;
       try {
         expected = readFileSync(expectedPath, "utf8");
       } catch {
         throw new Error(`${file} has no ${basename(expectedPath)}: every docs example needs its expected output`);
       }
-      const lines = await runExample(source);
+      const { lines } = await runExample(source);
       expect(lines.join("\n").trimEnd()).toBe(expected.trimEnd());
     });
   }
