@@ -1,8 +1,10 @@
 // Wires every playground embed on the page: Edit loads Monaco, Run runs the current code, Share
-// and Reset manage the code, and the results tabs show what the run did. This is the only
-// playground script a page loads up front (a few KB); Monaco, the runner, lz-string and the
-// results views come later, on demand.
+// and Reset manage the code, Compare runs it under two variants, and the results tabs show what
+// the run did; an exercise embed also judges each run (check) or asks for a prediction first.
+// This is the only playground script a page loads up front (a few KB); Monaco, the runner,
+// lz-string, the results views, the comparison and the exercise checks come later, on demand.
 import { runCode, type RunHandle } from './run';
+import { OutcomeBuilder } from './outcome';
 import { OutputView } from './output-view';
 import { StaticCode } from './code-view';
 import { setUpTabs } from './tabs';
@@ -10,6 +12,8 @@ import { readHashParam, shareKey, withHashParam } from './hash-params';
 import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type InitialCode, type KeyValueStore } from './persist';
 import type { EditorHandle } from './editor';
 import type { ResultsView } from './results/results-view';
+import type { CompareView } from './compare-view';
+import type { Predict } from './exercise';
 import type { MachineReport } from './protocol';
 
 /** Saving on every keystroke would be wasteful; a reload or leaving the page flushes. */
@@ -38,6 +42,15 @@ function setUp(root: HTMLElement, index: number): void {
   const store = localStore();
   const key = storageKey(location.pathname, index);
   const hashKey = shareKey(index);
+  const predictForm = root.querySelector<HTMLFormElement>('.pg-predict');
+  const checkBox = root.querySelector<HTMLElement>('.pg-check');
+  const checkId = root.dataset.check;
+  const checkIntro = checkBox?.querySelector('.pg-check-text')?.textContent ?? '';
+  const compareButton = q<HTMLButtonElement>('[data-action="compare"]');
+  const comparePanel = q<HTMLElement>('.pg-compare');
+  // Only exercise embeds load the exercise code, at once (small): Skip and Enter must work before any Run.
+  const exercise = predictForm || checkBox ? import('./exercise') : undefined;
+  let predict: Predict | undefined;
 
   let editor: EditorHandle | undefined;
   let current: RunHandle | undefined;
@@ -47,6 +60,7 @@ function setUp(root: HTMLElement, index: number): void {
   let base: string | undefined;
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   let results: Promise<ResultsView> | undefined;
+  let compare: Promise<CompareView> | undefined;
 
   const currentCode = (): string => editor?.getValue() ?? code;
 
@@ -138,8 +152,11 @@ function setUp(root: HTMLElement, index: number): void {
     await restored;
     if (thisRun !== runNumber) return;
     let reported = false;
+    const outcome = new OutcomeBuilder();
+    if (checkBox && checkId !== undefined) void exercise?.then((m) => m.pendingVerdict(checkBox, 'Running your code…'), () => undefined);
     const handle = runCode(currentCode(), {
       onEvent: (e) => {
+        outcome.add(e);
         if (e.type !== 'results') return output.show(e);
         reported = true;
         showResults(thisRun, e.machines, e.machinesOmitted);
@@ -152,7 +169,25 @@ function setUp(root: HTMLElement, index: number): void {
       runButton.removeAttribute('aria-busy');
       if (!reported && results) showResults(thisRun, [], 0, 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).');
       root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
+      if (exercise) void judge(thisRun, outcome);
     });
+  };
+
+  /** After a finished Run: reveal the prediction's answer, and give the check's verdict. */
+  const judge = async (thisRun: number, outcome: OutcomeBuilder): Promise<void> => {
+    let m: typeof import('./exercise');
+    try {
+      m = await exercise!;
+    } catch (err) {
+      if (checkBox) checkBox.querySelector('.pg-check-text')!.textContent = `The exercise code could not load (${err instanceof Error ? err.message : String(err)}).`;
+      return;
+    }
+    predict?.reveal();
+    if (checkBox && checkId !== undefined && thisRun === runNumber) {
+      await m.showVerdict(checkBox, checkId, outcome.outcome());
+      // Tests wait for this: the verdict shown is this run's.
+      if (thisRun === runNumber) root.dataset.checked = String(thisRun);
+    }
   };
 
   const activate = async (): Promise<void> => {
@@ -219,12 +254,54 @@ function setUp(root: HTMLElement, index: number): void {
     saveTimer = undefined;
     clearEdit(store, key);
     status.textContent = 'Back to the page’s original code.';
+    if (checkBox) {
+      checkBox.dataset.verdict = 'pending';
+      checkBox.querySelector('.pg-check-text')!.textContent = checkIntro;
+    }
+  };
+
+  comparePanel.id = `pg${index}-compare`;
+  compareButton.setAttribute('aria-controls', comparePanel.id);
+  const toggleCompare = async (): Promise<void> => {
+    const open = comparePanel.hidden;
+    comparePanel.hidden = !open;
+    compareButton.setAttribute('aria-expanded', String(open));
+    if (!open) return;
+    compare ??= import('./compare-view').then(
+      ({ CompareView }) =>
+        new CompareView({
+          panel: comparePanel,
+          code: async () => {
+            await restored;
+            return currentCode();
+          },
+          idPrefix: `pg${index}`,
+          done: () => (root.dataset.compared = String(Number(root.dataset.compared ?? 0) + 1)),
+        }),
+    );
+    try {
+      (await compare).focus();
+    } catch (err) {
+      compare = undefined;
+      comparePanel.textContent = `The comparison could not load (${err instanceof Error ? err.message : String(err)}).`;
+    }
   };
 
   runButton.addEventListener('click', () => void run());
   editButton.addEventListener('click', () => void activate());
   q('[data-action="share"]').addEventListener('click', () => void share());
   q('[data-action="reset"]').addEventListener('click', () => void reset());
+  compareButton.addEventListener('click', () => void toggleCompare());
+  if (predictForm) {
+    // One radio group per embed, whatever the page rendered.
+    for (const input of predictForm.querySelectorAll<HTMLInputElement>('input')) input.name = `pg-${index}-guess`;
+    // Enter in the guess field runs the code (never a page-reloading form submission).
+    predictForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void run();
+    });
+    void exercise!.then(({ Predict }) => (predict = new Predict(predictForm)), () => undefined);
+  }
   // A share link pasted into this tab changes only the hash: restore (never run) its code.
   addEventListener('hashchange', () => {
     const payload = readHashParam(location.hash, hashKey);
