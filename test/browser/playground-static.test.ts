@@ -1,10 +1,11 @@
 // The playground page before anyone presses Edit: it renders cleanly, ships no Monaco,
-// and Run already works (type-stripped in the runner worker, no editor needed).
+// and Run already works (type-stripped in the runner worker, no editor needed). Also without the
+// editor: an exercise's prediction and check, the full-page playground, and Compare.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
-import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, run } from '../support/playground-page';
+import { MONACO_URL, PLAYGROUND_PATH, counter, embed, openPage, run, waitForCounter } from '../support/playground-page';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -81,6 +82,133 @@ describe('playground page before activation', () => {
       expect(await p.page.locator('a[href*="lists.xensource.com/archives/html/xen-devel/2006-01"]').count()).toBe(1);
       expect(p.requests.filter((u) => MONACO_URL.test(u) || /runner|playground|ui\./.test(u))).toEqual([]);
       expect(p.workers).toEqual([]);
+      expect(p.pageErrors).toEqual([]);
+      expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+/** The lazily loaded chunks: exercise checks, the exercise UI, the comparison. */
+const CHECKS_URL = /\/checks\.[\w-]+\.js$/;
+const EXERCISE_URL = /\/exercise\.[\w-]+\.js$/;
+const COMPARE_URL = /\/compare-view\.[\w-]+\.js$/;
+
+describe('exercises, the full-page playground and Compare', () => {
+  test('an exercise: Run reveals the prediction’s answer beside the guess, and the check fails on the starting code', async () => {
+    const p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
+    try {
+      const ex = embed(p.page, 1);
+      const predict = ex.locator('.pg-predict');
+      const check = ex.locator('.pg-check');
+      expect(await predict.locator('legend').innerText()).toMatch(/Predict, then run\s+How many stray DMA events will the trace show\?/i);
+      expect(await check.getAttribute('data-verdict')).toBe('pending');
+      expect(await check.getAttribute('role')).toBe('status');
+      // The checks load only when a verdict is due; the plain embed above has no exercise at all.
+      await p.page.waitForLoadState('networkidle');
+      expect(p.requests.filter((u) => CHECKS_URL.test(u))).toEqual([]);
+      expect(await embed(p.page, 0).locator('.pg-predict, .pg-check').count()).toBe(0);
+
+      await ex.getByRole('radio', { name: '0' }).check();
+      expect(await run(p.page, 1)).toBe('dom0 reads "..............."');
+      await waitForCounter(p.page, 'checked', 1, 1);
+      expect(await check.getAttribute('data-verdict')).toBe('fail');
+      expect(await check.innerText()).toMatch(/Not yet: .*stray DMA: eth0 wrote 15 bytes at machine 0x0, which belongs to domU1/);
+      expect(await predict.getAttribute('data-state')).toBe('wrong');
+      expect(await predict.locator('.pg-predict-result').innerText()).toBe('Answer: 1. You said 0: not this time; the trace shows why.');
+      expect(await ex.getByRole('radio', { name: '1' }).isDisabled()).toBe(true);
+      expect(p.requests.filter((u) => CHECKS_URL.test(u))).toHaveLength(1);
+      expect(p.pageErrors).toEqual([]);
+      expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('Skip: no guess, and Run still reveals the answer', async () => {
+    const p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
+    try {
+      const ex = embed(p.page, 1);
+      await ex.getByRole('button', { name: 'Skip' }).click();
+      const result = ex.locator('.pg-predict-result');
+      await expect.poll(() => result.innerText()).toMatch(/^Skipped/);
+      await run(p.page, 1);
+      await expect.poll(() => result.innerText()).toBe('Answer: 1.');
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('/playground: a wide embed, code beside results, that runs the starter', async () => {
+    const p = await openPage(browser, preview.baseUrl + '/playground/');
+    try {
+      await expect.poll(() => p.page.locator('h1').innerText()).toBe('Playground');
+      const box = embed(p.page);
+      expect(await box.getAttribute('data-wide')).toBe('');
+      // Wider than a docs page's 45rem column, with the results to the right of the code.
+      const whole = (await box.boundingBox())!;
+      const code = (await box.locator('.pg-code').boundingBox())!;
+      const results = (await box.locator('.pg-results').boundingBox())!;
+      expect(whole.width).toBeGreaterThan(800);
+      expect(results.x).toBeGreaterThanOrEqual(code.x + code.width - 1);
+      const text = await run(p.page);
+      expect(text).toContain('domU1 reads "sector 42"');
+      expect(text).toMatch(/^2 hypercalls, 1 IOMMU faults, 0 stray DMA, \d+ cycles$/m);
+      await p.page.waitForLoadState('networkidle');
+      expect(p.requests.filter((u) => MONACO_URL.test(u) || CHECKS_URL.test(u) || EXERCISE_URL.test(u) || COMPARE_URL.test(u))).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+
+  // The thread's VP-without-IOMMU position vs Xen programming an IOMMU, on the /playground starter:
+  // the overrun one page past the mapping is a stray DMA into domU1 without the IOMMU, a DMAR
+  // fault with it; translation costs one hypercall vs one per map and one per unmap.
+  test('Compare runs the code under both variants and marks the differences', async () => {
+    const p = await openPage(browser, preview.baseUrl + '/playground/');
+    try {
+      const box = embed(p.page);
+      const toggle = box.getByRole('button', { name: 'Compare' });
+      expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+      await toggle.click();
+      expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+      const panel = box.locator('.pg-compare');
+      const preset = panel.getByRole('combobox', { name: 'What to compare' });
+      await preset.selectOption('hypercall-iommu');
+      expect(await panel.getByLabel('Variant A (JSON overrides)').inputValue()).toBe('{"backend":"hypercall","device":{"iommu":false}}');
+      await panel.getByRole('button', { name: 'Run both' }).click();
+      await waitForCounter(p.page, 'compared', 1);
+
+      const cells = (kind: string) => panel.locator(`.pg-compare-stats tr[data-kind="${kind}"] td`).allInnerTexts();
+      const differs = (kind: string) => panel.locator(`.pg-compare-stats tr[data-kind="${kind}"]`).getAttribute('data-differs');
+      expect((await cells('hypercall')).slice(0, 3)).toEqual(['1', '2', '+1']);
+      expect((await cells('stray-dma')).slice(0, 3)).toEqual(['1', '0', '−1']);
+      expect((await cells('iommu-fault')).slice(0, 3)).toEqual(['0', '1', '+1']);
+      expect(await differs('hypercall')).toBe('');
+      expect(await differs('alloc')).toBeNull();
+      // Not colour alone: a ≠ mark, and words for screen readers.
+      expect(await panel.locator('.pg-compare-stats tr[data-kind="stray-dma"] th').textContent()).toBe('≠stray-dma (differs)');
+      const side = (s: string) => panel.locator(`.pg-compare-side[data-side="${s}"]`);
+      expect(await side('a').locator('h4').innerText()).toBe('A: hypercall, no IOMMU');
+      expect(await side('a').locator('.pg-compare-applied').innerText()).toBe('Overrides applied to 1 device, 1 DMA-API.');
+      expect(await side('a').locator('.pg-line[data-differs]').last().innerText()).toMatch(/1 hypercalls, 0 IOMMU faults, 1 stray DMA/);
+      expect(await side('b').locator('.pg-line[data-differs]').last().innerText()).toMatch(/2 hypercalls, 1 IOMMU faults, 0 stray DMA/);
+      expect(await side('b').locator('.pg-line:not([data-differs])').allInnerTexts()).toContain('domU1 reads "sector 42"');
+      expect(await panel.getByRole('status').innerText()).toMatch(/^Compared: \d+ of \d+ event kinds differ; cost [\d,]+ → [\d,]+ cycles \(\+[\d,]+\); error events 1 → 1/);
+
+      // Each side's picture, drawn on request.
+      await panel.locator('.pg-compare-pictures summary').click();
+      await expect.poll(() => panel.locator('.pg-compare-picture svg[role="img"]').count(), { timeout: 15_000 }).toBe(2);
+
+      // Edited JSON is a custom comparison; a mistake is named and nothing runs.
+      const b = panel.getByLabel('Variant B (JSON overrides)');
+      await b.fill('{"backend": "dma"}');
+      expect(await preset.inputValue()).toBe('custom');
+      await panel.getByRole('button', { name: 'Run both' }).click();
+      await expect.poll(() => panel.getByRole('status').innerText()).toMatch(/^Variant B: "backend" must be one of/);
+      expect(await b.getAttribute('aria-invalid')).toBe('true');
+      expect(await counter(p.page, 'compared')).toBe(1);
       expect(p.pageErrors).toEqual([]);
       expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
     } finally {

@@ -36,48 +36,55 @@ export async function openPage(browser: Browser, url: string): Promise<Playgroun
   return result;
 }
 
-export function embed(page: Page) {
-  return page.locator(EMBED).first();
+/** The `n`-th playground embed of the page (0-based; the first by default). */
+export function embed(page: Page, n = 0) {
+  return page.locator(EMBED).nth(n);
 }
 
 /** Presses Edit and waits until Monaco shows the code. */
-export async function activate(page: Page): Promise<void> {
-  await embed(page).getByRole('button', { name: 'Edit' }).click();
-  await embed(page).locator('.monaco-editor .view-lines').waitFor({ state: 'visible', timeout: 60_000 });
-  await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)?.dataset.state === 'editing', EMBED);
+export async function activate(page: Page, n = 0): Promise<void> {
+  await embed(page, n).getByRole('button', { name: 'Edit' }).click();
+  await embed(page, n).locator('.monaco-editor .view-lines').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.waitForFunction(([sel, i]) => document.querySelectorAll<HTMLElement>(sel as string)[i as number]?.dataset.state === 'editing', [EMBED, n] as const);
 }
 
 /** Replaces the editor's whole text the way a reader would: select all, then type. */
-export async function replaceCode(page: Page, code: string): Promise<void> {
-  await embed(page).locator('.monaco-editor .view-lines').click();
+export async function replaceCode(page: Page, code: string, n = 0): Promise<void> {
+  await embed(page, n).locator('.monaco-editor .view-lines').click();
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Delete');
   await page.keyboard.insertText(code);
 }
 
-/** Clicks Run and waits for that run to end (finished, failed or stopped). */
-export async function run(page: Page): Promise<string> {
-  const runs = await embed(page).evaluate((el) => Number((el as HTMLElement).dataset.runs ?? 0));
-  await embed(page).getByRole('button', { name: 'Run' }).click();
-  await page.waitForFunction(
-    ([sel, n]) => Number(document.querySelector<HTMLElement>(sel as string)?.dataset.runs ?? 0) > (n as number),
-    [EMBED, runs] as const,
-    { timeout: 20_000 },
-  );
-  return output(page);
+/** A counter the embed keeps in a data attribute (runs, results, checked, compared): 0 when absent. */
+export function counter(page: Page, name: string, n = 0): Promise<number> {
+  return embed(page, n).evaluate((el, key) => Number((el as HTMLElement).dataset[key] ?? 0), name);
 }
 
-export function output(page: Page): Promise<string> {
-  return embed(page).locator('.pg-output').innerText();
+/** Waits until counter `name` of embed `n` reaches `atLeast`. */
+export async function waitForCounter(page: Page, name: string, atLeast: number, n = 0): Promise<void> {
+  await page.waitForFunction(
+    ([sel, i, key, want]) => Number(document.querySelectorAll<HTMLElement>(sel as string)[i as number]?.dataset[key as string] ?? 0) >= (want as number),
+    [EMBED, n, name, atLeast] as const,
+    { timeout: 20_000 },
+  );
+}
+
+/** Clicks Run and waits for that run to end (finished, failed or stopped). */
+export async function run(page: Page, n = 0): Promise<string> {
+  const runs = await counter(page, 'runs', n);
+  await embed(page, n).getByRole('button', { name: 'Run' }).click();
+  await waitForCounter(page, 'runs', runs + 1, n);
+  return output(page, n);
+}
+
+export function output(page: Page, n = 0): Promise<string> {
+  return embed(page, n).locator('.pg-output').innerText();
 }
 
 /** Waits until the results views show run number `n` of the first embed (they load lazily). */
-export async function waitForResults(page: Page, n: number): Promise<void> {
-  await page.waitForFunction(
-    ([sel, want]) => Number(document.querySelector<HTMLElement>(sel as string)?.dataset.results ?? 0) >= (want as number),
-    [EMBED, n] as const,
-    { timeout: 20_000 },
-  );
+export function waitForResults(page: Page, n: number): Promise<void> {
+  return waitForCounter(page, 'results', n);
 }
 
 /** Opens a results tab (Console, Trace, Stats, Picture) of the first embed. */
