@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
-import { MONACO_URL, PLAYGROUND_PATH, counter, embed, openPage, run, waitForCounter } from '../support/playground-page';
+import { MONACO_URL, PLAYGROUND_PATH, counter, embed, embedIndex, openPage, run, waitForCounter } from '../support/playground-page';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -90,34 +90,26 @@ describe('playground page before activation', () => {
   });
 });
 
+const EXERCISES_PATH = '/exercises/';
 /** The lazily loaded chunks: exercise checks, the exercise UI, the comparison. */
 const CHECKS_URL = /\/checks\.[\w-]+\.js$/;
 const EXERCISE_URL = /\/exercise\.[\w-]+\.js$/;
 const COMPARE_URL = /\/compare-view\.[\w-]+\.js$/;
 
 describe('exercises, the full-page playground and Compare', () => {
-  test('an exercise: Run reveals the prediction’s answer beside the guess, and the check fails on the starting code', async () => {
-    const p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
+  test('an exercise page: checks load only when due; a check fails on the broken code, in a status area', async () => {
+    const p = await openPage(browser, preview.baseUrl + EXERCISES_PATH);
     try {
-      const ex = embed(p.page, 1);
-      const predict = ex.locator('.pg-predict');
-      const check = ex.locator('.pg-check');
-      expect(await predict.locator('legend').innerText()).toMatch(/Predict, then run\s+How many stray DMA events will the trace show\?/i);
+      const n = await embedIndex(p.page, '[data-check="stray-dma"]');
+      const check = embed(p.page, n).locator('.pg-check');
       expect(await check.getAttribute('data-verdict')).toBe('pending');
       expect(await check.getAttribute('role')).toBe('status');
-      // The checks load only when a verdict is due; the plain embed above has no exercise at all.
       await p.page.waitForLoadState('networkidle');
       expect(p.requests.filter((u) => CHECKS_URL.test(u))).toEqual([]);
-      expect(await embed(p.page, 0).locator('.pg-predict, .pg-check').count()).toBe(0);
-
-      await ex.getByRole('radio', { name: '0' }).check();
-      expect(await run(p.page, 1)).toBe('dom0 reads "..............."');
-      await waitForCounter(p.page, 'checked', 1, 1);
+      await run(p.page, n);
+      await waitForCounter(p.page, 'checked', 1, n);
       expect(await check.getAttribute('data-verdict')).toBe('fail');
-      expect(await check.innerText()).toMatch(/Not yet: .*stray DMA: eth0 wrote 15 bytes at machine 0x0, which belongs to domU1/);
-      expect(await predict.getAttribute('data-state')).toBe('wrong');
-      expect(await predict.locator('.pg-predict-result').innerText()).toBe('Answer: 1. You said 0: not this time; the trace shows why.');
-      expect(await ex.getByRole('radio', { name: '1' }).isDisabled()).toBe(true);
+      expect(await check.innerText()).toMatch(/Not yet: \S/);
       expect(p.requests.filter((u) => CHECKS_URL.test(u))).toHaveLength(1);
       expect(p.pageErrors).toEqual([]);
       expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
@@ -126,15 +118,30 @@ describe('exercises, the full-page playground and Compare', () => {
     }
   });
 
-  test('Skip: no guess, and Run still reveals the answer', async () => {
-    const p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
+  test('predict, then run: Run reveals the answer beside the reader’s guess; Skip reveals it too', async () => {
+    const p = await openPage(browser, preview.baseUrl + EXERCISES_PATH);
     try {
-      const ex = embed(p.page, 1);
-      await ex.getByRole('button', { name: 'Skip' }).click();
-      const result = ex.locator('.pg-predict-result');
-      await expect.poll(() => result.innerText()).toMatch(/^Skipped/);
-      await run(p.page, 1);
-      await expect.poll(() => result.innerText()).toBe('Answer: 1.');
+      const n = await embedIndex(p.page, ':has(.pg-predict input[type="radio"])');
+      const predict = embed(p.page, n).locator('.pg-predict');
+      const answer = (await predict.getAttribute('data-answer'))!;
+      const radios = predict.getByRole('radio');
+      const choices = await radios.evaluateAll((els) => els.map((el) => (el as HTMLInputElement).value));
+      const wrong = choices.find((c) => c !== answer)!;
+      expect(choices).toContain(answer);
+      expect(await predict.locator('.pg-predict-result').innerText()).toMatch(/press Run to see the answer/);
+      await predict.getByRole('radio', { name: wrong, exact: true }).check();
+      await run(p.page, n);
+      await expect.poll(() => predict.getAttribute('data-state')).toBe('wrong');
+      expect(await predict.locator('.pg-predict-result').innerText()).toBe(`Answer: ${answer}. You said ${wrong}: not this time; the trace shows why.`);
+      expect(await radios.first().isDisabled()).toBe(true);
+
+      // A fresh page: Skip, then Run still reveals the answer (with no guess to judge).
+      await p.page.reload({ waitUntil: 'load' });
+      await embed(p.page, n).getByRole('button', { name: 'Skip' }).click();
+      await expect.poll(() => predict.locator('.pg-predict-result').innerText()).toMatch(/^Skipped/);
+      await run(p.page, n);
+      await expect.poll(() => predict.locator('.pg-predict-result').innerText()).toBe(`Answer: ${answer}.`);
+      expect(await predict.getAttribute('data-state')).toBe('none');
     } finally {
       await p.close();
     }

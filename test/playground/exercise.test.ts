@@ -28,7 +28,7 @@ describe('judgeGuess', () => {
 });
 
 describe('exercises on the docs pages', () => {
-  test('there are some (the basics page has one)', () => {
+  test('there are some (the exercises page)', () => {
     expect(embeds.some((e) => /\bcheck=/.test(e.tag))).toBe(true);
     expect(embeds.some((e) => /\bpredict=/.test(e.tag))).toBe(true);
   });

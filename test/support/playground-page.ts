@@ -87,6 +87,13 @@ export function waitForResults(page: Page, n: number): Promise<void> {
   return waitForCounter(page, 'results', n);
 }
 
+/** Index of the first embed matching `selector` (e.g. `[data-check="stray-dma"]`), so tests do not depend on a page's order. */
+export async function embedIndex(page: Page, selector: string): Promise<number> {
+  const n = await page.locator(EMBED).evaluateAll((els, sel) => els.findIndex((el) => el.matches(sel)), `${EMBED}${selector}`);
+  if (n < 0) throw new Error(`no embed matches ${selector} on ${page.url()}`);
+  return n;
+}
+
 /** Opens a results tab (Console, Trace, Stats, Picture) of the first embed. */
 export async function openTab(page: Page, name: string): Promise<void> {
   await embed(page).getByRole('tab', { name }).click();
