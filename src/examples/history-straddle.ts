@@ -4,8 +4,8 @@ import type { BackendName, Era } from "dma-lab";
 // What happens when a driver maps it, in a 2006 xenified kernel and in a modern one?
 const SIZE = 32 * 1024; // try 16 * 1024: one page never straddles
 const runs: [Era, BackendName, string][] = [
-  ["2006", "p2m", "xenified pci-dma-xen.c, no swiotlb"],
-  ["2006", "xen-swiotlb", "the same kernel with Xen's swiotlb on, as 'swiotlb=force' asks"],
+  ["2006", "p2m", "xenified pci-dma.c, dom0 booted with swiotlb=off"],
+  ["2006", "xen-swiotlb", "the same kernel with Xen's swiotlb, a dom0's default"],
   ["modern", "p2m", "reading the p2m, no bounce buffer"],
   ["modern", "xen-swiotlb", "drivers/xen/swiotlb-xen.c, mainline since 2.6.36"],
 ];

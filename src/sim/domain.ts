@@ -46,7 +46,7 @@ export interface DomainConfig {
   /**
    * How this domain, as a backend, gets struct pages for frames other domains grant it:
    * "map" (default: grant-map the frame into its pseudo-physical space, then use the normal
-   * DMA-API) or "tag" (Gerd Hoffmann's proposal: a struct page flagged foreign with the grant
+   * DMA-API) or "tag" (the summit's suggestion Gerd Hoffmann relayed: a struct page flagged foreign with the grant
    * handle in page->private, never mapped; the DMA-API recognises the flag, kmap() fails).
    */
   foreignPages?: ForeignPageStrategy;

@@ -14,10 +14,10 @@ import type { BackendContext, Direction, DmaBackend, MapResult, PhysRange, SgRes
  *   a stub that evaluates to 0 (xen/include/asm-ia64/grant_table.h without CONFIG_XEN_IA64_DOM0_VP)
  *   — nothing is mapped and nothing isolates the frame: dom0's "physical" address of it is its
  *   machine address. The DMA-API then treats the page like any of dom0's own pages.
- * - **tag** (Gerd Hoffmann's proposal in the thread: "allocate some struct page for foreign pages
- *   and tag them somehow (new page flag + grant table handle in page->private maybe). The
- *   xenified kernel's DMA mapping implementation can check the flag then and do the right
- *   thing"): the struct page is flagged `foreign` and `foreign-tagged`, page->private holds the
+ * - **tag** (a suggestion from the Xen summit that Gerd Hoffmann relayed in the thread: "allocate
+ *   some "struct page" for foreign pages and tag them somehow (new page flag + grant table handle
+ *   in page->private maybe). The xenified kernel's DMA mapping implementation can check the flag
+ *   then and do the "right thing""): the struct page is flagged `foreign` and `foreign-tagged`, page->private holds the
  *   grant handle, and the frame is never mapped. The DMA-API (see {@link foreignAwareBackend})
  *   takes the bus address from the grant; anything that needs a CPU mapping — kmap() — fails.
  *
@@ -169,8 +169,8 @@ class MixedSgState {
 }
 
 /**
- * Wraps a DMA-API backend so it recognises tagged foreign pages, as Gerd's proposal has the
- * xenified DMA-API do: for a page flagged `foreign-tagged` it reads the grant handle from
+ * Wraps a DMA-API backend so it recognises tagged foreign pages, as the summit's suggestion has
+ * the xenified DMA-API do: for a page flagged `foreign-tagged` it reads the grant handle from
  * page->private and uses the grant's device mapping — the IOVA Xen installed in this device's
  * IOMMU domain, or, without an IOMMU, the frame's machine address (dev_bus_addr) — with no p2m
  * lookup and no hypercall. Pages without the flag go to the wrapped backend unchanged.

@@ -10,7 +10,7 @@ import type { Direction } from "./dma/backend.js";
  * space and I/O page table, one IOTLB shared by all of them, faults that block the access, and
  * the two IOTLB invalidation policies.
  *
- * Sources: torvalds/linux Documentation/Intel-IOMMU.txt (domains, IOVA, reserved ranges, faults);
+ * Sources (versions in docs/reference/sources.mdx): Linux's Documentation/Intel-IOMMU.txt (domains, IOVA, reserved ranges, faults);
  * drivers/iommu/dma-iommu.c and drivers/iommu/iova.c (IOVA allocation); drivers/iommu/intel/dmar.c
  * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush).
  *

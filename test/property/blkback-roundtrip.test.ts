@@ -5,7 +5,7 @@
 // positions have it: P==M maps directly (direct), P2M reads its p2m (p2m), VP asks Xen
 // (hypercall); xen-swiotlb and an IOMMU serve every mode. The Xen merge check is on (the default,
 // xenified asm/io.h BIOVEC_PHYS_MERGEABLE), so no backend is handed a machine-discontiguous segment
-// it cannot map; foreign pages are either grant-mapped ("map") or tagged ("tag", Gerd's proposal).
+// it cannot map; foreign pages are either grant-mapped ("map") or tagged ("tag", the summit's suggestion).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { blkbackRoundTrip, compareStrategies, createMachine, createRequestQueue, netbackPacket, packetStream, SimError } from "../../src/sim/index.js";

@@ -1,6 +1,6 @@
 // dma-debug checks, pinned to torvalds/linux kernel/dma/debug.c (check_unmap, check_sync,
 // debug_dma_mapping_error, dma_debug_device_change) and Documentation/core-api/dma-api.rst
-// Part III. Codes D1-D21 follow the design's catalogue (semantics-sources.md §4).
+// Part III. Codes D1-D21 number the dma-debug messages the simulator reproduces.
 import { describe, expect, it } from "vitest";
 import { DMA_MAPPING_ERROR } from "../../src/sim/index.js";
 import { eventsOf, smallMachine } from "./helpers.js";

@@ -138,7 +138,7 @@ describe('foreignPages: "map"', () => {
   });
 });
 
-describe('foreignPages: "tag" (Gerd\'s proposal)', () => {
+describe('foreignPages: "tag" (the summit\'s suggestion, relayed by Gerd)', () => {
   it("gives a struct page flagged foreign with the grant handle in page->private and no mapping at all", () => {
     const { m, dom0, domU } = setup("P2M", "tag");
     const mapping = dom0.mapGrant(domU, domU.grantAccess(3, dom0));

@@ -1,5 +1,5 @@
-// The cost model checked against three published comparisons (issue 4, "Checked against the
-// literature"; figures and sources in ../shared/design/semantics-sources.md §6.1):
+// The cost model checked against three published comparisons (figures and sources in
+// docs/reference/sources.mdx, "What it costs"):
 // - Amit, Ben-Yehuda, Tsafrir, Schuster, "vIOMMU: Efficient IOMMU Emulation", USENIX ATC 2011:
 //   strict 43% < deferred 91% < optimistic teardown 100% of a 10 Gb/s line;
 // - Willmann, Rixner, Cox, "Protection Strategies for Direct Access to Virtualized I/O Devices",

@@ -4,10 +4,11 @@ import type { Device } from "../device.js";
 import type { Direction } from "./backend.js";
 
 /**
- * CONFIG_DMA_API_DEBUG, after torvalds/linux kernel/dma/debug.c (Joerg Roedel, 2008): every
+ * CONFIG_DMA_API_DEBUG, after Linux's kernel/dma/debug.c (Joerg Roedel, 2008; versions in
+ * docs/reference/sources.mdx): every
  * mapping gets an entry keyed by device and bus address; unmaps, syncs and driver unbind are
  * checked against it. Each finding is a `dma-debug` trace event in the kernel's wording (codes
- * D1-D21 as catalogued in the design's semantics-sources §4), never an exception.
+ * D1-D21, one per dma-debug message the simulator reproduces), never an exception.
  * Unlike the kernel (num_errors=1) every finding is recorded, not just the first.
  */
 
