@@ -1,6 +1,7 @@
 // The site served under a base path (dist-base/, built by `npm run build:base` with
 // SITE_BASE=/dma-lab/) works in Chromium: a page's own link stays under the base, Run starts the
-// runner worker from under the base, and a Share link points under the base and restores the code.
+// runner worker from under the base, a Share link points under the base and restores the code, and
+// site search loads its index from under the base and links its results there.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { BASE_DIST_DIR, SITE_BASE_FOR_TESTS, startPreview } from '../support/preview.mjs';
@@ -61,6 +62,17 @@ describe(`site served under ${SITE_BASE_FOR_TESTS}`, () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  test('search finds pages and links them under the base', async () => {
+    await p.page.locator('button[data-open-modal]').first().click();
+    await p.page.locator('#starlight__search input').fill('swiotlb');
+    const links = p.page.locator('#starlight__search a.pagefind-ui__result-link');
+    await links.first().waitFor({ timeout: 20_000 });
+    const hrefs = await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+    expect(hrefs.length).toBeGreaterThan(0);
+    expect(hrefs.filter((u) => !new URL(u).pathname.startsWith(SITE_BASE_FOR_TESTS))).toEqual([]);
+    await p.page.keyboard.press('Escape');
   });
 
   test('a link written root-relative in the page’s text leads to a page under the base', async () => {
