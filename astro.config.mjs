@@ -2,8 +2,19 @@
 import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import { stubMonacoCss, monacoMinAlias } from './src/build/monaco-vite-plugins.ts';
+import { normalizeBase, rehypeBaseLinks } from './src/build/rehype-base-links.ts';
+
+// Deploying under a sub-path (a project site at https://<user>.github.io/dma-lab/): build with
+// SITE_BASE=/dma-lab/ (and SITE_URL=https://<user>.github.io for canonical URLs). Default: the root.
+// Slashes are normalized ("dma-lab", "/dma-lab", "/dma-lab/" are one base) to "/dma-lab/".
+const base = `${normalizeBase(process.env.SITE_BASE)}/`;
+const site = process.env.SITE_URL || undefined;
 
 export default defineConfig({
+  base,
+  site,
+  // The pages link to each other root-relative (`/addresses/`); this keeps them under `base`.
+  markdown: { rehypePlugins: [[rehypeBaseLinks, { base }]] },
   integrations: [
     starlight({
       title: 'DMA Lab',

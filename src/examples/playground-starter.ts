@@ -24,4 +24,5 @@ console.log(`domU1 reads "${new TextDecoder().decode(domU.read(buf, 9))}"`);
 // What did it cost, and what went wrong? See Trace, Stats and Picture below, or press
 // Compare: "hypercall vs iommu" runs this without the IOMMU, where the bug is a stray DMA.
 const { events, cost } = m.finish();
-console.log(`${events.hypercall ?? 0} hypercalls, ${events["iommu-fault"] ?? 0} IOMMU faults, ${events["stray-dma"] ?? 0} stray DMA, ${cost.total} cycles`);
+const count = (n = 0, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+console.log(`${count(events.hypercall, "hypercall")}, ${count(events["iommu-fault"], "IOMMU fault")}, ${events["stray-dma"] ?? 0} stray DMA, ${cost.total} cycles`);

@@ -9,7 +9,7 @@ import type { StrategyResult } from "../sim/scenarios/compare.js";
 import { grouped } from "./format.js";
 import { drawLegend } from "./legend.js";
 import type { LegendItem } from "./legend.js";
-import { el, fitText, text, textWidth, tooltip } from "./svg.js";
+import { drawTitle, el, fitText, text, textWidth, tooltip } from "./svg.js";
 import { KIND_COLOURS, styleSheet } from "./theme.js";
 
 /** Options of {@link renderCostChart}. All optional. */
@@ -22,7 +22,7 @@ export interface CostChartOptions {
   opName?: string;
   /** Extra words after a bar's total, e.g. the study's metric: `(r) => "43% of line rate"`. */
   annotate?: (result: StrategyResult) => string;
-  /** Width in px (default 760, 360–4000). */
+  /** Width in px (default 760, 320–4000). */
   width?: number;
 }
 
@@ -55,10 +55,15 @@ const LEFT_PAD = 8;
 const BAR_H = 22;
 const ROW_H = 34;
 
-/** Round axis steps: 1, 2 or 5 times a power of ten, about five of them. */
-function niceStep(max: number): number {
+/** Below this plot width, each bar's total goes on its own line under the bar (a phone's layout). */
+const MIN_PLOT_BESIDE_TOTALS = 200;
+/** Extra height of a row whose total sits under its bar. */
+const TOTAL_LINE_H = 14;
+
+/** Round axis steps: 1, 2 or 5 times a power of ten, about `ticks` of them. */
+function niceStep(max: number, ticks = 5): number {
   if (max <= 0) return 1;
-  const raw = max / 5;
+  const raw = max / ticks;
   const power = 10 ** Math.floor(Math.log10(raw));
   const m = raw / power;
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power;
@@ -78,8 +83,8 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   checkResults(results);
   if (typeof options !== "object" || options === null) throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
   const width = options.width ?? 760;
-  if (typeof width !== "number" || !Number.isInteger(width) || width < 360 || width > 4000) {
-    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.width must be an integer from 360 to 4000, got ${describeValue(width)}`, "options.width");
+  if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
+    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`, "options.width");
   }
   const mode = options.value ?? "perOp";
   if (mode !== "perOp" && mode !== "total") throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`, "options.value");
@@ -93,32 +98,38 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   for (const r of results) for (const [k, v] of Object.entries(r.breakdown)) weight.set(k, (weight.get(k) ?? 0) + (v ?? 0) * scaleOf(r));
   const kinds = [...weight.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
 
-  const nameWidth = Math.min(180, Math.max(60, ...results.map((r) => textWidth(r.name, 11) + 12)));
+  const nameWidth = Math.min(180, width * 0.3, Math.max(60, ...results.map((r) => textWidth(r.name, 11, true) + 12)));
   const x0 = LEFT_PAD + nameWidth;
   const totals = results.map((r) => `${grouped(valueOf(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`);
   const labelRoom = Math.min(220, Math.max(60, ...totals.map((t) => textWidth(t, 11) + 10)));
-  const plotW = Math.max(80, width - x0 - labelRoom - 8);
+  // Totals beside the bars when there is room, else under them, so the bars keep the width.
+  const totalsBelow = width - x0 - labelRoom - 8 < MIN_PLOT_BESIDE_TOTALS;
+  const plotW = totalsBelow ? width - x0 - 16 : width - x0 - labelRoom - 8;
+  const rowH = totalsBelow ? ROW_H + TOTAL_LINE_H : ROW_H;
   const max = Math.max(0, ...results.map(valueOf));
-  const step = niceStep(max);
+  // As many axis ticks as their numbers have room for, at most five.
+  const tickRoom = textWidth(grouped(max * 2), 9) + 12;
+  const step = niceStep(max, Math.max(1, Math.min(5, Math.floor(plotW / tickRoom))));
   const axisMax = Math.max(step, Math.ceil(max / step) * step);
   const sx = (v: number) => (v / axisMax) * plotW;
 
   const parts: string[] = [];
   let y = 6;
   if (options.title) {
-    parts.push(text(LEFT_PAD, y + 13, fitText(options.title, width - 16, 13), { class: "dm-title" }));
-    y += 22;
+    const heading = drawTitle(LEFT_PAD, y, options.title, width - 16);
+    parts.push(heading.svg);
+    y += heading.height + 2;
   }
   parts.push(text(x0, y + 10, unit, { class: "dm-small" }));
   y += 16;
   const plotTop = y;
-  const plotBottom = plotTop + results.length * ROW_H;
+  const plotBottom = plotTop + results.length * rowH;
   for (let v = 0; v <= axisMax + step / 2; v += step) {
     const x = x0 + sx(v);
     parts.push(el("line", { class: "dm-axis", x1: x, y1: plotTop - 2, x2: x, y2: plotBottom }), text(x, plotBottom + 12, grouped(v), { class: "dm-small", "text-anchor": "middle" }));
   }
   results.forEach((r, i) => {
-    const top = plotTop + i * ROW_H + (ROW_H - BAR_H) / 2;
+    const top = plotTop + i * rowH + (ROW_H - BAR_H) / 2;
     const bar: string[] = [];
     let x = x0;
     for (const k of kinds) {
@@ -143,9 +154,11 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
       el(
         "g",
         { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(valueOf(r) * 100) / 100 },
-        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11), { "text-anchor": "end", "font-weight": 600, class: "dm-bar-name" }),
+        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), { "text-anchor": "end", "font-weight": 600, class: "dm-bar-name" }),
         ...bar,
-        text(x + 6, top + BAR_H / 2 + 4, totals[i]!, { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` }),
+        totalsBelow
+          ? text(x0, top + BAR_H + 13, fitText(totals[i]!, width - x0 - 8, 11), { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` })
+          : text(x + 6, top + BAR_H / 2 + 4, totals[i]!, { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` }),
         tooltip(`${r.name}: ${grouped(valueOf(r))} ${unit} over ${grouped(r.ops)} ${opName}${r.ops === 1 ? "" : "s"}${errors}`),
       ),
     );

@@ -135,17 +135,40 @@ export function drawCells(model: MapModel, band: PlacedBand, a: Activity, hatch:
   return el("g", { class: "dm-band", "data-band": band.spec.id }, ...out);
 }
 
-/** Index labels (hex) where a stretch of cells starts, skipping any that would overlap. */
-export function drawTicks(band: PlacedBand, pageSize: number, y: number): string {
+/** Where tick labels must not go: x of arrows arriving at the band's bottom edge, and the picture's right edge. */
+export interface TickRoom {
+  arrows?: readonly number[];
+  maxRight?: number;
+}
+
+/** Moves a label [left, left + w] off any arrow (to its right, else to its left); undefined if it cannot fit. */
+function clearOfArrows(left: number, w: number, arrows: readonly number[], maxRight: number): number | undefined {
+  const crossing = (l: number) => arrows.filter((x) => x >= l - 4 && x <= l + w + 4);
+  let at = Math.min(left, maxRight - w);
+  for (let tries = 0; tries < 4; tries++) {
+    const hit = crossing(at);
+    if (hit.length === 0) return at;
+    const after = Math.max(...hit) + 6;
+    at = after + w <= maxRight ? after : Math.min(...hit) - 6 - w;
+  }
+  return undefined;
+}
+
+/**
+ * Index labels (hex) where a stretch of cells starts, skipping any that would overlap. A label
+ * whose cell an arrow arrives at moves beside the arrow, so the arrowhead never covers it.
+ */
+export function drawTicks(band: PlacedBand, pageSize: number, y: number, room: TickRoom = {}): string {
   const out: string[] = [];
+  const maxRight = room.maxRight ?? Infinity;
   let right = -Infinity;
   band.cells.forEach((cell, i) => {
     const prev = band.cells[i - 1];
     if (cell.elided || !(i === 0 || prev?.elided || cell.start % 4 === 0)) return;
     const label = indexLabel(band.spec, cell.start, pageSize);
     const w = textWidth(label, 9);
-    const left = cell.x;
-    if (left < right + 4) return;
+    const left = clearOfArrows(cell.x, w, room.arrows ?? [], maxRight);
+    if (left === undefined || left < right + 4) return;
     out.push(text(left, y, label, { class: "dm-small dm-halo" }));
     right = left + w;
   });

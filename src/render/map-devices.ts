@@ -59,7 +59,8 @@ export function arrowsFor(touches: readonly Touch[], bands: ReadonlyMap<string, 
   return [...perDevice.values()].flatMap((list) => list.sort((x, y) => RANK[y.kind] - RANK[x.kind] || y.seq - x.seq).slice(0, ARROWS_PER_DEVICE));
 }
 
-function targetX(a: Arrow): number {
+/** Where an arrow arrives: the bottom centre of its cell. */
+export function targetX(a: Arrow): number {
   const c = a.band.cells[a.cell]!;
   return c.x + c.w / 2;
 }

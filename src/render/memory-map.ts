@@ -22,14 +22,14 @@ import { placeRow } from "./map-layout.js";
 import type { PlacedBand } from "./map-layout.js";
 import { drawBandLabel, drawCells, drawTicks } from "./map-cells.js";
 import { linkLayers } from "./map-link-layers.js";
-import { arrowMarkers, arrowsFor, drawDevices, placeDevices } from "./map-devices.js";
+import { arrowMarkers, arrowsFor, drawDevices, placeDevices, targetX } from "./map-devices.js";
 import { INCIDENT_LINE_HEIGHT, drawIncidentLabels } from "./map-incidents.js";
 import { drawBounces } from "./map-bounces.js";
 import { mapLegend } from "./map-legend.js";
 import { drawLegend } from "./legend.js";
 import { summarise } from "./map-summary.js";
 import { grouped, size } from "./format.js";
-import { el, fitText, shortHash, text, tooltip } from "./svg.js";
+import { drawTitle, el, fitText, shortHash, text, tooltip } from "./svg.js";
 import { styleSheet } from "./theme.js";
 
 /** Options of {@link renderMemoryMap}. All optional. */
@@ -42,7 +42,7 @@ export interface MemoryMapOptions {
   maxCells?: number;
   /** Most p2m and IOMMU lines (default 400). */
   maxLinks?: number;
-  /** Width of the picture in px (default 760, 360–4000). */
+  /** Width of the picture in px (default 760, 320–4000). */
   width?: number;
   /** A heading drawn at the top and used as the picture's tooltip. */
   title?: string;
@@ -102,7 +102,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   const o = options as Record<string, unknown>;
   const maxCells = integerOption(o, "maxCells", 64, 16, 2000);
   const maxLinks = integerOption(o, "maxLinks", 400, 0, 100_000);
-  const width = integerOption(o, "width", 760, 360, 4000);
+  const width = integerOption(o, "width", 760, 320, 4000);
   if (options.uptoSeq !== undefined && (typeof options.uptoSeq !== "number" || Number.isNaN(options.uptoSeq))) {
     throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`, "options.uptoSeq");
   }
@@ -122,8 +122,9 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   let y = 6;
 
   if (options.title) {
-    layers.labels.push(text(8, y + 13, fitText(options.title, width - 16, 13), { class: "dm-title" }));
-    y += 20;
+    const heading = drawTitle(8, y, options.title, width - 16);
+    layers.labels.push(heading.svg);
+    y += heading.height;
   }
   const step = a.current ? ` · step ${a.current.seq}` : "";
   layers.labels.push(text(8, y + 11, `${s.arch} · ${size(s.memory)} · ${grouped(s.frameCount)} frames of ${size(s.pageSize)} · era ${s.era}${step}`, { class: "dm-muted dm-label" }));
@@ -139,7 +140,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   if (domainRow.length) {
     layers.labels.push(gutterLabel(["guest", "PFNs"], domainY + CELL_H / 2));
     for (const band of domainRow) {
-      layers.labels.push(drawBandLabel(band, y + 10), drawTicks(band, s.pageSize, y + 22));
+      layers.labels.push(drawBandLabel(band, y + 10), drawTicks(band, s.pageSize, y + 22, { maxRight: width - RIGHT }));
       layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
     }
   }
@@ -155,7 +156,8 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
 
   // Machine frames.
   const [machine] = placeRow([model.machine], candidates, maxCells, x0, inner, y, CELL_H);
-  layers.labels.push(gutterLabel(["machine", "MFNs"], y + CELL_H / 2), drawTicks(machine!, s.pageSize, y + CELL_H + 10));
+  layers.labels.push(gutterLabel(["machine", "MFNs"], y + CELL_H / 2));
+  const machineTicksY = y + CELL_H + 10;
   layers.cells.push(drawCells(model, machine!, a, `${prefix}-hatch`));
   y += CELL_H + 13;
   const machineLabels = drawIncidentLabels(a.incidents, machine!, y, x0, x0 + inner);
@@ -170,7 +172,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
     layers.labels.push(gutterLabel(["IOMMU", "IOVA"], y + IOVA_H / 2));
     let used = 0;
     for (const band of iovaRow) {
-      layers.labels.push(drawBandLabel(band, y - 4), drawTicks(band, s.pageSize, y + IOVA_H + 10));
+      layers.labels.push(drawBandLabel(band, y - 4));
       layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
       const r = drawIncidentLabels(a.incidents, band, y + IOVA_H + 13, x0, x0 + inner);
       layers.labels.push(r.svg);
@@ -185,6 +187,10 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   // Devices and their arrows.
   const bandsById = new Map<string, PlacedBand>([[machine!.spec.id, machine!], ...iovaRow.map((b): [string, PlacedBand] => [b.spec.id, b])]);
   const arrows = arrowsFor(a.touches, bandsById);
+  // Address ticks under the machine and IOVA bands, drawn once the arrows arriving there are known.
+  const ticks = (band: PlacedBand, tickY: number) =>
+    drawTicks(band, s.pageSize, tickY, { arrows: arrows.filter((r) => r.band === band).map(targetX), maxRight: width - RIGHT });
+  layers.labels.push(ticks(machine!, machineTicksY), ...iovaRow.map((band) => ticks(band, band.y + IOVA_H + 10)));
   if (s.devices.length) {
     y += DEVICE_GAP;
     const boxes = placeDevices(s, arrows, x0, inner, y);

@@ -43,16 +43,37 @@ export function text(x: number, y: number, content: string, values: Record<strin
   return el("text", { x, y, ...values }, esc(content));
 }
 
+/** Average advance of a character, in ems, of a proportional sans-serif (bold runs wider). */
+const charEm = (bold: boolean): number => (bold ? 0.64 : 0.58);
+
 /** Rough width of `content` at `fontSize` (proportional sans-serif average): for fitting labels without a DOM. */
-export function textWidth(content: string, fontSize: number): number {
-  return content.length * fontSize * 0.58;
+export function textWidth(content: string, fontSize: number, bold = false): number {
+  return content.length * fontSize * charEm(bold);
 }
 
 /** Shortens `content` with an ellipsis so it fits `width` at `fontSize` (empty if nothing fits). */
-export function fitText(content: string, width: number, fontSize: number): string {
-  if (textWidth(content, fontSize) <= width) return content;
-  const chars = Math.floor(width / (fontSize * 0.58)) - 1;
+export function fitText(content: string, width: number, fontSize: number, bold = false): string {
+  if (textWidth(content, fontSize, bold) <= width) return content;
+  const chars = Math.floor(width / (fontSize * charEm(bold))) - 1;
   return chars < 2 ? "" : content.slice(0, chars) + "…";
+}
+
+/**
+ * Breaks `content` at spaces into at most `maxLines` lines that fit `width`; the last line is
+ * shortened with an ellipsis if words are left over. A narrow picture keeps its whole heading.
+ */
+export function wrapText(content: string, width: number, fontSize: number, maxLines: number, bold = false): string[] {
+  const lines: string[] = [];
+  let rest = content.trim();
+  while (rest && lines.length < maxLines - 1 && textWidth(rest, fontSize, bold) > width) {
+    const fit = Math.floor(width / (fontSize * charEm(bold)));
+    const cut = rest.lastIndexOf(" ", fit);
+    if (cut <= 0) break;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut + 1).trimStart();
+  }
+  if (rest) lines.push(fitText(rest, width, fontSize, bold));
+  return lines;
 }
 
 /** A short deterministic hash (FNV-1a) for element ids: inline SVGs share one id namespace per page. */
@@ -63,4 +84,10 @@ export function shortHash(input: string): string {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0).toString(36);
+}
+
+/** A picture's heading (class dm-title, 13 px bold) from (x, y) on, in up to two lines. Returns the markup and its height. */
+export function drawTitle(x: number, y: number, title: string, width: number): { svg: string; height: number } {
+  const lines = wrapText(title, width, 13, 2, true);
+  return { svg: lines.map((line, i) => text(x, y + 13 + i * 16, line, { class: "dm-title" })).join(""), height: 20 + (lines.length - 1) * 16 };
 }

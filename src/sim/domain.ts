@@ -272,7 +272,9 @@ export class Domain {
     }
     const at = this.heap.alloc(bytes, align);
     if (at === undefined) {
-      throw new SimError("OUT_OF_MEMORY", `${this.name}: cannot allocate ${formatSize(bytes)}: ${formatSize(this.heap.freeUnits())} of its ${formatSize(this.memory)} is free, not enough in one piece`, "size");
+      const free = this.heap.freeUnits();
+      const why = bytes > this.memory ? `the request exceeds the domain's ${formatSize(this.memory)}` : bytes > free ? `only ${formatSize(free)} of its ${formatSize(this.memory)} is free` : `${formatSize(free)} of its ${formatSize(this.memory)} is free, not enough in one piece`;
+      throw new SimError("OUT_OF_MEMORY", `${this.name}: cannot allocate ${formatSize(bytes)}: ${why}`, "size");
     }
     this.allocations.set(at, bytes);
     this.machine.emit("alloc", `${this.name}: allocated ${formatSize(bytes)} at guest-physical ${hex(at)}`, { domain: this.name, address: at, bytes });

@@ -161,7 +161,7 @@ describe('exercises, the full-page playground and Compare', () => {
       expect(results.x).toBeGreaterThanOrEqual(code.x + code.width - 1);
       const text = await run(p.page);
       expect(text).toContain('domU1 reads "sector 42"');
-      expect(text).toMatch(/^2 hypercalls, 1 IOMMU faults, 0 stray DMA, \d+ cycles$/m);
+      expect(text).toMatch(/^2 hypercalls, 1 IOMMU fault, 0 stray DMA, \d+ cycles$/m);
       await p.page.waitForLoadState('networkidle');
       expect(p.requests.filter((u) => MONACO_URL.test(u) || CHECKS_URL.test(u) || EXERCISE_URL.test(u) || COMPARE_URL.test(u))).toEqual([]);
     } finally {
@@ -199,8 +199,8 @@ describe('exercises, the full-page playground and Compare', () => {
       const side = (s: string) => panel.locator(`.pg-compare-side[data-side="${s}"]`);
       expect(await side('a').locator('h4').innerText()).toBe('A: hypercall, no IOMMU');
       expect(await side('a').locator('.pg-compare-applied').innerText()).toBe('Overrides applied to 1 device, 1 DMA-API.');
-      expect(await side('a').locator('.pg-line[data-differs]').last().innerText()).toMatch(/1 hypercalls, 0 IOMMU faults, 1 stray DMA/);
-      expect(await side('b').locator('.pg-line[data-differs]').last().innerText()).toMatch(/2 hypercalls, 1 IOMMU faults, 0 stray DMA/);
+      expect(await side('a').locator('.pg-line[data-differs]').last().innerText()).toMatch(/1 hypercall, 0 IOMMU faults, 1 stray DMA/);
+      expect(await side('b').locator('.pg-line[data-differs]').last().innerText()).toMatch(/2 hypercalls, 1 IOMMU fault, 0 stray DMA/);
       expect(await side('b').locator('.pg-line:not([data-differs])').allInnerTexts()).toContain('domU1 reads "sector 42"');
       expect(await panel.getByRole('status').innerText()).toMatch(/^Compared: \d+ of \d+ event kinds differ; cost [\d,]+ → [\d,]+ cycles \(\+[\d,]+\); error events 1 → 1/);
 

@@ -105,7 +105,7 @@ describe('running under a variant', () => {
     // One hypercall per page translated vs one per map and one per unmap.
     expect(count(ra, 'hypercall')).toBe(1);
     expect(count(rb, 'hypercall')).toBe(2);
-    expect(ra.outcome().console.at(-1)).toMatch(/^1 hypercalls, 0 IOMMU faults, 1 stray DMA/);
+    expect(ra.outcome().console.at(-1)).toMatch(/^1 hypercall, 0 IOMMU faults, 1 stray DMA/);
   });
 
   // Lazy invalidation queues unmaps and flushes the IOTLB in batches (flush queue,

@@ -74,6 +74,6 @@ describe("renderCostChart", () => {
 
   it("refuses what is not compareStrategies output", () => {
     expect(() => renderCostChart([{ nope: 1 }] as never)).toThrow(SimError);
-    expect(() => renderCostChart(data, { width: 10 })).toThrow("renderCostChart: options.width must be an integer from 360 to 4000, got 10");
+    expect(() => renderCostChart(data, { width: 10 })).toThrow("renderCostChart: options.width must be an integer from 320 to 4000, got 10");
   });
 });
