@@ -2,8 +2,8 @@ import { arrow, box, label, marker, svg } from "./svg";
 
 /** The layers between a driver and memory, top to bottom. */
 export const LAYERS = [
-  { id: "driver", lines: ["drivers", "backends (blkback, netback) and device drivers"] },
-  { id: "dma", lines: ["DMA-API", "dma_map_page, dma_map_sg: return bus addresses"] },
+  { id: "driver", lines: ["drivers", "backends (blkback, netback), device drivers"] },
+  { id: "dma", lines: ["DMA-API", "dma_map_page, dma_map_sg → bus address"] },
   { id: "xen", lines: ["p2m table / Xen", "pfn → mfn: read the table or ask Xen"] },
   { id: "iommu", lines: ["IOMMU (or GART)", "translates the bus addresses a device emits"] },
   { id: "device", lines: ["device", "DMA into machine memory"] },
@@ -34,19 +34,23 @@ export function layersPicture(): string {
     parts.push(box(LAYER_X, y, LAYER_W, LAYER_H, layer.lines, layer.id === "dma" ? "dl-box dl-accent" : "dl-box"));
     if (i > 0) parts.push(arrow(LAYER_X + LAYER_W / 2, y - 18, LAYER_X + LAYER_W / 2, y - 2));
   });
-  const calloutX = 430;
+  const calloutX = 440;
+  const seen = new Map<LayerId, number>();
   POSITIONS.forEach((p, n) => {
     const y = 14 + n * 60;
     const mid = y + 22;
     for (const id of p.at) {
-      const i = LAYERS.findIndex((l) => l.id === id);
-      const ly = layerY(i) + LAYER_H / 2 + (n % 3) * 6 - 6;
-      parts.push(`<line x1="${calloutX - 12}" y1="${mid}" x2="${LAYER_X + LAYER_W + 2}" y2="${ly}" class="dl-blocked"/>`);
-      parts.push(marker(LAYER_X + LAYER_W + 14 + (n % 3) * 0, ly, n + 1));
+      // Positions acting on the same layer get markers side by side, in reading order.
+      const k = seen.get(id) ?? 0;
+      seen.set(id, k + 1);
+      const ly = layerY(LAYERS.findIndex((l) => l.id === id)) + LAYER_H / 2;
+      const mx = LAYER_X + LAYER_W + 16 + k * 22;
+      parts.push(`<line x1="${calloutX - 12}" y1="${mid}" x2="${mx + 9}" y2="${ly}" class="dl-blocked"/>`);
+      parts.push(marker(mx, ly, n + 1));
     }
     parts.push(marker(calloutX, mid, n + 1));
     parts.push(label(calloutX + 16, mid - 8, [p.who], { anchor: "start", cls: "dl-strong" }));
     parts.push(label(calloutX + 16, mid + 8, [p.what], { anchor: "start", cls: "dl-small" }));
   });
-  return svg(780, 372, "Five layers from driver to device (drivers, DMA-API, p2m table or Xen, IOMMU or GART, device), with six positions of the 2006 thread marked on the layer where each acts.", parts.join(""));
+  return svg(790, 372, "Five layers from driver to device (drivers, DMA-API, p2m table or Xen, IOMMU or GART, device), with six positions of the 2006 thread marked on the layer where each acts.", parts.join(""));
 }
