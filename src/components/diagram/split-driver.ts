@@ -13,7 +13,7 @@ export const STAGES = [
 /** What happens where: grants, foreign pages and the two places a bounce can happen. */
 export const EVENTS: readonly { at: (typeof STAGES)[number]["id"]; kind: "grant" | "foreign" | "bounce"; text: string }[] = [
   { at: "blkfront", kind: "grant", text: "grant: domU lets dom0 access each data page (a grant reference per page)" },
-  { at: "blkback", kind: "grant", text: "grant map: GNTTABOP_map_grant_ref, once per page" },
+  { at: "blkback", kind: "grant", text: "grant map: GNTTABOP_map_grant_ref, one map operation per page" },
   { at: "blkback", kind: "foreign", text: "foreign page: a struct page in dom0 for domU's frame (mapped at a dom0 PFN, or only tagged)" },
   { at: "block", kind: "bounce", text: "bounce in the block layer: blk_queue_bounce copies through kmap(), only if PCI_DMA_BUS_IS_PHYS is 1" },
   { at: "dma", kind: "bounce", text: "bounce in the DMA layer: swiotlb / xen-swiotlb copy into their pool" },
