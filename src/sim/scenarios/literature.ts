@@ -18,7 +18,7 @@ export interface PublishedFigure {
   strategy: string;
   /** In the study's metric unit; null when the source states only an order or a range. */
   value: number | null;
-  /** The source's words. */
+  /** How the source states it: its words in “quotation marks”, with where they were read. */
   text: string;
   /** False if the figure was not checked against the source text. */
   verified: boolean;
@@ -198,8 +198,8 @@ const DEFINITIONS: StudyDefinition[] = [
     claim: "Per-packet cost of IOMMU protection strategies for a guest with direct device access: direct map cheapest, reusing mappings (shared, persistent) in between, single-use mappings dearest.",
     metric: { name: "CPU cost", unit: "cycles per packet", higherIsBetter: false },
     published: [
-      { strategy: "direct-map", value: null, text: "A simple direct-map strategy incurs the least overhead, providing native-level performance but offering no enhanced protection from misbehaving device drivers within the guest", verified: true },
-      { strategy: "shared", value: null, text: "protection ... by limiting IOMMU page-table mappings to memory buffers that are actually used in I/O transfers; that cost is minimized by aggressively reusing mappings", verified: true },
+      { strategy: "direct-map", value: null, text: "“A simple direct-map strategy incurs the least overhead, providing native-level performance but offering no enhanced protection from misbehaving device drivers within the guest”", verified: true },
+      { strategy: "shared", value: null, text: "Protection “by limiting IOMMU page-table mappings to memory buffers that are actually used in I/O transfers”; that cost is “minimized by aggressively reusing mappings”", verified: true },
       { strategy: "persistent", value: null, text: "(as shared: a reuse strategy; its order relative to shared is not given in the abstract)", verified: true },
       { strategy: "single-use", value: null, text: "(mappings created and destroyed for every transfer: the strategy the reuse strategies improve on; said to cost tens of percent more CPU per packet — unverified)", verified: false },
     ],
