@@ -123,7 +123,7 @@ export const COST_SOURCES: Readonly<Record<keyof CostModel, CostSource>> = Objec
   memcpyPerByte: {
     charged: ["bounce-copy", "cpu-copy"],
     source:
-      "Model assumption: about 10 bytes copied per cycle, a packet-sized copy between cache-resident buffers. Fitted once for all studies: at the former 4 bytes per cycle, copying every packet cost 42% of the no-IOMMU throughput at 40 Gb/s, outside Markuze et al.’s published 0–25%.",
+      "Model assumption: about 10 bytes copied per cycle, a packet-sized copy between cache-resident buffers. Fitted once for all studies: at the former 4 bytes per cycle (other constants as now), copying every packet cost 42% of the no-IOMMU throughput at 40 Gb/s, outside Markuze et al.’s published 0–25%.",
   },
   memoryExchange: {
     charged: ["exchange"],

@@ -11,8 +11,7 @@
 // One set of constants (DEFAULT_COSTS) serves every study: percentages must come within 10 points
 // of the published ones, ratios within a factor of 1.5. A test here fails if the model drifts.
 import { describe, expect, it } from "vitest";
-import { checkRanking, DEFAULT_COSTS, LITERATURE } from "../../src/sim/index.js";
-import { checkTargets } from "../../src/sim/scenarios/literature.js";
+import { checkRanking, checkTargets, DEFAULT_COSTS, LITERATURE } from "../../src/sim/index.js";
 import { COST_SOURCES, costSourceProblems } from "../../src/sim/costs.js";
 
 const study = (id: string) => LITERATURE.find((s) => s.id === id)!;
