@@ -358,8 +358,9 @@ function withLazySimulation(definition: StudyDefinition): LiteratureStudy {
 
 /**
  * The three literature comparisons, published figures beside simulated ones (`study.simulated`,
- * computed on first access with {@link LITERATURE_PACKETS} packets per strategy).
+ * computed on first access with {@link LITERATURE_PACKETS} packets per strategy), with each
+ * published number checked against its tolerance (`study.simulated.checks`).
  * @example
- * for (const s of LITERATURE) console.log(s.id, s.simulated.rankingMatches, s.simulated.figures);
+ * for (const s of LITERATURE) console.log(s.id, s.simulated.rankingMatches, s.simulated.withinTolerance, s.simulated.checks);
  */
 export const LITERATURE: readonly LiteratureStudy[] = Object.freeze(DEFINITIONS.map(withLazySimulation));
