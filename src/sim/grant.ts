@@ -2,11 +2,13 @@ import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./err
 import { ownerOf } from "./frames.js";
 import { hex } from "./units.js";
 import type { Machine } from "./machine.js";
-import type { Domain, StructPage } from "./domain.js";
+import { Domain } from "./domain.js";
+import type { StructPage } from "./domain.js";
 import type { Device } from "./device.js";
 import type { IommuDomain, IovaRange } from "./iommu.js";
-import { installForeignPage, removeForeignPage } from "./foreign.js";
+import { installForeignPage, removeForeignPage } from "./foreign-pages.js";
 import type { ForeignPageStrategy } from "./foreign.js";
+import { StateKey } from "./state.js";
 
 /**
  * Grant tables, after xen-project/xen xen/include/public/grant_table.h (K A Fraser, 2004) and
@@ -211,16 +213,20 @@ export class GrantTable {
   }
 }
 
-const tables = new WeakMap<Domain, GrantTable>();
+/** The machine's end-of-run report of grant mappings still held, registered with the first grant table. */
+const GRANT_REPORT = new StateKey<true, Machine>("grant end-of-run report", (m) => {
+  m.onFinish(() => reportLiveGrantMappings(m));
+  return true;
+});
+
+const GRANT_TABLE = new StateKey<GrantTable, Domain>("grant table", (domain) => {
+  domain.machine.state.get(GRANT_REPORT);
+  return new GrantTable(domain.machine.pageSize / 8);
+});
 
 /** @internal The grant state of a domain, created on first use. */
 export function grantTableOf(domain: Domain): GrantTable {
-  let table = tables.get(domain);
-  if (!table) {
-    table = new GrantTable(domain.machine.pageSize / 8);
-    tables.set(domain, table);
-  }
-  return table;
+  return domain.state.get(GRANT_TABLE);
 }
 
 function isPinned(slot: GrantSlot): boolean {
@@ -679,3 +685,45 @@ export function reportLiveGrantMappings(m: Machine): void {
     });
   }
 }
+
+declare module "./domain.js" {
+  interface Domain {
+    /**
+     * gnttab_grant_foreign_access(): lets `grantee` map this domain's page `pfn` (read-only with
+     * `{ readonly: true }`). Returns the grant reference to pass to the grantee (as blkfront puts
+     * it in a ring request).
+     */
+    grantAccess(pfn: number, grantee: Domain, options?: GrantAccessOptions): number
+
+    /**
+     * gnttab_end_foreign_access_ref(): revokes a grant. Returns false, with Linux's
+     * "WARNING: g.e. ... still in use!" in the trace, while the grantee still has it mapped.
+     */
+    endAccess(gref: number): boolean
+
+    /**
+     * GNTTABOP_map_grant_ref: maps grant `gref` of `granter` (a domain or its domid) for this
+     * domain's CPU (host) and/or devices. Returns the maptrack handle, the foreign struct page
+     * (per this domain's `foreignPages` strategy), its address and the device bus address.
+     * Failures throw a GrantError carrying Xen's GNTST_* status.
+     */
+    mapGrant(granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping
+
+    /** GNTTABOP_unmap_grant_ref: undoes the mapping `handle` tracks (host, device and IOMMU entry). */
+    unmapGrant(handle: number, options?: UnmapGrantOptions): void
+  }
+}
+
+// The grant operations as methods of Domain (declared above, for the reader's editor and the API reference).
+Domain.prototype.grantAccess = function (this: Domain, pfn: number, grantee: Domain, options?: GrantAccessOptions): number {
+  return grantAccess(this, pfn, grantee, options);
+};
+Domain.prototype.endAccess = function (this: Domain, gref: number): boolean {
+  return endAccess(this, gref);
+};
+Domain.prototype.mapGrant = function (this: Domain, granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping {
+  return mapGrant(this, granter, gref, options);
+};
+Domain.prototype.unmapGrant = function (this: Domain, handle: number, options?: UnmapGrantOptions): void {
+  unmapGrant(this, handle, options);
+};

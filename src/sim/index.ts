@@ -2,7 +2,16 @@
  * DMA Lab's simulator: a machine, Xen domains in P==M, P2M and VP modes, devices with or without
  * an IOMMU, and the Linux DMA-API with one backend per position in the 2006 Xen-devel thread
  * "VP problematic for backend drivers on IA64?". This file is the whole public API.
+ *
+ * Import the simulator from here: the layers built on the machine core add their methods to
+ * Machine and Domain when they load (so the core need not import them), and this file loads them
+ * all — the grant operations (grant.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot (snapshot.ts).
  */
+import "./grant.js";
+import "./kmap.js";
+import "./dma/api.js";
+import "./snapshot.js";
+
 export { createMachine, Machine } from "./machine.js";
 export type { MachineConfig, Arch, Era, Hypervisor, Limits } from "./machine.js";
 export { Domain } from "./domain.js";

@@ -9,10 +9,7 @@ import { Domain, DomainConfig } from "./domain.js";
 import { Device, DeviceConfig } from "./device.js";
 import { Iommu } from "./iommu.js";
 import { DmaDebug } from "./dma/debug.js";
-import { reportLiveGrantMappings } from "./grant.js";
-import type { MachineSnapshot } from "./snapshot.js";
-import type { DmaApi } from "./dma/api.js";
-import { takeSnapshot } from "./snapshot.js";
+import { StateSlots } from "./state.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
 
 /**
@@ -122,11 +119,13 @@ export class Machine {
   readonly domains: Domain[] = [];
   /** Every device attached, in attach order. Do not modify. */
   readonly devices: Device[] = [];
-  /** @internal Every DMA-API instance created, for snapshots. */
-  readonly apis: DmaApi[] = [];
   private haltReason: string | undefined;
+  /** End-of-run reports that modules with machine state registered (see {@link Machine.onFinish}). */
+  private readonly finishReports: (() => void)[] = [];
   /** @internal swiotlb bounce pools, one per driver domain and kind, set aside on first use. */
-  readonly swiotlbPools: SwiotlbPool[] = [];
+  readonly swiotlbPools: SwiotlbPool<Domain>[] = [];
+  /** @internal State other modules keep for this machine (the DMA-API instances, the grant report). */
+  readonly state: StateSlots<Machine> = new StateSlots<Machine>(this);
   /** @internal Foreign frames each domain may reach through a grant mapping: mfn → domid → count. */
   readonly grantedFrames = new Map<number, Map<number, number>>();
   /** @internal The subset of grantedFrames mapped writable (without GNTMAP_readonly): mfn → domid → count. */
@@ -207,11 +206,6 @@ export class Machine {
     return this.traceLog.stats();
   }
 
-  /** Everything a picture needs, as plain data. */
-  snapshot(): MachineSnapshot {
-    return takeSnapshot(this);
-  }
-
   /**
    * Ends the run the way a driver unbind does: dma-debug reports every device's leaked mappings
    * (D15), grant mappings still held are reported, and lazily queued IOTLB invalidations are
@@ -219,9 +213,14 @@ export class Machine {
    */
   finish(): Stats {
     for (const device of this.devices) this.dmaDebug.reportLeaks(device);
-    reportLiveGrantMappings(this);
+    for (const report of this.finishReports) report();
     if (!this.haltReason) this.iommu.flushAllQueues("end of run");
     return this.stats();
+  }
+
+  /** @internal Adds a report to `finish()`, run after dma-debug's leak check (grant.ts: live grant mappings). */
+  onFinish(report: () => void): void {
+    this.finishReports.push(report);
   }
 
   /** Lets simulated time pass (e.g. for the lazy IOTLB's 10 ms timer). */

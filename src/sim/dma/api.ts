@@ -1,13 +1,15 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "../errors.js";
 import { DMA_MAPPING_ERROR, checkMaskBits } from "../device.js";
 import type { Device } from "../device.js";
-import { checkAddress } from "../domain.js";
-import type { Domain, StructPage } from "../domain.js";
+import { Domain, checkAddress } from "../domain.js";
+import type { StructPage } from "../domain.js";
+import type { Machine } from "../machine.js";
+import { StateKey } from "../state.js";
 import { formatSize, hex } from "../units.js";
 import type { BackendContext, BackendName, Direction, DmaBackend, PhysRange, SgSegment } from "./backend.js";
 import { BACKEND_NAMES } from "./backend.js";
 import { createBackend } from "./registry.js";
-import { foreignAwareBackend } from "../foreign.js";
+import { TaggedPageBackend } from "./tagged.js";
 import type { DebugType } from "./debug.js";
 
 /** One scatterlist entry: a guest-physical range, or a struct page with offset. */
@@ -26,6 +28,9 @@ export interface SgMapping {
 
 /** Options of `domain.dmaApi(device, backend, options)`. None yet; reserved for per-API settings. */
 export type DmaApiOptions = Record<string, never>;
+
+/** @internal Every DMA-API instance created on a machine, in creation order (for snapshots). */
+export const DMA_APIS = new StateKey<DmaApi[], Machine>("DMA-API instances", () => []);
 
 /** -EIO, what dma_set_mask returns for an unsupported mask. */
 export const EIO = -5;
@@ -89,9 +94,11 @@ export class DmaApi {
     }
     this.backend = backend;
     const ctx: BackendContext = { machine: domain.machine, domain, device };
-    // Every backend recognises tagged foreign pages (PageForeign + grant handle in page->private).
-    this.impl = foreignAwareBackend(createBackend(backend, ctx), ctx);
-    domain.machine.apis.push(this);
+    const impl = createBackend(backend, ctx);
+    // Tagged foreign pages (PageForeign + grant handle in page->private) and read-only grants
+    // under a Xen-programmed IOMMU need the tagged-page layer; other DMA-APIs call the backend directly.
+    this.impl = TaggedPageBackend.neededFor(impl, ctx) ? new TaggedPageBackend(impl, ctx) : impl;
+    domain.machine.state.get(DMA_APIS).push(this);
     domain.machine.emit("setup", `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, { domain: domain.name, device: device.name });
     // A driver's probe calls dma_set_mask first; a mask given at attachDevice skipped that check.
     if (!this.impl.dmaSupported(device.dmaMask)) {
@@ -427,3 +434,15 @@ export class DmaApi {
 function sum(ranges: PhysRange[]): number {
   return ranges.reduce((total, r) => total + r.length, 0);
 }
+
+declare module "../domain.js" {
+  interface Domain {
+    /** A DMA-API instance for `device` with the named backend (one per position in the thread). */
+    dmaApi(device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi
+  }
+}
+
+Domain.prototype.dmaApi = function (this: Domain, device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi {
+  this.machine.assertRunning();
+  return new DmaApi(this, device, backend, options);
+};
