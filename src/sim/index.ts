@@ -12,8 +12,8 @@ import "./kmap.js";
 import "./dma/api.js";
 import "./snapshot.js";
 
-export { createMachine, Machine } from "./machine.js";
-export type { MachineConfig, Arch, Era, Hypervisor, Limits } from "./machine.js";
+export { createMachine, Machine, machineHooks } from "./machine.js";
+export type { MachineConfig, Arch, Era, Hypervisor, Limits, MachineHooks } from "./machine.js";
 export { Domain } from "./domain.js";
 export type { DomainConfig, DomainMode, Layout, StructPage } from "./domain.js";
 export { Device, DMA_MAPPING_ERROR } from "./device.js";
@@ -23,7 +23,7 @@ export { DmaApi, EIO } from "./dma/api.js";
 export type { SgEntry, SgMapping, DmaApiOptions } from "./dma/api.js";
 export type { BackendName, Direction, SgSegment } from "./dma/backend.js";
 export { BACKEND_NAMES } from "./dma/backend.js";
-export { SimError } from "./errors.js";
+export { SimError, describeValue } from "./errors.js";
 export type { SimErrorCode } from "./errors.js";
 export type { TraceEvent, EventKind, Stats, Severity } from "./trace.js";
 export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot, SwiotlbSnapshot } from "./snapshot.js";
@@ -39,5 +39,5 @@ export type { BioSegment, BioVec, BlockOp, BlockRequest, BounceRule, RequestMapp
 export * from "./scenarios/index.js";
 export { DEFAULT_COSTS } from "./costs.js";
 export type { CostModel } from "./costs.js";
-export { parseSize, formatSize, KiB, MiB, GiB } from "./units.js";
+export { parseSize, formatSize, hex, KiB, MiB, GiB } from "./units.js";
 export type { Size } from "./units.js";

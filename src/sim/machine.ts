@@ -72,11 +72,24 @@ interface ResolvedLimits {
   transfer: number;
 }
 
+/** Observers of the simulator, see {@link machineHooks}. */
+export interface MachineHooks {
+  /** Called with every machine as it is created, before any domain exists. */
+  created?: (machine: Machine) => void;
+}
+
 /**
- * @internal Not part of the public API. The playground's runner sets `created` to see every
- * machine the reader's code builds, including those a scenario helper builds for it.
+ * Observing machines: set `machineHooks.created` to be called with every machine as it is
+ * created — those your code builds and those a scenario helper (blkbackRoundTrip,
+ * compareStrategies, ...) builds for it. One observer at a time; set it back to undefined to stop.
+ * The playground records a run's machines this way, then reads each one's `trace` and `snapshot()`.
+ * @example
+ * const seen = [];
+ * machineHooks.created = (m) => seen.push(m);
+ * blkbackRoundTrip({ backend: "xen-swiotlb" });
+ * machineHooks.created = undefined; // seen holds the scenario's machine
  */
-export const machineHooks: { created?: (machine: Machine) => void } = {};
+export const machineHooks: MachineHooks = {};
 
 /**
  * A simulated machine: frames of memory, Xen, domains, devices, an IOMMU and the event trace.
@@ -216,6 +229,15 @@ export class Machine {
     for (const report of this.finishReports) report();
     if (!this.haltReason) this.iommu.flushAllQueues("end of run");
     return this.stats();
+  }
+
+  /**
+   * Locating events: `locator` is asked for a number for each trace event from now on, stored as
+   * the event's `line` when defined (the playground gives the reader's source line of the call
+   * that caused the event). Pass undefined to stop.
+   */
+  locateEvents(locator: (() => number | undefined) | undefined): void {
+    this.traceLog.locate = locator;
   }
 
   /** @internal Adds a report to `finish()`, run after dma-debug's leak check (grant.ts: live grant mappings). */
