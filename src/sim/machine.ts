@@ -10,6 +10,7 @@ import { Device, DeviceConfig } from "./device.js";
 import { Iommu } from "./iommu.js";
 import { DmaDebug } from "./dma/debug.js";
 import { StateSlots } from "./state.js";
+import { LiveMappings } from "./live-mappings.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
 
 /**
@@ -126,6 +127,8 @@ export class Machine {
   /** @internal */ readonly traceLog: Trace;
   /** @internal */ readonly iommu: Iommu;
   /** @internal */ readonly dmaDebug: DmaDebug;
+  /** @internal The one record of live DMA mappings (written by the DMA-API, read by devices and snapshots). */
+  readonly liveMappings: LiveMappings;
   /** Frames below this index are usable by domains; Xen's own frames sit above. */
   readonly domainFrameLimit: number;
   /** Every domain created, in creation order; a domain's index is its domid (dom0 is 0). Do not modify. */
@@ -201,6 +204,7 @@ export class Machine {
     for (let mfn = this.domainFrameLimit; mfn < frameCount; mfn++) this.store.assign(mfn, XEN, undefined);
     this.iommu = new Iommu(this);
     this.dmaDebug = new DmaDebug(this);
+    this.liveMappings = new LiveMappings(this.pageSize);
     machineHooks.created?.(this);
   }
 
