@@ -1,3 +1,6 @@
+// The strategies' names, below the machine core; foreign-pages.ts installs and removes the
+// struct pages, and dma/tagged.ts is the DMA-API's side of "tag".
+
 /**
  * Foreign pages: how a backend domain (dom0) gets a `struct page` for a frame another domain
  * granted it, so it can hand the page to the block or network layer and on to the DMA-API.
@@ -15,9 +18,6 @@
  *   thing"): the struct page is flagged `foreign` and `foreign-tagged`, page->private holds the
  *   grant handle, and the frame is never mapped. The DMA-API (see dma/tagged.ts)
  *   takes the bus address from the grant; anything that needs a CPU mapping — kmap() — fails.
- *
- * This file names the strategies; foreign-pages.ts installs and removes the struct pages, and
- * dma/tagged.ts is the DMA-API's side of "tag".
  *
  * Page flags used: "foreign" (PG_foreign; mainline sets it in gnttab_map_refs too),
  * "foreign-tagged" (no mapping exists), "grant-readonly" (the grant mapping is GNTMAP_readonly).

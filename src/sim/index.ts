@@ -5,9 +5,9 @@
  *
  * Import the simulator from here: the layers built on the machine core add their methods to
  * Machine and Domain when they load (so the core need not import them), and this file loads them
- * all — the grant operations (grant.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot (snapshot.ts).
+ * all — the grant operations (grant-table.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot (snapshot.ts).
  */
-import "./grant.js";
+import "./grant-table.js";
 import "./kmap.js";
 import "./dma/api.js";
 import "./snapshot.js";

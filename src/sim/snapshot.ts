@@ -4,7 +4,7 @@ import type { Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
 import type { Direction } from "./dma/types.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
-import { foreignPagesSnapshot, grantsSnapshot } from "./grant.js";
+import { foreignPagesSnapshot, grantsSnapshot } from "./grant-table.js";
 import type { ForeignPageSnapshot, GrantSnapshot } from "./grant.js";
 import { DMA_APIS } from "./dma/api.js";
 

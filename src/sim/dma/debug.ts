@@ -6,7 +6,7 @@ import type { Direction } from "./types.js";
  * CONFIG_DMA_API_DEBUG, after torvalds/linux kernel/dma/debug.c (Joerg Roedel, 2008): every
  * mapping gets an entry keyed by device and bus address; unmaps, syncs and driver unbind are
  * checked against it. Each finding is a `dma-debug` trace event in the kernel's wording (codes
- * D1-D21 as catalogued in the design's semantics-sources §4), never an exception.
+ * D1-D21, the simulator's own labels for the kernel's checks), never an exception.
  * Unlike the kernel (num_errors=1) every finding is recorded, not just the first.
  */
 
