@@ -92,7 +92,7 @@ function strayDma(): ScenarioPicture {
   return picture(m, "Stray DMA: the direct backend in a P2M dom0", "dom0 hands the disk its guest-physical address as the bus address; without an IOMMU that is a machine address, and the frame there belongs to domU1.");
 }
 
-/** Today's grant map (dom0) next to Gerd's tag (a second driver domain), for one domU. */
+/** Today's grant map (dom0) next to the summit's tag (a second driver domain), for one domU. */
 function grantMapVsTag(): ScenarioPicture {
   const m = machine();
   const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "128 KiB", foreignPages: "map" });

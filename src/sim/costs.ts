@@ -3,7 +3,7 @@ import { SimError, describeValue, rejectUnknownKeys } from "./errors.js";
 /**
  * The cost model, in abstract CPU cycles. The simulator aims to reproduce the published ORDER of
  * strategies (which is cheaper), not absolute numbers; each default names its anchor.
- * Sources: the Costs page (docs/costs.mdx) and the API reference page.
+ * Sources: docs/reference/sources.mdx ("What it costs") and the API reference page.
  */
 export interface CostModel {
   /** Identity translation in a nommu/direct map (P==M or native). Model assumption: almost free. */

@@ -41,7 +41,7 @@ export interface DomainConfig {
   /**
    * How this domain, as a backend, gets struct pages for frames other domains grant it:
    * "map" (default: grant-map the frame into its pseudo-physical space, then use the normal
-   * DMA-API) or "tag" (Gerd Hoffmann's proposal: a struct page flagged foreign with the grant
+   * DMA-API) or "tag" (the summit's suggestion Gerd Hoffmann relayed: a struct page flagged foreign with the grant
    * handle in page->private, never mapped; the DMA-API recognises the flag, kmap() fails).
    */
   foreignPages?: ForeignPageStrategy;
@@ -269,7 +269,9 @@ export class Domain {
     }
     const at = this.heap.alloc(bytes, align);
     if (at === undefined) {
-      throw new SimError("OUT_OF_MEMORY", `${this.name}: cannot allocate ${formatSize(bytes)}: ${formatSize(this.heap.freeUnits())} of its ${formatSize(this.memory)} is free, not enough in one piece`, "size");
+      const free = this.heap.freeUnits();
+      const why = bytes > this.memory ? `the request exceeds the domain's ${formatSize(this.memory)}` : bytes > free ? `only ${formatSize(free)} of its ${formatSize(this.memory)} is free` : `${formatSize(free)} of its ${formatSize(this.memory)} is free, not enough in one piece`;
+      throw new SimError("OUT_OF_MEMORY", `${this.name}: cannot allocate ${formatSize(bytes)}: ${why}`, "size");
     }
     this.allocations.set(at, bytes);
     this.machine.emit("alloc", `${this.name}: allocated ${formatSize(bytes)} at guest-physical ${hex(at)}`, { domain: this.name, address: at, bytes });

@@ -12,10 +12,10 @@
  *   a stub that evaluates to 0 (xen/include/asm-ia64/grant_table.h without CONFIG_XEN_IA64_DOM0_VP)
  *   — nothing is mapped and nothing isolates the frame: dom0's "physical" address of it is its
  *   machine address. The DMA-API then treats the page like any of dom0's own pages.
- * - **tag** (Gerd Hoffmann's proposal in the thread: "allocate some struct page for foreign pages
- *   and tag them somehow (new page flag + grant table handle in page->private maybe). The
- *   xenified kernel's DMA mapping implementation can check the flag then and do the right
- *   thing"): the struct page is flagged `foreign` and `foreign-tagged`, page->private holds the
+ * - **tag** (a suggestion from the Xen summit that Gerd Hoffmann relayed in the thread: "allocate
+ *   some "struct page" for foreign pages and tag them somehow (new page flag + grant table handle
+ *   in page->private maybe). The xenified kernel's DMA mapping implementation can check the flag
+ *   then and do the "right thing""): the struct page is flagged `foreign` and `foreign-tagged`, page->private holds the
  *   grant handle, and the frame is never mapped. The DMA-API (see dma/tagged.ts)
  *   takes the bus address from the grant; anything that needs a CPU mapping — kmap() — fails.
  *

@@ -4,7 +4,7 @@ import type { Device } from "./device.js";
 import type { ForeignPageStrategy } from "./foreign.js";
 
 /**
- * Grant tables, after xen-project/xen xen/include/public/grant_table.h (K A Fraser, 2004) and
+ * Grant tables (sources: docs/reference/sources.mdx), after Xen's xen/include/public/grant_table.h (K A Fraser, 2004) and
  * xen/common/grant_table.c, with the guest side of Linux drivers/xen/grant-table.c.
  *
  * A granting domain writes v1 entries `{ flags, domid, frame }` into its own shared table

@@ -3,10 +3,11 @@ import type { EventFields, EventKind } from "../trace.js";
 import type { Direction } from "./types.js";
 
 /**
- * CONFIG_DMA_API_DEBUG, after torvalds/linux kernel/dma/debug.c (Joerg Roedel, 2008): every
+ * CONFIG_DMA_API_DEBUG, after Linux's kernel/dma/debug.c (Joerg Roedel, 2008; versions in
+ * docs/reference/sources.mdx): every
  * mapping gets an entry keyed by device and bus address; unmaps, syncs and driver unbind are
  * checked against it. Each finding is a `dma-debug` trace event in the kernel's wording (codes
- * D1-D21, the simulator's own labels for the kernel's checks), never an exception.
+ * D1-D21, one per dma-debug message the simulator reproduces), never an exception.
  * Unlike the kernel (num_errors=1) every finding is recorded, not just the first.
  */
 

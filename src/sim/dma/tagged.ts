@@ -4,10 +4,9 @@ import type { ForeignFrame } from "../foreign-pages.js";
 import type { BackendContext, BackendName, CoherentResult, Direction, DmaBackend, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
 
 /**
- * The DMA-API's side of the "tag" foreign-page strategy (Gerd Hoffmann's proposal in the thread:
- * "allocate some struct page for foreign pages and tag them somehow (new page flag + grant table
- * handle in page->private maybe). The xenified kernel's DMA mapping implementation can check the
- * flag then and do the right thing"). For a page flagged `foreign-tagged` it reads the grant
+ * The DMA-API's side of the "tag" foreign-page strategy (a suggestion from the Xen summit that
+ * Gerd Hoffmann relayed in the thread; foreign.ts quotes it), as the summit's suggestion has the
+ * xenified DMA-API do. For a page flagged `foreign-tagged` it reads the grant
  * handle from page->private and uses the grant's device mapping — the IOVA Xen installed in this
  * device's IOMMU domain, or, without an IOMMU, the frame's machine address (dev_bus_addr) — with
  * no p2m lookup and no hypercall. Other pages go to the wrapped backend unchanged.

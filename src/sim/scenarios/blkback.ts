@@ -113,7 +113,7 @@ function count(o: Record<string, unknown>, key: string, fallback: number, min: n
  * 1. the domU (blkfront) puts `sectors` sectors in its memory, grants each page to dom0
  *    (read-only for a write) and sends blkif requests of up to 11 page segments;
  * 2. dom0 (blkback) maps the grants — into its pseudo-physical space ("map": GNTMAP_host_map, as
- *    blkback does) or as tagged struct pages ("tag": device mapping only, Gerd's proposal);
+ *    blkback does) or as tagged struct pages ("tag": device mapping only, the summit's suggestion);
  * 3. it submits each request to its block layer (bounce, merge), maps it for the disk with the
  *    chosen DMA-API backend, and the disk performs the DMA;
  * 4. completion unmaps the request, unmaps the grants, and the domU ends access.

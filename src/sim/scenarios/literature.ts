@@ -5,10 +5,10 @@ import { packetStream } from "./packet-stream.js";
 import type { PacketStrategy, PacketStreamOptions } from "./packet-stream.js";
 
 /**
- * The three published comparisons the cost model must rank the same way (the Costs page,
- * docs/costs.mdx, shows them), each rebuilt as a packet stream in the simulator with the ONE set of
+ * The three published comparisons the cost model must rank the same way, each rebuilt as a packet stream in the simulator with the ONE set of
  * default constants (DEFAULT_COSTS; nothing here overrides a cost). Published figures carry where
- * they were read; numbers not checked against the paper's text are marked unverified.
+ * they were read; numbers not checked against the paper's text are marked unverified (see
+ * docs/reference/sources.mdx, "What it costs").
  */
 
 /** One published figure (or a verified qualitative statement with `value: null`). */
