@@ -2,7 +2,7 @@
 // their trace events with the reader's line that caused it.
 import * as sim from '../sim/index';
 import type { Machine } from '../sim/index';
-import { machineHooks } from '../sim/machine';
+import { machineHooks } from '../sim/index';
 import { currentReaderLine } from './user-function';
 import type { MachineReport } from './protocol';
 
@@ -23,7 +23,7 @@ interface Budget {
   left: number;
 }
 
-/** A function for `traceLog.locate`: the reader's line of the current call stack, for the first `limit` calls. */
+/** A function for `machine.locateEvents`: the reader's line of the current call stack, for the first `limit` calls. */
 export function stackLocator(header: number, limit = LOCATE_LIMIT, budget: Budget = { left: Infinity }): () => number | undefined {
   let calls = 0;
   return () => {
@@ -58,7 +58,7 @@ export function createRecorder(header: number | undefined): Recorder {
     machines.push(m);
     if (header === undefined || machines.length > MACHINE_REPORT_LIMIT) return;
     createdOn.set(m, currentReaderLine(header));
-    m.traceLog.locate = stackLocator(header, LOCATE_LIMIT, budget);
+    m.locateEvents(stackLocator(header, LOCATE_LIMIT, budget));
   };
   machineHooks.created = hook;
   return {

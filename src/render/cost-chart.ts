@@ -4,8 +4,8 @@
  * cycles went: IOTLB flushes, hypercalls, bounce copies ...) and labelled with its total. Kinds
  * keep their colour across charts, so "iotlb-flush" looks the same on every page.
  */
-import { SimError, describeValue } from "../sim/errors.js";
-import type { StrategyResult } from "../sim/scenarios/compare.js";
+import { SimError, describeValue } from "../sim/index.js";
+import type { StrategyResult } from "../sim/index.js";
 import { grouped } from "./format.js";
 import { drawLegend } from "./legend.js";
 import type { LegendItem } from "./legend.js";

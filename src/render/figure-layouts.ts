@@ -12,8 +12,7 @@ import { renderMemoryMap } from "./memory-map.js";
 import type { MemoryMapOptions } from "./memory-map.js";
 import { renderCostChart } from "./cost-chart.js";
 import type { CostChartOptions } from "./cost-chart.js";
-import type { MachineSnapshot } from "../sim/snapshot.js";
-import type { StrategyResult } from "../sim/scenarios/compare.js";
+import type { MachineSnapshot, StrategyResult } from "../sim/index.js";
 
 export interface FigureLayout {
   name: "narrow" | "wide";

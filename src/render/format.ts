@@ -1,5 +1,5 @@
 /** Number formatting for picture labels (sizes and hex as the simulator prints them). */
-export { formatSize as size, hex } from "../sim/units.js";
+export { formatSize as size, hex } from "../sim/index.js";
 
 /** 4000 → "4,000". */
 export function grouped(n: number): string {

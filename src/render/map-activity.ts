@@ -5,10 +5,9 @@
  * order for elision. Only the most recent events of each sort count, so a long trace costs one
  * pass and a bounded picture.
  */
-import type { MachineSnapshot } from "../sim/snapshot.js";
-import type { TraceEvent } from "../sim/trace.js";
+import type { MachineSnapshot, TraceEvent } from "../sim/index.js";
 import { frameOwner } from "./map-model.js";
-import { formatSize, hex } from "../sim/units.js";
+import { formatSize, hex } from "../sim/index.js";
 
 /** Candidate priorities: lower numbers win a cell first. */
 export const PRIORITY = { error: 0, warning: 1, active: 2, owned: 3, context: 4 } as const;

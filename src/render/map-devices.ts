@@ -7,7 +7,7 @@
 import { cellIndexOf } from "./elide.js";
 import type { Touch } from "./map-activity.js";
 import type { PlacedBand } from "./map-layout.js";
-import type { MachineSnapshot } from "../sim/snapshot.js";
+import type { MachineSnapshot } from "../sim/index.js";
 import { el, text, textWidth, tooltip } from "./svg.js";
 
 /** A device box. */

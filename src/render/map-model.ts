@@ -5,9 +5,9 @@
  * Everything comes from the snapshot; nothing here walks a frame at a time except the snapshot's
  * own runs, so a 64 GiB machine costs what its runs cost.
  */
-import type { DomainSnapshot, IommuSnapshot, MachineSnapshot } from "../sim/snapshot.js";
+import type { DomainSnapshot, IommuSnapshot, MachineSnapshot } from "../sim/index.js";
 import type { Segment } from "./elide.js";
-import { formatSize } from "../sim/units.js";
+import { formatSize } from "../sim/index.js";
 
 /** A run of `count` consecutive indices of one band mapped to consecutive indices of another. */
 export interface LinkRun {

@@ -1,5 +1,5 @@
 /** The memory map's accessible name: the picture in a few sentences (what a screen reader says). */
-import type { MachineSnapshot } from "../sim/snapshot.js";
+import type { MachineSnapshot } from "../sim/index.js";
 import type { Activity } from "./map-activity.js";
 import { grouped, plural, size } from "./format.js";
 

@@ -11,9 +11,8 @@
  * The snapshot is the machine's state when it was taken; `uptoSeq` only limits which trace
  * events count (DMA arrows, incidents, the current step), it does not rewind the snapshot.
  */
-import { SimError, describeValue } from "../sim/errors.js";
-import type { MachineSnapshot } from "../sim/snapshot.js";
-import type { TraceEvent } from "../sim/trace.js";
+import { SimError, describeValue } from "../sim/index.js";
+import type { MachineSnapshot, TraceEvent } from "../sim/index.js";
 import { collectActivity } from "./map-activity.js";
 import { candidateLists, spreadLiveMarks } from "./map-candidates.js";
 import { buildModel } from "./map-model.js";

@@ -3,7 +3,7 @@ import { checkAddress } from "./domain.js";
 import type { Domain, StructPage } from "./domain.js";
 import type { Device } from "./device.js";
 import type { DmaApi, SgEntry } from "./dma/api.js";
-import type { Direction, SgSegment } from "./dma/backend.js";
+import type { Direction, SgSegment } from "./dma/types.js";
 import { formatSize, hex, maskLimit } from "./units.js";
 import { bounceForBlockLayer, finishBlockBounce } from "./kmap.js";
 import type { BlockBounce } from "./kmap.js";

@@ -58,8 +58,6 @@ export class Device {
   readonly segmentBoundary: number;
   /** @internal The device's IOMMU protection domain, or null when no IOMMU sits in front of it. */
   readonly iommu: IommuDomain | null;
-  /** @internal Bus pages covered by live DMA mappings (no-IOMMU case): page → count. */
-  private readonly live = new Map<number, number>();
 
   /**
    * Use `machine.attachDevice(config)` instead.
@@ -102,18 +100,6 @@ export class Device {
   /** Exclusive upper bound of the bus addresses the device can emit. */
   get dmaLimit(): number {
     return maskLimit(this.dmaMask);
-  }
-
-  /** @internal Marks [bus, bus+length) as covered by a live mapping (or releases it). */
-  trackLive(busAddress: number, length: number, delta: 1 | -1): void {
-    if (this.iommu || length === 0) return;
-    const pageSize = this.machine.pageSize;
-    const last = Math.floor((busAddress + length - 1) / pageSize);
-    for (let page = Math.floor(busAddress / pageSize); page <= last; page++) {
-      const count = (this.live.get(page) ?? 0) + delta;
-      if (count <= 0) this.live.delete(page);
-      else this.live.set(page, count);
-    }
   }
 
   /** The device reads `length` bytes at a bus address (DMA towards the device). */
@@ -167,7 +153,7 @@ export class Device {
         } else {
           if (!m.accessibleBy(domid, mfn)) this.reportStray(bus, maddr, chunk, isWrite);
           else if (isWrite && !m.writableBy(domid, mfn)) this.reportReadOnlyGrantWrite(bus, maddr, chunk);
-          else if (!this.iommu && !this.live.has(busPage)) this.reportUnmapped(bus, maddr, chunk, isWrite);
+          else if (!this.iommu && !m.liveMappings.covers(this, busPage)) this.reportUnmapped(bus, maddr, chunk, isWrite);
           copy(maddr, done, chunk);
         }
       } else {

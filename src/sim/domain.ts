@@ -4,14 +4,9 @@ import { findFreeRun, lowestFreeFrames, shuffle } from "./frame-alloc.js";
 import { RangeAllocator } from "./range-alloc.js";
 import { Size, formatSize, hex, parseSize } from "./units.js";
 import type { Machine } from "./machine.js";
-import type { Device } from "./device.js";
-import { DmaApi, DmaApiOptions } from "./dma/api.js";
-import type { BackendName } from "./dma/backend.js";
 import { FOREIGN_PAGE_STRATEGIES } from "./foreign.js";
 import type { ForeignPageStrategy } from "./foreign.js";
-import { endAccess, grantAccess, mapGrant, unmapGrant } from "./grant.js";
-import type { GrantAccessOptions, GrantMapping, MapGrantOptions, UnmapGrantOptions } from "./grant.js";
-import { kmap } from "./kmap.js";
+import { StateSlots } from "./state.js";
 
 /**
  * How a domain reaches machine addresses, as the thread defines the terms:
@@ -97,6 +92,8 @@ export class Domain {
   readonly extraP2m = new Map<number, number>();
   /** @internal struct page state, only for pages that have any. */
   readonly pageState = new Map<number, PageState>();
+  /** @internal State other modules keep for this domain: grant table, foreign pages, block bounces. */
+  readonly state: StateSlots<Domain> = new StateSlots<Domain>(this);
   private nextExtraPfn: number;
   private readonly heap: RangeAllocator;
   private readonly allocations = new Map<number, number>();
@@ -364,52 +361,9 @@ export class Domain {
     }
     return state;
   }
-
-  /**
-   * gnttab_grant_foreign_access(): lets `grantee` map this domain's page `pfn` (read-only with
-   * `{ readonly: true }`). Returns the grant reference to pass to the grantee (as blkfront puts
-   * it in a ring request).
-   */
-  grantAccess(pfn: number, grantee: Domain, options?: GrantAccessOptions): number {
-    return grantAccess(this, pfn, grantee, options);
-  }
-
-  /**
-   * gnttab_end_foreign_access_ref(): revokes a grant. Returns false, with Linux's
-   * "WARNING: g.e. ... still in use!" in the trace, while the grantee still has it mapped.
-   */
-  endAccess(gref: number): boolean {
-    return endAccess(this, gref);
-  }
-
-  /**
-   * GNTTABOP_map_grant_ref: maps grant `gref` of `granter` (a domain or its domid) for this
-   * domain's CPU (host) and/or devices. Returns the maptrack handle, the foreign struct page
-   * (per this domain's `foreignPages` strategy), its address and the device bus address.
-   * Failures throw a GrantError carrying Xen's GNTST_* status.
-   */
-  mapGrant(granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping {
-    return mapGrant(this, granter, gref, options);
-  }
-
-  /** GNTTABOP_unmap_grant_ref: undoes the mapping `handle` tracks (host, device and IOMMU entry). */
-  unmapGrant(handle: number, options?: UnmapGrantOptions): void {
-    unmapGrant(this, handle, options);
-  }
-
-  /**
-   * kmap(page): the CPU-addressable (guest-physical) address of a page's data. Fails with
-   * KMAP_FAILED for a tagged foreign page, which has no mapping in this domain.
-   */
-  kmap(page: StructPage): number {
-    return kmap(this, page);
-  }
-
-  /** A DMA-API instance for `device` with the named backend (one per position in the thread). */
-  dmaApi(device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi {
-    this.machine.assertRunning();
-    return new DmaApi(this, device, backend, options);
-  }
+  // Grant operations (grantAccess, endAccess, mapGrant, unmapGrant) are added by grant.ts,
+  // kmap by kmap.ts and dmaApi by dma/api.ts: each module extends Domain with its own methods,
+  // so the domain does not depend on the layers built on it.
 }
 
 function toBytes(data: unknown): Uint8Array {

@@ -2,9 +2,18 @@
  * DMA Lab's simulator: a machine, Xen domains in P==M, P2M and VP modes, devices with or without
  * an IOMMU, and the Linux DMA-API with one backend per position in the 2006 Xen-devel thread
  * "VP problematic for backend drivers on IA64?". This file is the whole public API.
+ *
+ * Import the simulator from here: the layers built on the machine core add their methods to
+ * Machine and Domain when they load (so the core need not import them), and this file loads them
+ * all — the grant operations (grant-table.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot (snapshot.ts).
  */
-export { createMachine, Machine } from "./machine.js";
-export type { MachineConfig, Arch, Era, Hypervisor, Limits } from "./machine.js";
+import "./grant-table.js";
+import "./kmap.js";
+import "./dma/api.js";
+import "./snapshot.js";
+
+export { createMachine, Machine, machineHooks } from "./machine.js";
+export type { MachineConfig, Arch, Era, Hypervisor, Limits, MachineHooks } from "./machine.js";
 export { Domain } from "./domain.js";
 export type { DomainConfig, DomainMode, Layout, StructPage } from "./domain.js";
 export { Device, DMA_MAPPING_ERROR } from "./device.js";
@@ -14,7 +23,7 @@ export { DmaApi, EIO } from "./dma/api.js";
 export type { SgEntry, SgMapping, DmaApiOptions } from "./dma/api.js";
 export type { BackendName, Direction, SgSegment } from "./dma/backend.js";
 export { BACKEND_NAMES } from "./dma/backend.js";
-export { SimError } from "./errors.js";
+export { SimError, describeValue } from "./errors.js";
 export type { SimErrorCode } from "./errors.js";
 export type { TraceEvent, EventKind, Stats, Severity } from "./trace.js";
 export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot, SwiotlbSnapshot } from "./snapshot.js";
@@ -30,5 +39,5 @@ export type { BioSegment, BioVec, BlockOp, BlockRequest, BounceRule, RequestMapp
 export * from "./scenarios/index.js";
 export { DEFAULT_COSTS } from "./costs.js";
 export type { CostModel } from "./costs.js";
-export { parseSize, formatSize, KiB, MiB, GiB } from "./units.js";
+export { parseSize, formatSize, hex, KiB, MiB, GiB } from "./units.js";
 export type { Size } from "./units.js";

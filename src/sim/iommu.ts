@@ -3,7 +3,7 @@ import { RangeAllocator } from "./range-alloc.js";
 import { formatSize, hex } from "./units.js";
 import type { Machine } from "./machine.js";
 import type { Device } from "./device.js";
-import type { Direction } from "./dma/backend.js";
+import type { Direction } from "./dma/types.js";
 
 /**
  * The hardware IOMMU (modelled on Intel VT-d): per-device protection domains with their own IOVA

@@ -1,8 +1,10 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./errors.js";
 import { formatSize, hex } from "./units.js";
-import type { Domain, StructPage } from "./domain.js";
+import { Domain } from "./domain.js";
+import type { StructPage } from "./domain.js";
+import { StateKey } from "./state.js";
 import type { Device } from "./device.js";
-import type { Direction } from "./dma/backend.js";
+import type { Direction } from "./dma/types.js";
 
 /**
  * kmap() and the two kernel paths that need it for I/O — the places the 2006 thread predicted a
@@ -47,15 +49,10 @@ interface LiveBounces {
   byPfn: Map<number, BlockBounce>;
 }
 
-const liveBounces = new WeakMap<Domain, LiveBounces>();
+const LIVE_BOUNCES = new StateKey<LiveBounces, Domain>("block bounces", () => ({ byPfn: new Map() }));
 
 function bouncesOf(domain: Domain): LiveBounces {
-  let b = liveBounces.get(domain);
-  if (!b) {
-    b = { byPfn: new Map() };
-    liveBounces.set(domain, b);
-  }
-  return b;
+  return domain.state.get(LIVE_BOUNCES);
 }
 
 function checkPage(domain: Domain, page: unknown, field: string): StructPage {
@@ -242,3 +239,17 @@ export function pioTransfer(domain: Domain, segment: PageSegment, dir: Direction
   m.emit("cpu-copy", `PIO: the CPU copied ${formatSize(seg.length)} from pfn ${hex(seg.page.pfn)} to ${port} (no DMA: floppy.c-style)`, fields);
   return out;
 }
+
+declare module "./domain.js" {
+  interface Domain {
+    /**
+     * kmap(page): the CPU-addressable (guest-physical) address of a page's data. Fails with
+     * KMAP_FAILED for a tagged foreign page, which has no mapping in this domain.
+     */
+    kmap(page: StructPage): number
+  }
+}
+
+Domain.prototype.kmap = function (this: Domain, page: StructPage): number {
+  return kmap(this, page);
+};

@@ -9,10 +9,8 @@ import { Domain, DomainConfig } from "./domain.js";
 import { Device, DeviceConfig } from "./device.js";
 import { Iommu } from "./iommu.js";
 import { DmaDebug } from "./dma/debug.js";
-import { reportLiveGrantMappings } from "./grant.js";
-import type { MachineSnapshot } from "./snapshot.js";
-import type { DmaApi } from "./dma/api.js";
-import { takeSnapshot } from "./snapshot.js";
+import { StateSlots } from "./state.js";
+import { LiveMappings } from "./live-mappings.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
 
 /**
@@ -75,11 +73,24 @@ interface ResolvedLimits {
   transfer: number;
 }
 
+/** Observers of the simulator, see {@link machineHooks}. */
+export interface MachineHooks {
+  /** Called with every machine as it is created, before any domain exists. */
+  created?: (machine: Machine) => void;
+}
+
 /**
- * @internal Not part of the public API. The playground's runner sets `created` to see every
- * machine the reader's code builds, including those a scenario helper builds for it.
+ * Observing machines: set `machineHooks.created` to be called with every machine as it is
+ * created — those your code builds and those a scenario helper (blkbackRoundTrip,
+ * compareStrategies, ...) builds for it. One observer at a time; set it back to undefined to stop.
+ * The playground records a run's machines this way, then reads each one's `trace` and `snapshot()`.
+ * @example
+ * const seen = [];
+ * machineHooks.created = (m) => seen.push(m);
+ * blkbackRoundTrip({ backend: "xen-swiotlb" });
+ * machineHooks.created = undefined; // seen holds the scenario's machine
  */
-export const machineHooks: { created?: (machine: Machine) => void } = {};
+export const machineHooks: MachineHooks = {};
 
 /**
  * A simulated machine: frames of memory, Xen, domains, devices, an IOMMU and the event trace.
@@ -116,17 +127,21 @@ export class Machine {
   /** @internal */ readonly traceLog: Trace;
   /** @internal */ readonly iommu: Iommu;
   /** @internal */ readonly dmaDebug: DmaDebug;
+  /** @internal The one record of live DMA mappings (written by the DMA-API, read by devices and snapshots). */
+  readonly liveMappings: LiveMappings;
   /** Frames below this index are usable by domains; Xen's own frames sit above. */
   readonly domainFrameLimit: number;
   /** Every domain created, in creation order; a domain's index is its domid (dom0 is 0). Do not modify. */
   readonly domains: Domain[] = [];
   /** Every device attached, in attach order. Do not modify. */
   readonly devices: Device[] = [];
-  /** @internal Every DMA-API instance created, for snapshots. */
-  readonly apis: DmaApi[] = [];
   private haltReason: string | undefined;
+  /** End-of-run reports that modules with machine state registered (see {@link Machine.onFinish}). */
+  private readonly finishReports: (() => void)[] = [];
   /** @internal swiotlb bounce pools, one per driver domain and kind, set aside on first use. */
-  readonly swiotlbPools: SwiotlbPool[] = [];
+  readonly swiotlbPools: SwiotlbPool<Domain>[] = [];
+  /** @internal State other modules keep for this machine (the DMA-API instances, the grant report). */
+  readonly state: StateSlots<Machine> = new StateSlots<Machine>(this);
   /** @internal Foreign frames each domain may reach through a grant mapping: mfn → domid → count. */
   readonly grantedFrames = new Map<number, Map<number, number>>();
   /** @internal The subset of grantedFrames mapped writable (without GNTMAP_readonly): mfn → domid → count. */
@@ -189,6 +204,7 @@ export class Machine {
     for (let mfn = this.domainFrameLimit; mfn < frameCount; mfn++) this.store.assign(mfn, XEN, undefined);
     this.iommu = new Iommu(this);
     this.dmaDebug = new DmaDebug(this);
+    this.liveMappings = new LiveMappings(this.pageSize);
     machineHooks.created?.(this);
   }
 
@@ -207,11 +223,6 @@ export class Machine {
     return this.traceLog.stats();
   }
 
-  /** Everything a picture needs, as plain data. */
-  snapshot(): MachineSnapshot {
-    return takeSnapshot(this);
-  }
-
   /**
    * Ends the run the way a driver unbind does: dma-debug reports every device's leaked mappings
    * (D15), grant mappings still held are reported, and lazily queued IOTLB invalidations are
@@ -219,9 +230,23 @@ export class Machine {
    */
   finish(): Stats {
     for (const device of this.devices) this.dmaDebug.reportLeaks(device);
-    reportLiveGrantMappings(this);
+    for (const report of this.finishReports) report();
     if (!this.haltReason) this.iommu.flushAllQueues("end of run");
     return this.stats();
+  }
+
+  /**
+   * Locating events: `locator` is asked for a number for each trace event from now on, stored as
+   * the event's `line` when defined (the playground gives the reader's source line of the call
+   * that caused the event). Pass undefined to stop.
+   */
+  locateEvents(locator: (() => number | undefined) | undefined): void {
+    this.traceLog.locate = locator;
+  }
+
+  /** @internal Adds a report to `finish()`, run after dma-debug's leak check (grant.ts: live grant mappings). */
+  onFinish(report: () => void): void {
+    this.finishReports.push(report);
   }
 
   /** Lets simulated time pass (e.g. for the lazy IOTLB's 10 ms timer). */

@@ -1,10 +1,12 @@
 import { CHUNK_FRAMES, FREE, XEN, domidOf } from "./frames.js";
-import type { Machine, Arch, Era } from "./machine.js";
+import { Machine } from "./machine.js";
+import type { Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
-import type { Direction } from "./dma/backend.js";
+import type { Direction } from "./dma/types.js";
 import type { SwiotlbPool } from "./swiotlb-pool.js";
-import { foreignPagesSnapshot, grantsSnapshot } from "./grant.js";
+import { foreignPagesSnapshot, grantsSnapshot } from "./grant-table.js";
 import type { ForeignPageSnapshot, GrantSnapshot } from "./grant.js";
+import { DMA_APIS } from "./dma/api.js";
 
 /** A run of consecutive machine frames with one owner (and consecutive PFNs, when `pfn` is set). */
 export interface FrameRun {
@@ -161,7 +163,7 @@ export function takeSnapshot(m: Machine): MachineSnapshot {
     frames: frameRuns(m),
     domains: m.domains.map(domainSnapshot),
     devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
-    mappings: m.apis.flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
+    mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
     iommu: iommuSnapshot(m),
     swiotlb: m.swiotlbPools.map(swiotlbSnapshot),
     grants: grantsSnapshot(m),
@@ -239,7 +241,7 @@ function iommuSnapshot(m: Machine): IommuSnapshot[] {
   }));
 }
 
-function swiotlbSnapshot(p: SwiotlbPool): SwiotlbSnapshot {
+function swiotlbSnapshot(p: SwiotlbPool<Domain>): SwiotlbSnapshot {
   const pageSize = p.domain.machine.pageSize;
   // Math.floor keeps the PFNs small integers: a division result stored in a run would make V8
   // widen the field for every run of the snapshot (all p2m runs share one shape), and the first
@@ -259,3 +261,14 @@ function swiotlbSnapshot(p: SwiotlbPool): SwiotlbSnapshot {
     overflowBuffer: p.overflow ? { ...p.overflow } : null,
   };
 }
+
+declare module "./machine.js" {
+  interface Machine {
+    /** Everything a picture needs, as plain data. */
+    snapshot(): MachineSnapshot
+  }
+}
+
+Machine.prototype.snapshot = function (this: Machine): MachineSnapshot {
+  return takeSnapshot(this);
+};

@@ -1,6 +1,3 @@
-import type { Domain } from "./domain.js";
-import type { Era } from "./machine.js";
-
 /** log2 of a slot ("slab"): 2 KiB, as include/linux/swiotlb.h's IO_TLB_SHIFT 11. */
 export const IO_TLB_SHIFT = 11;
 /** Bytes per slot: 2 KiB. */
@@ -32,7 +29,7 @@ const INVALID_PHYS_ADDR = -1;
  * own locks and index (and optional CONFIG_SWIOTLB_DYNAMIC pools); with a single simulated CPU
  * that is the same as one area.
  */
-export class SwiotlbPool {
+export class SwiotlbPool<Owner = unknown> {
   /** io_tlb_list: free-slot counts, as Linux keeps them. */
   readonly list: Uint16Array;
   /** io_tlb_orig_addr: guest-physical address each slot bounces for (-1 = none). */
@@ -57,14 +54,14 @@ export class SwiotlbPool {
   readonly lastBusAddress: number;
 
   /**
-   * @param domain the driver domain that owns the pool (its frames sit at PFNs above its RAM).
+   * @param domain the driver domain that owns the pool (typed by the caller, so this file stays below the domain) (its frames sit at PFNs above its RAM).
    * @param kind the backend the pool serves.
    * @param nslabs io_tlb_nslabs: number of 2 KiB slots, a multiple of 128.
    * @param address guest-physical address of slot 0 (page-aligned; the pool is pfn-contiguous).
    * @param segmentBus bus address of each 128-slot segment's first byte, as the device must see it.
    */
   constructor(
-    readonly domain: Domain,
+    readonly domain: Owner,
     readonly kind: SwiotlbKind,
     readonly nslabs: number,
     readonly address: number,
@@ -143,7 +140,7 @@ export class SwiotlbPool {
    * size the driver passes, so an unmap with a smaller size than the map leaks slots. Modern
    * (swiotlb_release_slots): from the alloc_size recorded at map time, whatever the driver says.
    */
-  slotsToRelease(index: number, unmapBytes: number, era: Era): number {
+  slotsToRelease(index: number, unmapBytes: number, era: "2006" | "modern"): number {
     const bytes = era === "2006" ? unmapBytes : this.allocSize[index]!;
     return Math.max(1, Math.min(Math.ceil(bytes / IO_TLB_SIZE), this.nslabs - index));
   }

@@ -46,7 +46,7 @@ const FIRST_DMA_BITS = Math.log2(IO_TLB_SEGMENT_BYTES);
  * Era "2006" also sets aside the 32 KiB io_tlb_overflow_buffer (alloc_bootmem_low: never
  * exchanged, so in P2M/VP its frames need not be machine-contiguous).
  */
-export function swiotlbPoolFor(domain: Domain, kind: SwiotlbKind): SwiotlbPool {
+export function swiotlbPoolFor(domain: Domain, kind: SwiotlbKind): SwiotlbPool<Domain> {
   const m = domain.machine;
   const existing = m.swiotlbPools.find((p) => p.domain === domain && p.kind === kind);
   if (existing) return existing;
@@ -86,7 +86,7 @@ interface Placement {
 }
 
 /** Places a pool of `size` bytes (and the 2006 overflow buffer), or returns undefined with nothing changed. */
-function tryPlace(domain: Domain, kind: SwiotlbKind, size: number): SwiotlbPool | undefined {
+function tryPlace(domain: Domain, kind: SwiotlbKind, size: number): SwiotlbPool<Domain> | undefined {
   const m = domain.machine;
   const pageSize = m.pageSize;
   const limit = Math.min(m.domainFrameLimit, Math.floor(POOL_LIMIT / pageSize));
@@ -179,7 +179,7 @@ function planSegments(store: FrameStore, pages: number, pagesPerSegment: number,
 }
 
 /** The "setup" events: where the pool went, in the kernel's words for the era, and why its size. */
-function announce(pool: SwiotlbPool, configured: number | undefined, scaled: number, wanted: number): void {
+function announce(pool: SwiotlbPool<Domain>, configured: number | undefined, scaled: number, wanted: number): void {
   const m = pool.domain.machine;
   const where = { domain: pool.domain.name, address: pool.address, bytes: pool.bytes };
   if (configured === undefined && scaled < SWIOTLB_DEFAULT_SIZE) {
@@ -202,7 +202,7 @@ function announce(pool: SwiotlbPool, configured: number | undefined, scaled: num
   m.emit("setup", `${pool.domain.name}: ${text} — ${pool.nslabs} slots of 2 KiB for ${pool.kind}, ${owner}${pool.overflow ? `; io_tlb_overflow_buffer (32 KiB) at ${hex(pool.overflow.address)}` : ""}`, where);
 }
 
-function segmentsText(pool: SwiotlbPool): string {
+function segmentsText(pool: SwiotlbPool<Domain>): string {
   const first = pool.segmentBus[0]!;
   const contiguous = pool.segmentBus.every((bus, s) => bus === first + s * IO_TLB_SEGMENT_BYTES);
   return contiguous ? `${hex(first)} - ${hex(first + pool.bytes)}` : `${pool.segmentBus.length} segments from ${hex(first)}`;

@@ -3,7 +3,7 @@
 // arrows that arrive at their cells, and headings that wrap rather than lose their end.
 import { describe, expect, it } from "vitest";
 import { FIGURE_LAYOUTS, costChartVariants, memoryMapVariants } from "../../src/render/figure-layouts.js";
-import { SCENARIOS, runScenario } from "../../src/render/scenarios.js";
+import { SCENARIOS, runScenario } from "../../src/components/memory-map-scenarios.js";
 import { LITERATURE } from "../../src/sim/scenarios/index.js";
 import { textWidth } from "../../src/render/svg.js";
 import { findAll, parseXml } from "./xml.js";

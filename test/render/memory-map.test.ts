@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { createMachine, SimError } from "../../src/sim/index.js";
 import { renderMemoryMap } from "../../src/render/index.js";
-import { runScenario } from "../../src/render/scenarios.js";
+import { runScenario } from "../../src/components/memory-map-scenarios.js";
 import { byClass, findAll, parseXml, textOf, tooltipOf } from "./xml.js";
 import { cellAt, cellsOf, drawMachine, linksOf, rectOf } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 // The docs' named picture scenarios each show one point of the 2006 thread; these tests pin that
 // the simulator really produced that situation (not just that a picture came out).
 import { describe, expect, it } from "vitest";
-import { SCENARIOS, runScenario } from "../../src/render/scenarios.js";
+import { SCENARIOS, runScenario } from "../../src/components/memory-map-scenarios.js";
 import { renderMemoryMap } from "../../src/render/index.js";
 import { SimError } from "../../src/sim/index.js";
 import { parseXml } from "./xml.js";

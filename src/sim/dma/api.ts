@@ -1,14 +1,17 @@
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "../errors.js";
 import { DMA_MAPPING_ERROR, checkMaskBits } from "../device.js";
 import type { Device } from "../device.js";
-import { checkAddress } from "../domain.js";
-import type { Domain, StructPage } from "../domain.js";
+import { Domain, checkAddress } from "../domain.js";
+import type { StructPage } from "../domain.js";
+import type { Machine } from "../machine.js";
+import { StateKey } from "../state.js";
 import { formatSize, hex } from "../units.js";
 import type { BackendContext, BackendName, Direction, DmaBackend, PhysRange, SgSegment } from "./backend.js";
 import { BACKEND_NAMES } from "./backend.js";
 import { createBackend } from "./registry.js";
-import { foreignAwareBackend } from "../foreign.js";
+import { TaggedPageBackend } from "./tagged.js";
 import type { DebugType } from "./debug.js";
+import type { SgListMapping } from "../live-mappings.js";
 
 /** One scatterlist entry: a guest-physical range, or a struct page with offset. */
 export type SgEntry = { address: number; length: number } | { page: StructPage; offset?: number; length: number };
@@ -27,34 +30,13 @@ export interface SgMapping {
 /** Options of `domain.dmaApi(device, backend, options)`. None yet; reserved for per-API settings. */
 export type DmaApiOptions = Record<string, never>;
 
+/** @internal Every DMA-API instance created on a machine, in creation order (for snapshots). */
+export const DMA_APIS = new StateKey<DmaApi[], Machine>("DMA-API instances", () => []);
+
 /** -EIO, what dma_set_mask returns for an unsupported mask. */
 export const EIO = -5;
 
 const MAX_SG_ENTRIES = 4096;
-
-interface StreamingMapping {
-  type: DebugType;
-  busAddress: number;
-  size: number;
-  dir: Direction;
-  gpa: number;
-  state: unknown;
-}
-
-interface SgRecord {
-  entries: PhysRange[];
-  segments: SgSegment[];
-  dir: Direction;
-  state: unknown;
-  source: readonly SgEntry[];
-}
-
-interface CoherentRecord {
-  cpuAddress: number;
-  busAddress: number;
-  size: number;
-  state: unknown;
-}
 
 /**
  * The DMA-API of one driver domain for one device: Linux's dma_map_* family, with one backend
@@ -65,9 +47,6 @@ export class DmaApi {
   /** The backend's name. */
   readonly backend: BackendName;
   private readonly impl: DmaBackend;
-  private readonly singles = new Map<number, StreamingMapping[]>();
-  private readonly sgLists: SgRecord[] = [];
-  private readonly coherents = new Map<number, CoherentRecord>();
 
   /**
    * Use `domain.dmaApi(device, backend)` instead.
@@ -89,9 +68,11 @@ export class DmaApi {
     }
     this.backend = backend;
     const ctx: BackendContext = { machine: domain.machine, domain, device };
-    // Every backend recognises tagged foreign pages (PageForeign + grant handle in page->private).
-    this.impl = foreignAwareBackend(createBackend(backend, ctx), ctx);
-    domain.machine.apis.push(this);
+    const impl = createBackend(backend, ctx);
+    // Tagged foreign pages (PageForeign + grant handle in page->private) and read-only grants
+    // under a Xen-programmed IOMMU need the tagged-page layer; other DMA-APIs call the backend directly.
+    this.impl = TaggedPageBackend.neededFor(impl, ctx) ? new TaggedPageBackend(impl, ctx) : impl;
+    domain.machine.state.get(DMA_APIS).push(this);
     domain.machine.emit("setup", `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, { domain: domain.name, device: device.name });
     // A driver's probe calls dma_set_mask first; a mask given at attachDevice skipped that check.
     if (!this.impl.dmaSupported(device.dmaMask)) {
@@ -101,6 +82,11 @@ export class DmaApi {
 
   private get machine() {
     return this.domain.machine;
+  }
+
+  /** The machine's record of live mappings; this instance's are keyed by itself. */
+  private get live() {
+    return this.domain.machine.liveMappings;
   }
 
   /** PCI_DMA_BUS_IS_PHYS for this backend: whether the block layer must bounce on its own. */
@@ -189,11 +175,7 @@ export class DmaApi {
       this.machine.emit("mapping-error", `${fn}(${this.device.name}, ${hex(gpa)}, ${size}, ${dir}) failed: ${result.reason}`, { ...this.where(), address: gpa, bytes: size, busAddress: result.errorAddress });
       return result.errorAddress ?? DMA_MAPPING_ERROR;
     }
-    const mapping: StreamingMapping = { type, busAddress: result.busAddress, size, dir, gpa, state: result.state };
-    const list = this.singles.get(result.busAddress);
-    if (list) list.push(mapping);
-    else this.singles.set(result.busAddress, [mapping]);
-    this.device.trackLive(result.busAddress, size, 1);
+    this.live.addSingle(this, this.device, { type, busAddress: result.busAddress, size, dir, gpa, state: result.state });
     this.machine.dmaDebug.add(this.device, { type, busAddress: result.busAddress, size, direction: dir, paddr: gpa, mapErr: "not-checked", sgCallEnts: 0, sgMappedEnts: 0 });
     this.machine.emit("map", `${fn}: ${formatSize(size)} at ${hex(gpa)} → bus ${hex(result.busAddress)} (${dir}, ${this.backend})`, { ...this.where(), address: gpa, busAddress: result.busAddress, bytes: size, cost: this.machine.costs.directMap });
     return result.busAddress;
@@ -206,15 +188,11 @@ export class DmaApi {
     const isError = this.isErrorValue(busAddress);
     if (!isError) checkAddress(busAddress, "busAddress");
     this.machine.dmaDebug.checkUnmap(this.device, { type, busAddress, size, direction: dir }, isError);
-    const list = this.singles.get(busAddress);
-    if (!list || list.length === 0) return; // nothing to undo; dma-debug has reported it
-    const best = list.find((m) => m.size === size && m.dir === dir) ?? list[0]!;
-    list.splice(list.indexOf(best), 1);
-    if (list.length === 0) this.singles.delete(busAddress);
+    const best = this.live.takeSingle(this, this.device, busAddress, size, dir);
+    if (!best) return; // nothing to undo; dma-debug has reported it
     // Resources are released per the recorded mapping; copy-back follows the caller's size and
     // direction, as swiotlb's unmap does.
     this.impl.unmap(best.busAddress, Math.min(size, best.size), dir, best.state);
-    this.device.trackLive(best.busAddress, best.size, -1);
     this.machine.emit("unmap", `${fn}: bus ${hex(busAddress)}, ${formatSize(size)} (${dir})`, { ...this.where(), address: best.gpa, busAddress, bytes: size, cost: this.machine.costs.directMap });
   }
 
@@ -223,7 +201,7 @@ export class DmaApi {
     this.machine.assertRunning();
     this.checkDirection(dir, "dma_map_sg");
     const ranges = this.sgRanges(entries);
-    if (this.sgLists.some((r) => r.source === entries)) {
+    if (this.live.isSgMapped(this, entries)) {
       this.machine.emit("dma-debug", `DMA-API: ${this.device.driver} ${this.device.name}: this scatterlist is already mapped ("the sg cannot be mapped again if it has been mapped once")`, { ...this.where(), code: "SG_REMAP" });
     }
     const result = this.impl.mapSg(ranges, dir);
@@ -231,12 +209,8 @@ export class DmaApi {
       this.machine.emit("mapping-error", `dma_map_sg(${this.device.name}, ${ranges.length} entries, ${dir}) returned 0: ${result.reason}`, { ...this.where(), bytes: sum(ranges) });
       return { count: 0, segments: [] };
     }
-    const record: SgRecord = { entries: ranges, segments: result.segments, dir, state: result.state, source: entries };
-    this.sgLists.push(record);
-    for (const s of result.segments) {
-      this.device.trackLive(s.busAddress, s.length, 1);
-      this.machine.dmaDebug.checkSgSegment(this.device, s.busAddress, s.length);
-    }
+    this.live.addSg(this, this.device, { entries: ranges, segments: result.segments, dir, state: result.state, source: entries });
+    for (const s of result.segments) this.machine.dmaDebug.checkSgSegment(this.device, s.busAddress, s.length);
     result.segments.forEach((s, i) => {
       const paddr = ranges[Math.min(i, ranges.length - 1)]!.gpa;
       this.machine.dmaDebug.add(this.device, { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, paddr, mapErr: "none", sgCallEnts: ranges.length, sgMappedEnts: result.segments.length });
@@ -258,9 +232,8 @@ export class DmaApi {
     for (const s of record.segments) {
       this.machine.dmaDebug.checkUnmap(this.device, { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, sgCallEnts: ranges.length }, false);
     }
-    this.sgLists.splice(this.sgLists.indexOf(record), 1);
+    this.live.removeSg(this, this.device, record);
     this.impl.unmapSg(record.entries, record.segments, dir, record.state);
-    for (const s of record.segments) this.device.trackLive(s.busAddress, s.length, -1);
     this.machine.emit("unmap", `dma_unmap_sg: ${ranges.length} entries (${dir})`, { ...this.where(), address: record.entries[0]!.gpa, busAddress: record.segments[0]?.busAddress, bytes: sum(record.entries), cost: this.machine.costs.directMap });
   }
 
@@ -281,7 +254,7 @@ export class DmaApi {
     this.checkSize(size, "size");
     this.checkDirection(dir, fn);
     this.machine.dmaDebug.checkSync(this.device, { type: "single", busAddress, size, direction: dir }, toCpu);
-    const mapping = this.findContaining(busAddress);
+    const mapping = this.live.singleContaining(this, busAddress);
     if (mapping) {
       const offset = busAddress - mapping.busAddress;
       const length = Math.max(0, Math.min(size, mapping.size - offset));
@@ -330,8 +303,7 @@ export class DmaApi {
       this.machine.emit("mapping-error", `dma_alloc_coherent(${this.device.name}, ${size}) returned NULL: ${result.reason}`, { ...this.where(), bytes: size });
       return null;
     }
-    this.coherents.set(result.busAddress, { cpuAddress: result.cpuAddress, busAddress: result.busAddress, size, state: result.state });
-    this.device.trackLive(result.busAddress, size, 1);
+    this.live.addCoherent(this, this.device, { cpuAddress: result.cpuAddress, busAddress: result.busAddress, size, state: result.state });
     this.machine.dmaDebug.add(this.device, { type: "coherent", busAddress: result.busAddress, size, direction: "BIDIRECTIONAL", paddr: result.cpuAddress, mapErr: "none", sgCallEnts: 0, sgMappedEnts: 0 });
     this.machine.emit("map", `dma_alloc_coherent: ${formatSize(size)} at ${hex(result.cpuAddress)}, bus ${hex(result.busAddress)} (${this.backend})`, { ...this.where(), address: result.cpuAddress, busAddress: result.busAddress, bytes: size, cost: this.machine.costs.directMap });
     return { cpuAddress: result.cpuAddress, busAddress: result.busAddress };
@@ -344,11 +316,9 @@ export class DmaApi {
     checkAddress(cpuAddress, "cpuAddress");
     checkAddress(busAddress, "busAddress");
     this.machine.dmaDebug.checkUnmap(this.device, { type: "coherent", busAddress, size, direction: "BIDIRECTIONAL", paddr: cpuAddress }, false);
-    const record = this.coherents.get(busAddress);
+    const record = this.live.takeCoherent(this, this.device, busAddress);
     if (!record) return;
-    this.coherents.delete(busAddress);
     this.impl.freeCoherent(record.cpuAddress, record.size, record.busAddress, record.state);
-    this.device.trackLive(record.busAddress, record.size, -1);
     this.machine.emit("unmap", `dma_free_coherent: bus ${hex(busAddress)}, ${formatSize(size)}`, { ...this.where(), address: record.cpuAddress, busAddress, bytes: size, cost: this.machine.costs.directMap });
   }
 
@@ -402,28 +372,28 @@ export class DmaApi {
   }
 
   /** The mapped scatterlist these entries describe: the same array, or one with the same first entry. */
-  private findSg(entries: readonly SgEntry[], ranges: PhysRange[]): SgRecord | undefined {
-    return this.sgLists.find((r) => r.source === entries) ?? this.sgLists.find((r) => r.entries[0]!.gpa === ranges[0]!.gpa);
-  }
-
-  private findContaining(busAddress: number): StreamingMapping | undefined {
-    const exact = this.singles.get(busAddress);
-    if (exact && exact.length > 0) return exact[0];
-    for (const list of this.singles.values()) {
-      for (const m of list) if (busAddress >= m.busAddress && busAddress < m.busAddress + m.size) return m;
-    }
-    return undefined;
+  private findSg(entries: readonly SgEntry[], ranges: PhysRange[]): SgListMapping | undefined {
+    return this.live.findSg(this, entries, ranges[0]!.gpa);
   }
 
   /** Live mappings of this DMA-API, for snapshots. */
   liveMappings(): { type: DebugType; busAddress: number; size: number; dir: Direction; address: number }[] {
-    const singles = [...this.singles.values()].flat().map((m) => ({ type: m.type, busAddress: m.busAddress, size: m.size, dir: m.dir, address: m.gpa }));
-    const sgs = this.sgLists.flatMap((r) => r.segments.map((s, i) => ({ type: "scather-gather" as const, busAddress: s.busAddress, size: s.length, dir: r.dir, address: r.entries[Math.min(i, r.entries.length - 1)]!.gpa })));
-    const coherent = [...this.coherents.values()].map((c) => ({ type: "coherent" as const, busAddress: c.busAddress, size: c.size, dir: "BIDIRECTIONAL" as const, address: c.cpuAddress }));
-    return [...singles, ...sgs, ...coherent];
+    return this.live.list(this);
   }
 }
 
 function sum(ranges: PhysRange[]): number {
   return ranges.reduce((total, r) => total + r.length, 0);
 }
+
+declare module "../domain.js" {
+  interface Domain {
+    /** A DMA-API instance for `device` with the named backend (one per position in the thread). */
+    dmaApi(device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi
+  }
+}
+
+Domain.prototype.dmaApi = function (this: Domain, device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi {
+  this.machine.assertRunning();
+  return new DmaApi(this, device, backend, options);
+};

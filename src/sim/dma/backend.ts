@@ -2,8 +2,9 @@ import type { Machine } from "../machine.js";
 import type { Domain } from "../domain.js";
 import type { Device } from "../device.js";
 
-/** DMA direction, as in the Linux DMA-API (DMA_NONE is accepted only to BUG() like the kernel). */
-export type Direction = "TO_DEVICE" | "FROM_DEVICE" | "BIDIRECTIONAL";
+import type { Direction, PhysRange, SgSegment } from "./types.js";
+
+export type { Direction, PhysRange, SgSegment } from "./types.js";
 
 /**
  * One implementation of the DMA-API per position in the thread ("a DMA-API implementation is the
@@ -35,43 +36,39 @@ export interface BackendContext {
   device: Device;
 }
 
-/** A CPU-side range handed to a backend: guest-physical address and length. */
-export interface PhysRange {
-  gpa: number;
-  length: number;
-}
-
 /**
  * A failed map normally returns DMA_MAPPING_ERROR; `errorAddress` lets a backend return another
  * failure value the kernel used (2006 swiotlb: the io_tlb_overflow_buffer's bus address).
+ * `state` is what the backend needs back at unmap and sync (its type is the backend's own).
  */
-export type MapResult = { ok: true; busAddress: number; state?: unknown } | { ok: false; reason: string; errorAddress?: number };
+export type MapResult<State = unknown> = { ok: true; busAddress: number; state?: State } | { ok: false; reason: string; errorAddress?: number };
 
-/** One DMA segment of a mapped scatterlist. */
-export interface SgSegment {
-  /** sg_dma_address(): where the device starts this segment. */
-  busAddress: number;
-  /** sg_dma_len(): bytes in the segment. */
-  length: number;
-}
+export type SgResult<State = unknown> = { ok: true; segments: SgSegment[]; state?: State } | { ok: false; reason: string };
 
-export type SgResult = { ok: true; segments: SgSegment[]; state?: unknown } | { ok: false; reason: string };
-
-export type CoherentResult = { ok: true; cpuAddress: number; busAddress: number; state?: unknown } | { ok: false; reason: string };
+export type CoherentResult<State = unknown> = { ok: true; cpuAddress: number; busAddress: number; state?: State } | { ok: false; reason: string };
 
 /**
  * The interface every backend implements, like Linux's struct dma_map_ops. The front (api.ts)
  * validates, runs dma-debug, traces and dispatches; a backend only translates, bounces or
  * programs the IOMMU, emitting trace events for the work it does (translate, hypercall,
  * bounce-copy, iommu-map ...).
+ *
+ * The type parameters are the state a backend keeps per single mapping, per scatterlist and per
+ * coherent allocation; the front stores it opaquely and hands it back (DmaBackend<unknown>).
  */
-export interface DmaBackend {
+export interface DmaBackend<MapState = unknown, SgState = unknown, CoherentState = unknown> {
   readonly name: BackendName;
   /**
    * PCI_DMA_BUS_IS_PHYS for this implementation (dma_map_ops.is_phys): true when bus addresses
    * correspond directly to CPU physical addresses, so the block layer must bounce on its own.
    */
   readonly isPhys: boolean;
+  /**
+   * True when Xen installs this backend's device mappings (an IOMMU it programs for the domain):
+   * Xen then refuses a device-writable mapping of a frame the domain holds only read-only (a
+   * GNTMAP_readonly grant mapping). Other backends hand the device a machine address unchecked.
+   */
+  readonly enforcesGrantPermissions: boolean;
   /**
    * dma_mapping_error() beyond DMA_MAPPING_ERROR: true if `busAddress` is this backend's own
    * failure value (2006 swiotlb_dma_mapping_error: the overflow buffer's address).
@@ -81,15 +78,15 @@ export interface DmaBackend {
   maxMappingSize(): number;
   /** dma_supported(): can this backend serve a device with this mask? */
   dmaSupported(maskBits: number): boolean;
-  map(range: PhysRange, dir: Direction): MapResult;
+  map(range: PhysRange, dir: Direction): MapResult<MapState>;
   /** `size`/`dir` are the caller's (copy-back follows them); `state` is what map returned. */
-  unmap(busAddress: number, size: number, dir: Direction, state: unknown, skipCpuSync?: boolean): void;
+  unmap(busAddress: number, size: number, dir: Direction, state: MapState, skipCpuSync?: boolean): void;
   /** Partial syncs pass the offset into the mapping. */
-  syncForCpu(busAddress: number, offset: number, size: number, dir: Direction, state: unknown): void;
-  syncForDevice(busAddress: number, offset: number, size: number, dir: Direction, state: unknown): void;
-  mapSg(entries: PhysRange[], dir: Direction): SgResult;
-  unmapSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: unknown): void;
-  syncSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: unknown, toCpu: boolean): void;
-  allocCoherent(size: number): CoherentResult;
-  freeCoherent(cpuAddress: number, size: number, busAddress: number, state: unknown): void;
+  syncForCpu(busAddress: number, offset: number, size: number, dir: Direction, state: MapState): void;
+  syncForDevice(busAddress: number, offset: number, size: number, dir: Direction, state: MapState): void;
+  mapSg(entries: PhysRange[], dir: Direction): SgResult<SgState>;
+  unmapSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: SgState): void;
+  syncSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: SgState, toCpu: boolean): void;
+  allocCoherent(size: number): CoherentResult<CoherentState>;
+  freeCoherent(cpuAddress: number, size: number, busAddress: number, state: CoherentState): void;
 }

@@ -3,18 +3,23 @@ import { formatSize, hex } from "../units.js";
 import type { BackendContext, BackendName, CoherentResult, Direction, DmaBackend, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
 
 /**
- * Defaults shared by backends: scatterlists mapped entry by entry with no merging (what
- * dma-direct, swiotlb and xen-swiotlb all do), unwinding on failure; syncs that need no work.
+ * Defaults shared by backends: no limit on a mapping's size, any mask, syncs that need no work,
+ * coherent memory from the page allocator. The type parameters are the backend's own state per
+ * single mapping, scatterlist and coherent allocation (see {@link DmaBackend}).
  */
-export abstract class BaseBackend implements DmaBackend {
+export abstract class BaseBackend<MapState, SgState, CoherentState = undefined> implements DmaBackend<MapState, SgState, CoherentState> {
   abstract readonly name: BackendName;
   abstract readonly isPhys: boolean;
+  readonly enforcesGrantPermissions: boolean = false;
 
   constructor(protected readonly ctx: BackendContext) {}
 
-  abstract map(range: PhysRange, dir: Direction): MapResult;
-  abstract unmap(busAddress: number, size: number, dir: Direction, state: unknown, skipCpuSync?: boolean): void;
-  abstract allocCoherent(size: number): CoherentResult;
+  abstract map(range: PhysRange, dir: Direction): MapResult<MapState>;
+  abstract unmap(busAddress: number, size: number, dir: Direction, state: MapState, skipCpuSync?: boolean): void;
+  abstract mapSg(entries: PhysRange[], dir: Direction): SgResult<SgState>;
+  abstract unmapSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: SgState): void;
+  abstract syncSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: SgState, toCpu: boolean): void;
+  abstract allocCoherent(size: number): CoherentResult<CoherentState>;
 
   maxMappingSize(): number {
     return Number.MAX_SAFE_INTEGER;
@@ -24,37 +29,11 @@ export abstract class BaseBackend implements DmaBackend {
     return true;
   }
 
-  syncForCpu(_busAddress: number, _offset: number, _size: number, _dir: Direction, _state: unknown): void {}
+  syncForCpu(_busAddress: number, _offset: number, _size: number, _dir: Direction, _state: MapState): void {}
 
-  syncForDevice(_busAddress: number, _offset: number, _size: number, _dir: Direction, _state: unknown): void {}
+  syncForDevice(_busAddress: number, _offset: number, _size: number, _dir: Direction, _state: MapState): void {}
 
-  mapSg(entries: PhysRange[], dir: Direction): SgResult {
-    const segments: SgSegment[] = [];
-    const states: unknown[] = [];
-    for (const entry of entries) {
-      const result = this.map(entry, dir);
-      if (!result.ok) {
-        // As swiotlb_map_sg / xen_swiotlb_map_sg: undo what was mapped, without copying back.
-        segments.forEach((s, i) => this.unmap(s.busAddress, s.length, dir, states[i], true));
-        return { ok: false, reason: result.reason };
-      }
-      segments.push({ busAddress: result.busAddress, length: entry.length });
-      states.push(result.state);
-    }
-    return { ok: true, segments, state: states };
-  }
-
-  unmapSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction, state: unknown): void {
-    const states = state as unknown[];
-    segments.forEach((s, i) => this.unmap(s.busAddress, s.length, dir, states[i]));
-  }
-
-  syncSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction, state: unknown, toCpu: boolean): void {
-    const states = state as unknown[];
-    segments.forEach((s, i) => (toCpu ? this.syncForCpu(s.busAddress, 0, s.length, dir, states[i]) : this.syncForDevice(s.busAddress, 0, s.length, dir, states[i])));
-  }
-
-  freeCoherent(cpuAddress: number, _size: number, _busAddress: number, _state: unknown): void {
+  freeCoherent(cpuAddress: number, _size: number, _busAddress: number, _state: CoherentState): void {
     this.ctx.domain.free(cpuAddress);
   }
 
@@ -85,5 +64,33 @@ export abstract class BaseBackend implements DmaBackend {
 
   protected describe(size: number): string {
     return formatSize(size);
+  }
+}
+
+/**
+ * A backend that keeps no state per mapping and maps a scatterlist entry by entry with no merging
+ * (what dma-direct, swiotlb and xen-swiotlb all do), unwinding on failure.
+ */
+export abstract class EntryWiseBackend<CoherentState = undefined> extends BaseBackend<undefined, undefined, CoherentState> {
+  mapSg(entries: PhysRange[], dir: Direction): SgResult<undefined> {
+    const segments: SgSegment[] = [];
+    for (const entry of entries) {
+      const result = this.map(entry, dir);
+      if (!result.ok) {
+        // As swiotlb_map_sg / xen_swiotlb_map_sg: undo what was mapped, without copying back.
+        for (const s of segments) this.unmap(s.busAddress, s.length, dir, undefined, true);
+        return { ok: false, reason: result.reason };
+      }
+      segments.push({ busAddress: result.busAddress, length: entry.length });
+    }
+    return { ok: true, segments };
+  }
+
+  unmapSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction): void {
+    for (const s of segments) this.unmap(s.busAddress, s.length, dir, undefined);
+  }
+
+  syncSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction, _state: undefined, toCpu: boolean): void {
+    for (const s of segments) (toCpu ? this.syncForCpu(s.busAddress, 0, s.length, dir, undefined) : this.syncForDevice(s.busAddress, 0, s.length, dir, undefined));
   }
 }

@@ -1,7 +1,6 @@
 import { hex16 } from "../units.js";
-import type { Machine } from "../machine.js";
-import type { Device } from "../device.js";
-import type { Direction } from "./backend.js";
+import type { EventFields, EventKind } from "../trace.js";
+import type { Direction } from "./types.js";
 
 /**
  * CONFIG_DMA_API_DEBUG, after Linux's kernel/dma/debug.c (Joerg Roedel, 2008; versions in
@@ -45,13 +44,34 @@ const DIR_NAME: Record<Direction, string> = {
   FROM_DEVICE: "DMA_FROM_DEVICE",
 };
 
+/**
+ * What dma-debug needs of the machine: whether it is on, the cache line (D19) and the trace.
+ * A narrow view, so this file stays below the machine in the import graph.
+ */
+export interface DebugHost {
+  readonly debugEnabled: boolean;
+  readonly cacheLine: number;
+  emit(kind: EventKind, message: string, fields?: EventFields): unknown;
+}
+
+/** What dma-debug needs of a device: its names (for messages) and its dma_parms (D20, D21). */
+export interface DebugDevice {
+  readonly name: string;
+  readonly driver: string;
+  readonly domain: { readonly name: string };
+  readonly maxSegmentSize: number;
+  readonly segmentBoundary: number;
+}
+
+type Device = DebugDevice;
+
 /** dma-debug state for every device of a machine. */
 export class DmaDebug {
   private readonly entries = new Map<Device, Map<number, DebugEntry[]>>();
   /** Active cachelines of non-TO_DEVICE mappings (paddr cacheline → count), for D19. */
   private readonly cachelines = new Map<number, number>();
 
-  constructor(private readonly machine: Machine) {}
+  constructor(private readonly machine: DebugHost) {}
 
   private get enabled(): boolean {
     return this.machine.debugEnabled;

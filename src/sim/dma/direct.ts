@@ -1,5 +1,5 @@
 import type { CoherentResult, Direction, MapResult, PhysRange } from "./backend.js";
-import { BaseBackend } from "./base.js";
+import { EntryWiseBackend } from "./base.js";
 
 /**
  * dma-direct / nommu: the bus address IS the guest-physical address (kernel/dma/direct.c,
@@ -7,11 +7,11 @@ import { BaseBackend } from "./base.js";
  * the device is handed a pseudo-physical address as if it were a machine address: the DMA lands
  * in whatever frame has that number — the simulator reports it as stray (or unmapped) DMA.
  */
-export class DirectBackend extends BaseBackend {
+export class DirectBackend extends EntryWiseBackend {
   readonly name = "direct";
   readonly isPhys = true;
 
-  map(range: PhysRange, _dir: Direction): MapResult {
+  map(range: PhysRange, _dir: Direction): MapResult<undefined> {
     // dma_direct_map_page: without swiotlb an address beyond the mask is DMA_MAPPING_ERROR.
     if (!this.dmaCapable(range.gpa, range.length)) return { ok: false, reason: this.overflowReason(range.gpa, range.length) };
     return { ok: true, busAddress: range.gpa };
@@ -24,7 +24,7 @@ export class DirectBackend extends BaseBackend {
     return 2 ** maskBits > this.ctx.domain.pfnBase * this.ctx.machine.pageSize;
   }
 
-  allocCoherent(size: number): CoherentResult {
+  allocCoherent(size: number): CoherentResult<undefined> {
     const gpa = this.allocCoherentPages(size);
     if (gpa === undefined) return { ok: false, reason: `${this.ctx.domain.name} has no free memory for ${this.describe(size)}` };
     if (!this.dmaCapable(gpa, size)) {

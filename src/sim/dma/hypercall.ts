@@ -1,3 +1,4 @@
+import type { BackendContext } from "./backend.js";
 import { P2mBackend } from "./p2m.js";
 
 /**
@@ -8,5 +9,8 @@ import { P2mBackend } from "./p2m.js";
  */
 export class HypercallBackend extends P2mBackend {
   override readonly name = "hypercall";
-  protected override readonly via = "hypercall";
+
+  constructor(ctx: BackendContext) {
+    super(ctx, "hypercall");
+  }
 }

@@ -42,10 +42,12 @@ interface SgLayout {
  * padding between sg segments is left unmapped (Linux maps the physically following memory there);
  * unmap releases what was mapped, whatever size the driver passes (dma-debug reports a mismatch).
  */
-export class IommuBackend extends BaseBackend {
+export class IommuBackend extends BaseBackend<IovaRange, IovaRange, IovaRange> {
   readonly name = "iommu";
   /** An IOMMU can map any page: the block layer need not bounce (PCI_DMA_BUS_IS_PHYS = 0). */
   readonly isPhys = false;
+  /** Xen programs this IOMMU for the domain, per the grant's permissions. */
+  override readonly enforcesGrantPermissions = true;
   private readonly iommu: IommuDomain;
 
   constructor(ctx: BackendContext) {
@@ -68,14 +70,14 @@ export class IommuBackend extends BaseBackend {
     return 2 ** Math.min(maskBits, IOVA_BITS) >= 2 * this.ctx.machine.pageSize;
   }
 
-  map(range: PhysRange, dir: Direction): MapResult {
+  map(range: PhysRange, dir: Direction): MapResult<IovaRange> {
     const mapped = this.mapBuffer(range.gpa, range.length, dir, "dma_map");
     if (typeof mapped === "string") return { ok: false, reason: mapped };
     return { ok: true, busAddress: mapped.iovaPage * this.ctx.machine.pageSize + (range.gpa % this.ctx.machine.pageSize), state: mapped };
   }
 
-  unmap(_busAddress: number, _size: number, _dir: Direction, state: unknown): void {
-    this.unmapRange(state as IovaRange, "dma_unmap");
+  unmap(_busAddress: number, _size: number, _dir: Direction, state: IovaRange): void {
+    this.unmapRange(state, "dma_unmap");
   }
 
   /**
@@ -85,7 +87,7 @@ export class IommuBackend extends BaseBackend {
    * length and ended on a granule, entry i starts on a granule, its IOVA is not at a segment
    * boundary, and the merged length stays within max_segment_size.
    */
-  override mapSg(entries: PhysRange[], dir: Direction): SgResult {
+  mapSg(entries: PhysRange[], dir: Direction): SgResult<IovaRange> {
     const { machine, device } = this.ctx;
     const pageSize = machine.pageSize;
     const boundary = device.segmentBoundary;
@@ -120,18 +122,18 @@ export class IommuBackend extends BaseBackend {
   }
 
   /** iommu_dma_unmap_sg: the list was one IOVA allocation, so one unmap frees it all. */
-  override unmapSg(_entries: PhysRange[], _segments: SgSegment[], _dir: Direction, state: unknown): void {
-    this.unmapRange(state as IovaRange, "dma_unmap_sg");
+  unmapSg(_entries: PhysRange[], _segments: SgSegment[], _dir: Direction, state: IovaRange): void {
+    this.unmapRange(state, "dma_unmap_sg");
   }
 
   /** The device reads and writes the buffer itself: there is no bounce copy to sync. */
-  override syncSg(): void {}
+  syncSg(): void {}
 
   /**
    * iommu_dma_alloc: zeroed pages from the allocator (any address: "IOMMU can map any pages"),
    * mapped BIDIRECTIONAL into one IOVA range.
    */
-  allocCoherent(size: number): CoherentResult {
+  allocCoherent(size: number): CoherentResult<IovaRange> {
     const { domain } = this.ctx;
     const gpa = this.allocCoherentPages(size);
     if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${this.describe(size)}` };
@@ -144,8 +146,8 @@ export class IommuBackend extends BaseBackend {
   }
 
   /** iommu_dma_free: unmap, then give the pages back. */
-  override freeCoherent(cpuAddress: number, _size: number, _busAddress: number, state: unknown): void {
-    this.unmapRange(state as IovaRange, "dma_free_coherent");
+  override freeCoherent(cpuAddress: number, _size: number, _busAddress: number, state: IovaRange): void {
+    this.unmapRange(state, "dma_free_coherent");
     this.ctx.domain.free(cpuAddress);
   }
 

@@ -2,7 +2,7 @@ import { SimError } from "../errors.js";
 import { hex } from "../units.js";
 import { makeMachineContiguous } from "../exchange.js";
 import type { BackendContext, CoherentResult, Direction, MapResult, PhysRange } from "./backend.js";
-import { BaseBackend } from "./base.js";
+import { EntryWiseBackend } from "./base.js";
 import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
 
 /**
@@ -12,19 +12,22 @@ import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
  * cannot be mapped: era "2006" hits IOMMU_BUG_ON ("Fatal DMA error! Please use 'swiotlb=force'",
  * then BUG), era "modern" returns DMA_MAPPING_ERROR. Drivers must split such buffers (mapSg per page).
  */
-export class P2mBackend extends BaseBackend {
+export class P2mBackend extends EntryWiseBackend {
   readonly name: "p2m" | "hypercall" = "p2m";
   readonly isPhys = true;
-  protected readonly via: TranslateVia = "p2m";
 
-  constructor(ctx: BackendContext) {
+  /** @param via how a page's machine frame is found: "p2m" reads the table, "hypercall" asks Xen. */
+  constructor(
+    ctx: BackendContext,
+    protected readonly via: TranslateVia = "p2m",
+  ) {
     super(ctx);
-    if (ctx.domain.mode === "VP" && new.target === P2mBackend) {
+    if (via === "p2m" && ctx.domain.mode === "VP") {
       throw new SimError("BACKEND_UNSUITABLE", `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`, "backend");
     }
   }
 
-  map(range: PhysRange, _dir: Direction): MapResult {
+  map(range: PhysRange, _dir: Direction): MapResult<undefined> {
     const pageSize = this.ctx.machine.pageSize;
     const frames = lookupFrames(this.ctx, range.gpa, range.length, this.via);
     if (typeof frames === "string") return { ok: false, reason: frames };
@@ -39,7 +42,7 @@ export class P2mBackend extends BaseBackend {
   }
 
   /** 2006: IOMMU_BUG_ON prints the advice and BUG()s; modern: a mapping error. */
-  private fail(reason: string): MapResult {
+  private fail(reason: string): MapResult<undefined> {
     if (this.ctx.machine.era === "2006") {
       this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in pci-dma-xen.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
     }
@@ -52,7 +55,7 @@ export class P2mBackend extends BaseBackend {
    * xen_alloc_coherent: pages from the allocator, then xen_create_contiguous_region to make them
    * machine-contiguous below the coherent mask when they are not already.
    */
-  allocCoherent(size: number): CoherentResult {
+  allocCoherent(size: number): CoherentResult<undefined> {
     const { machine, domain, device } = this.ctx;
     const gpa = this.allocCoherentPages(size);
     if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${this.describe(size)}` };

@@ -3,12 +3,17 @@ import { formatSize, hex } from "../units.js";
 import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SIZE, SwiotlbKind, SwiotlbPool } from "../swiotlb-pool.js";
 import { swiotlbPoolFor } from "../swiotlb-setup.js";
 import type { BackendContext, CoherentResult, Direction, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
-import { BaseBackend } from "./base.js";
+import { EntryWiseBackend } from "./base.js";
 
 /** Where a buffer is for the device without bouncing, and why it must bounce (if it must). */
 export type Translation = { busAddress: number; bounce?: string } | { failure: string };
 
 const DIR_NAME: Record<Direction, string> = { TO_DEVICE: "DMA_TO_DEVICE", FROM_DEVICE: "DMA_FROM_DEVICE", BIDIRECTIONAL: "DMA_BIDIRECTIONAL" };
+
+/** Coherent memory that came from the bounce pool (2006's fallback): its first slot. */
+interface PoolCoherent {
+  poolSlot: number;
+}
 
 /**
  * Generic swiotlb, the software IOMMU of lib/swiotlb.c (2006) and kernel/dma/swiotlb.c with
@@ -41,12 +46,12 @@ const DIR_NAME: Record<Direction, string> = { TO_DEVICE: "DMA_TO_DEVICE", FROM_D
  * later kernels (and the simulator, in both eras) test its end. Modern's min_align_mask and
  * per-CPU areas are not modelled.
  */
-export class SwiotlbBackend extends BaseBackend {
+export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
   readonly name: "swiotlb" | "xen-swiotlb" = "swiotlb";
   /** PCI_DMA_BUS_IS_PHYS is 0 with swiotlb: the block layer leaves bouncing to the DMA-API. */
   readonly isPhys = false;
   /** The domain's bounce pool for this kind of swiotlb. */
-  readonly pool: SwiotlbPool;
+  readonly pool: SwiotlbPool<unknown>;
   /** Prefix of the 2006 printk/panic texts: "DMA:" in lib/swiotlb.c. */
   protected readonly messagePrefix: string = "DMA:";
 
@@ -90,12 +95,12 @@ export class SwiotlbBackend extends BaseBackend {
   }
 
   /** map_page / map_single: direct when the device can reach the buffer, else a bounce. */
-  map(range: PhysRange, dir: Direction): MapResult {
+  map(range: PhysRange, dir: Direction): MapResult<undefined> {
     return this.mapOne(range, dir, false);
   }
 
   /** map_page / map_single, or one scatterlist entry (`inSg`: no panic, no overflow buffer). */
-  protected mapOne(range: PhysRange, dir: Direction, inSg: boolean): MapResult {
+  protected mapOne(range: PhysRange, dir: Direction, inSg: boolean): MapResult<undefined> {
     const t = this.translate(range);
     if ("failure" in t) return { ok: false, reason: t.failure };
     if (t.bounce === undefined) return { ok: true, busAddress: t.busAddress };
@@ -103,7 +108,7 @@ export class SwiotlbBackend extends BaseBackend {
   }
 
   /** swiotlb_tbl_map_single / map_single: take slots, record the original, copy by era, check the result. */
-  private bounce(range: PhysRange, dir: Direction, why: string, inSg: boolean): MapResult {
+  private bounce(range: PhysRange, dir: Direction, why: string, inSg: boolean): MapResult<undefined> {
     const { machine, domain, device } = this.ctx;
     const pool = this.pool;
     const nslots = Math.ceil(range.length / IO_TLB_SIZE);
@@ -134,7 +139,7 @@ export class SwiotlbBackend extends BaseBackend {
    * swiotlb_map: unmap with DMA_ATTR_SKIP_CPU_SYNC, dev_WARN_ONCE "swiotlb addr %pad+%zu overflow
    * (mask %llx, bus limit %llx)." and DMA_MAPPING_ERROR.
    */
-  protected bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange, inSg: boolean): MapResult {
+  protected bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange, inSg: boolean): MapResult<undefined> {
     const { machine, domain, device } = this.ctx;
     if (this.era === "2006") {
       if (inSg) return { ok: true, busAddress };
@@ -157,7 +162,7 @@ export class SwiotlbBackend extends BaseBackend {
   }
 
   /** No free run of slots: modern "swiotlb buffer is full"; 2006 swiotlb_full, the overflow buffer or a panic. */
-  private poolFull(range: PhysRange, dir: Direction, inSg: boolean): MapResult {
+  private poolFull(range: PhysRange, dir: Direction, inSg: boolean): MapResult<undefined> {
     const { machine, domain, device } = this.ctx;
     const pool = this.pool;
     const tooBig = range.length > IO_TLB_SEGMENT_BYTES ? ` (no bounce buffer can exceed ${formatSize(IO_TLB_SEGMENT_BYTES)}: 128 slots of 2 KiB)` : "";
@@ -178,7 +183,7 @@ export class SwiotlbBackend extends BaseBackend {
    * unmap_single: only an address inside the pool is a bounce (is_swiotlb_buffer); copy back for
    * FROM_DEVICE/BIDIRECTIONAL unless DMA_ATTR_SKIP_CPU_SYNC, then free the slots.
    */
-  unmap(busAddress: number, size: number, dir: Direction, _state: unknown, skipCpuSync = false): void {
+  unmap(busAddress: number, size: number, dir: Direction, _state: undefined, skipCpuSync = false): void {
     const index = this.poolSlot(busAddress);
     if (index === undefined) return; // a direct mapping: nothing to undo
     const orig = this.pool.original(index);
@@ -214,7 +219,7 @@ export class SwiotlbBackend extends BaseBackend {
    * swiotlb_unmap_sg had no such attribute and copied FROM_DEVICE bounces back — over the
    * original, with pool contents the device never wrote.
    */
-  override mapSg(entries: PhysRange[], dir: Direction): SgResult {
+  override mapSg(entries: PhysRange[], dir: Direction): SgResult<undefined> {
     const segments: SgSegment[] = [];
     for (const entry of entries) {
       const result = this.mapOne(entry, dir, true);
@@ -224,7 +229,7 @@ export class SwiotlbBackend extends BaseBackend {
       }
       segments.push({ busAddress: result.busAddress, length: entry.length });
     }
-    return { ok: true, segments, state: segments.map(() => undefined) };
+    return { ok: true, segments };
   }
 
   /**
@@ -235,7 +240,7 @@ export class SwiotlbBackend extends BaseBackend {
    * pool slots: memory the device cannot reach is a NULL return (the simulator's allocator has no
    * GFP_DMA/GFP_DMA32 zones to retry in).
    */
-  allocCoherent(size: number): CoherentResult {
+  allocCoherent(size: number): CoherentResult<PoolCoherent | undefined> {
     const { machine, domain, device } = this.ctx;
     let gpa = this.allocCoherentPages(size);
     if (gpa !== undefined && !this.dmaCapable(gpa, size)) {
@@ -261,8 +266,8 @@ export class SwiotlbBackend extends BaseBackend {
   }
 
   /** swiotlb_free_coherent: slots go back to the pool (as a DMA_TO_DEVICE unmap: no copy), pages to the allocator. */
-  override freeCoherent(cpuAddress: number, size: number, _busAddress: number, state: unknown): void {
-    const slot = (state as { poolSlot?: number } | undefined)?.poolSlot;
+  override freeCoherent(cpuAddress: number, size: number, _busAddress: number, state: PoolCoherent | undefined): void {
+    const slot = state?.poolSlot;
     if (slot === undefined) this.ctx.domain.free(cpuAddress);
     else this.pool.release(slot, this.pool.slotsToRelease(slot, size, this.era));
   }

@@ -73,7 +73,7 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
   }
 
   /** xen_swiotlb_map_page: swiotlb_tbl_unmap_single(..., DMA_ATTR_SKIP_CPU_SYNC) and DMA_MAPPING_ERROR. */
-  protected override bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange): MapResult {
+  protected override bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange): MapResult<undefined> {
     const device = this.ctx.device;
     this.pool.release(index, nslots);
     return { ok: false, reason: `the bounce buffer at bus ${hex(busAddress)}+${range.length} is not dma_capable for ${device.name}'s ${device.dmaMask}-bit mask either (the pool ends at ${hex(this.pool.lastBusAddress)})` };
@@ -84,7 +84,7 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
    * modern only when they are beyond the mask or straddle machine frames, 2006 always. The
    * exchange returns the new machine address, so no further translation is charged.
    */
-  override allocCoherent(size: number): CoherentResult {
+  override allocCoherent(size: number): CoherentResult<undefined> {
     const { machine, domain, device } = this.ctx;
     const gpa = this.allocCoherentPages(size);
     if (gpa === undefined) return { ok: false, reason: `${domain.name} has no free memory for ${formatSize(size)}` };

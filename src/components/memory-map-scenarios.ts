@@ -5,9 +5,8 @@
  * miniature of a point in the 2006 thread. Imported by Astro components only: the playground
  * bundle does not need the simulator twice.
  */
-import { createMachine } from "../sim/index.js";
+import { SimError, createMachine, describeValue } from "../sim/index.js";
 import type { Machine, MachineConfig, MachineSnapshot, TraceEvent } from "../sim/index.js";
-import { SimError, describeValue } from "../sim/errors.js";
 
 /** What a scenario hands to the renderer. */
 export interface ScenarioPicture {
