@@ -143,6 +143,8 @@ export class CompareView {
     });
     this.handles = runs.map((r) => r.handle);
     await Promise.all(this.handles.map((handle) => handle.finished));
+    // The runners stay for `inspect`, which a comparison does not use.
+    for (const handle of this.handles) handle.dispose();
     if (generation !== this.generation) return;
     this.handles = [];
     this.runButton.removeAttribute('aria-busy');

@@ -3,7 +3,9 @@
 // the run did; an exercise embed also judges each run (check) or asks for a prediction first.
 // This is the only playground script a page loads up front (a few KB); Monaco, the runner,
 // lz-string, the results views, the comparison and the exercise checks come later, on demand.
-import { runCode, type RunHandle } from './run';
+import { prepareRunner, runCode, type RunEnd, type RunHandle } from './run';
+import { StatusView } from './status-view';
+import './status.css';
 import { OutcomeBuilder } from './outcome';
 import { OutputView } from './output-view';
 import { StaticCode } from './code-view';
@@ -14,7 +16,8 @@ import type { EditorHandle } from './editor';
 import type { ResultsView } from './results/results-view';
 import type { CompareView } from './compare-view';
 import type { Predict } from './exercise';
-import type { MachineReport } from './protocol';
+import type { RunMachines } from './results/results-view';
+import type { TraceFilter } from './run-status';
 
 /** Saving on every keystroke would be wasteful; a reload or leaving the page flushes. */
 const SAVE_DELAY_MS = 300;
@@ -32,6 +35,7 @@ function setUp(root: HTMLElement, index: number): void {
   const q = <T extends HTMLElement>(selector: string) => root.querySelector<T>(selector)!;
   const editButton = q<HTMLButtonElement>('[data-action="edit"]');
   const runButton = q<HTMLButtonElement>('[data-action="run"]');
+  const stopButton = q<HTMLButtonElement>('[data-action="stop"]');
   const status = q<HTMLElement>('.pg-status');
   const notice = q<HTMLElement>('.pg-notice');
   const progress = q<HTMLProgressElement>('.pg-progress');
@@ -129,12 +133,38 @@ function setUp(root: HTMLElement, index: number): void {
 
   let runNumber = 0;
   /** `final`: the run's own results (tests wait for `data-results`), not a "Running…" placeholder. */
-  const showResults = (run: number, machines: MachineReport[], omitted: number, why?: string, final = true): void => {
+  const showResults = (run: number, machines: RunMachines, why?: string, final = true): void => {
     void results$().then((view) => {
       if (run !== runNumber) return;
-      view.show(machines, omitted, why);
+      view.show(machines, why);
       if (final) root.dataset.results = String(run);
     });
+  };
+  const noMachines: RunMachines = { reports: [], labels: [] };
+
+  /** A status link: the Trace tab, filtered to those events (on the first machine that has them). */
+  const showFlagged = async (filter: TraceFilter): Promise<void> => {
+    const view = await results$();
+    tabs.select('trace');
+    await view.showFlagged(filter);
+  };
+  const statusView = new StatusView(q<HTMLElement>('.pg-run-status'), (filter) => void showFlagged(filter));
+
+  const markError = (line: number | undefined, message = ''): void => {
+    if (editor) editor.markError(line === undefined ? undefined : { line, message });
+    else staticCode.markError(line);
+    if (line === undefined) delete root.dataset.errorLine;
+    else root.dataset.errorLine = String(line);
+  };
+
+  /** The run is under way: Stop (and Esc) end it. */
+  const setRunning = (running: boolean): void => {
+    stopButton.hidden = !running;
+    if (running) runButton.setAttribute('aria-busy', 'true');
+    else runButton.removeAttribute('aria-busy');
+  };
+  const stop = (): void => {
+    current?.stop();
   };
 
   const run = async (): Promise<void> => {
@@ -144,30 +174,40 @@ function setUp(root: HTMLElement, index: number): void {
     previous?.stop();
     const thisRun = ++runNumber;
     output.clear();
+    markError(undefined);
     // Counters for tests and debugging: runs started and runs finished.
     root.dataset.started = String(Number(root.dataset.started ?? 0) + 1);
-    runButton.setAttribute('aria-busy', 'true');
+    setRunning(true);
+    statusView.running();
     // Results of the previous run must not pass for this one's.
-    if (results) showResults(thisRun, [], 0, 'Running…', false);
+    if (results) showResults(thisRun, noMachines, 'Running…', false);
     await restored;
     if (thisRun !== runNumber) return;
-    let reported = false;
+    let machines: RunMachines | undefined;
+    let flags: Parameters<StatusView['show']>[0]['flags'];
     const outcome = new OutcomeBuilder();
     if (checkBox && checkId !== undefined) void exercise?.then((m) => m.pendingVerdict(checkBox, 'Running your code…'), () => undefined);
-    const handle = runCode(currentCode(), {
+    const handle: RunHandle = runCode(currentCode(), {
       onEvent: (e) => {
         outcome.add(e);
+        if (e.type === 'error' && e.line !== undefined) markError(e.line, `${e.name}: ${e.message}`);
+        if (e.type === 'end') return;
         if (e.type !== 'results') return output.show(e);
-        reported = true;
-        showResults(thisRun, e.machines, e.machinesOmitted);
+        machines = { reports: e.machines, labels: e.labels, inspect: (i) => handle.inspect(i) };
+        flags = e.flags;
+        showResults(thisRun, machines);
       },
     });
     current = handle;
-    void handle.finished.then(() => {
+    const typeErrors = editor?.typeErrorCount();
+    void handle.finished.then((end: RunEnd) => {
       if (current !== handle) return;
-      current = undefined;
-      runButton.removeAttribute('aria-busy');
-      if (!reported && results) showResults(thisRun, [], 0, 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).');
+      setRunning(false);
+      const error = outcome.outcome().error;
+      const line = outcome.errorLine;
+      statusView.show({ end, ...(machines && { machines: machines.labels.length, flags }), ...(error && end.status === 'failed' && { error: { name: error.name, ...(line !== undefined && { line }) } }) });
+      void typeErrors?.then((n) => thisRun === runNumber && statusView.showTypeErrors(n));
+      if (!machines && results) showResults(thisRun, noMachines, 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).');
       root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
       if (exercise) void judge(thisRun, outcome);
     });
@@ -288,6 +328,7 @@ function setUp(root: HTMLElement, index: number): void {
   };
 
   runButton.addEventListener('click', () => void run());
+  stopButton.addEventListener('click', stop);
   editButton.addEventListener('click', () => void activate());
   q('[data-action="share"]').addEventListener('click', () => void share());
   q('[data-action="reset"]').addEventListener('click', () => void reset());
@@ -313,8 +354,19 @@ function setUp(root: HTMLElement, index: number): void {
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
       e.preventDefault();
       void run();
+    } else if (e.key === 'Escape' && current && !stopButton.hidden) {
+      e.preventDefault();
+      stop();
     }
   });
+  // Prepare a runner once the embed is on screen and the page is idle: the first Run is then fast.
+  new IntersectionObserver((entries, observer) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    observer.disconnect();
+    const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => void }).requestIdleCallback;
+    if (idle) idle(prepareRunner, { timeout: 2000 });
+    else setTimeout(prepareRunner, 200);
+  }).observe(root);
   root.dataset.state = 'static';
 }
 
