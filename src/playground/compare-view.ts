@@ -8,6 +8,8 @@ import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, var
 import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from './compare-summary';
 import { grouped, h } from './results/dom';
 import { KIND_HELP } from './results/kinds';
+import './results/results.css';
+import './compare.css';
 import type { MachineReport } from './protocol';
 
 export interface CompareHost {

@@ -52,6 +52,16 @@ function loadCss(): Promise<void> {
 
 const siteTheme = (): string => (document.documentElement.dataset.theme === 'light' ? 'vs' : 'vs-dark');
 
+/**
+ * Starts loading what the editor needs (stylesheet, Monaco, the simulator's types) without
+ * creating it: called when the reader points at Edit, so a click finds much of it loaded.
+ */
+export function preloadEditor(): void {
+  void loadCss().catch(() => undefined);
+  void import('./monaco-setup').catch(() => undefined);
+  void import('./sim-types').catch(() => undefined);
+}
+
 export async function createEditor(container: HTMLElement, options: EditorOptions): Promise<EditorHandle> {
   options.onProgress('styles', 1, TOTAL_STEPS);
   await loadCss();
@@ -60,7 +70,8 @@ export async function createEditor(container: HTMLElement, options: EditorOption
   options.onProgress('simulator types', 3, TOTAL_STEPS);
   const { simLibraries } = await import('./sim-types');
   if (typescriptDefaults.getExtraLibs()['file:///node_modules/dma-lab/index.ts'] === undefined) {
-    for (const [path, content] of simLibraries()) typescriptDefaults.addExtraLib(content, path);
+    // One update of the TypeScript worker's files, not one per file.
+    typescriptDefaults.setExtraLibs(simLibraries().map(([filePath, content]) => ({ filePath, content })));
   }
   options.onProgress('starting', 4, TOTAL_STEPS);
 

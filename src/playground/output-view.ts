@@ -1,6 +1,7 @@
 // Renders run events as lines in the output area. Console lines and errors look different
 // (class names, and an "Error" prefix so the difference does not rest on colour alone).
 import type { RunEvent } from './run';
+import './output-view.css';
 
 export class OutputView {
   constructor(private readonly root: HTMLElement) {}

@@ -100,6 +100,11 @@ const shape =
   (fields: Record<string, Check>): Check =>
   (v) => isObject(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
 
+/** A whole message: its fields and `type`, nothing else. */
+const message =
+  (fields: Record<string, Check>): Check =>
+  (v) => shape(fields)(v) && Object.keys(v as object).every((key) => key === 'type' || Object.hasOwn(fields, key));
+
 const isTraceEvent = shape({ seq: isCount, kind: isString, cost: isDuration, message: isString, severity: oneOf('info', 'warning', 'error'), line: optional(isCount) });
 const isReport = shape({
   index: isCount,
@@ -113,14 +118,14 @@ const isReport = shape({
 const isFlags = shape({ errors: isCount, warnings: isCount, dmaDebug: isCount });
 
 const MESSAGE_SHAPES: Record<RunnerMessage['type'], Check> = {
-  ready: shape({}),
-  started: shape({}),
-  console: shape({ level: oneOf('log', 'info', 'warn', 'error', 'debug'), text: isString }),
-  error: shape({ name: isString, message: isString, line: optional(isCount), code: optional(isString) }),
-  results: shape({ machines: arrayOf(isReport), machinesOmitted: isCount, labels: arrayOf(isString), flags: isFlags, applied: optional(shape({ machines: isCount, devices: isCount, dmaApis: isCount })) }),
-  machine: shape({ index: isCount, report: isReport }),
-  closed: shape({}),
-  done: shape({ end: oneOf('finished', 'failed', 'time limit'), durationMs: isDuration, pending: optional(shape({ timers: isCount, awaiting: (v) => typeof v === 'boolean' })) }),
+  ready: message({}),
+  started: message({}),
+  console: message({ level: oneOf('log', 'info', 'warn', 'error', 'debug'), text: isString }),
+  error: message({ name: isString, message: isString, line: optional(isCount), code: optional(isString) }),
+  results: message({ machines: arrayOf(isReport), machinesOmitted: isCount, labels: arrayOf(isString), flags: isFlags, applied: optional(shape({ machines: isCount, devices: isCount, dmaApis: isCount })) }),
+  machine: message({ index: isCount, report: isReport }),
+  closed: message({}),
+  done: message({ end: oneOf('finished', 'failed', 'time limit'), durationMs: isDuration, pending: optional(shape({ timers: isCount, awaiting: (v) => typeof v === 'boolean' })) }),
 };
 
 /** `data` as a runner message, or undefined when it does not match the protocol. */

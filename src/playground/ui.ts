@@ -321,6 +321,10 @@ function setUp(root: HTMLElement, index: number): void {
   el.run.addEventListener('click', () => void embed.run());
   el.stop.addEventListener('click', () => embed.stop());
   el.edit.addEventListener('click', () => void activate(b));
+  // Pointing at Edit (or tabbing to it) starts loading the editor: the click then waits less.
+  const preload = (): void => void import('./editor').then((m) => m.preloadEditor(), () => undefined);
+  el.edit.addEventListener('pointerenter', preload, { once: true });
+  el.edit.addEventListener('focus', preload, { once: true });
   el.q('[data-action="share"]').addEventListener('click', () => void share(b));
   el.q('[data-action="reset"]').addEventListener('click', () => void embed.reset());
   setUpCompare(b);

@@ -35,6 +35,8 @@ describe('parseRunnerMessage', () => {
       { type: 'results', machines: [{ index: 1 }], machinesOmitted: 0, labels: [], flags: { errors: 0, warnings: 0, dmaDebug: 0 } },
       { type: 'machine', index: 'x', report: {} },
       { type: 'toString' },
+      { type: 'closed', extra: 1 },
+      { type: 'started', durationMs: 1 },
       { type: 'constructor' },
     ];
     for (const msg of bad) expect(parseRunnerMessage(msg)).toBeUndefined();

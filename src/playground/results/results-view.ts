@@ -4,6 +4,7 @@
 import type { EventKind, TraceEvent } from '../../sim/index';
 import type { MachineReport } from '../protocol';
 import { h } from './dom';
+import './results.css';
 import { exportTrace } from './export-trace';
 import { PictureView } from './picture-view';
 import { renderStats } from './stats-view';
