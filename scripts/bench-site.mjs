@@ -50,11 +50,18 @@ function timeEdit(page) {
         const root = /** @type {HTMLElement} */ (document.querySelector('.dma-playground'));
         const t0 = performance.now();
         new MutationObserver((_, observer) => {
-          if (root.dataset.state === 'editing' && root.querySelector('.monaco-editor textarea') === document.activeElement) {
+          // Monaco takes keys in a textarea, or (EditContext, in Chromium) a focused div inside the editor.
+          if (root.dataset.state === 'editing' && root.querySelector('.monaco-editor')?.contains(document.activeElement)) {
             observer.disconnect();
             resolve(performance.now() - t0);
           }
         }).observe(root, { attributes: true, subtree: true, childList: true });
+        // Focus moves without a DOM change; look again on each frame too.
+        const poll = () => {
+          if (root.dataset.state === 'editing' && root.querySelector('.monaco-editor')?.contains(document.activeElement)) resolve(performance.now() - t0);
+          else requestAnimationFrame(poll);
+        };
+        requestAnimationFrame(poll);
         /** @type {HTMLButtonElement} */ (root.querySelector('[data-action="edit"]')).click();
       }),
   );
@@ -78,6 +85,16 @@ async function timeCompletion(page) {
   );
   await page.keyboard.type('dom0.');
   return waiting;
+}
+
+/**
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
+function within(promise, what, ms = 60_000) {
+  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms))]);
 }
 
 /** @param {number[]} xs */
@@ -108,9 +125,9 @@ async function main() {
             await page.waitForTimeout(300); // a reader's pause; the next runner is prepared meanwhile
             timings['later Runs'].push(Number(await timeRun(page)));
           }
-          timings['Edit → typing'].push(Number(await timeEdit(page)));
+          timings['Edit → typing'].push(Number(await within(timeEdit(page), 'Edit')));
           await page.keyboard.type('x');
-          timings['first completion (dom0.)'].push(Number(await timeCompletion(page)));
+          timings['first completion (dom0.)'].push(Number(await within(timeCompletion(page), 'completion')));
         }
         await context.close();
       }

@@ -76,7 +76,9 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
   const key = storageKey(config.pathname, index);
   const hashKey = shareKey(index);
   const listeners: ((event: EmbedEvent) => void)[] = [];
-  const emit = (event: EmbedEvent): void => listeners.forEach((l) => l(event));
+  const emit = (event: EmbedEvent): void => {
+    for (const listener of listeners) listener(event);
+  };
   let state: EmbedState = 'idle';
   /** The state to go back to when Compare closes. */
   let beforeCompare: EmbedState = 'idle';
@@ -143,7 +145,9 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
     },
     on: (listener) => void listeners.push(listener),
     code: currentCode,
-    attachEditor: (e) => void (editor = e),
+    attachEditor: (e) => {
+      editor = e;
+    },
     edited: () => {
       clearTimeout(saveTimer);
       saveTimer = setTimeout(save, SAVE_DELAY_MS);

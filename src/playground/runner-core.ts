@@ -92,7 +92,7 @@ export async function runRequest({ code, variant, timeLimitMs = TIME_LIMIT_MS }:
     post({ type: 'done', end: 'failed', durationMs: 0 });
     return undefined;
   }
-  let fn;
+  let fn: ReturnType<typeof buildUserFunction>;
   try {
     fn = buildUserFunction(compiled.js);
   } catch (err) {

@@ -52,7 +52,7 @@ async function runNow(code: string, variant: Variant | undefined): Promise<NodeR
   try {
     await runRequest(variant ? { code, variant } : { code }, post);
   } finally {
-    LEVELS.forEach((level, i) => (console[level] = saved[i]!));
+    for (const [i, level] of LEVELS.entries()) console[level] = saved[i]!;
   }
   const done = messages.at(-1);
   if (done?.type !== 'done') throw new Error('the runner did not end with "done"');
