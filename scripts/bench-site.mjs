@@ -126,7 +126,10 @@ async function main() {
             timings['later Runs'].push(Number(await timeRun(page)));
           }
           timings['Edit → typing'].push(Number(await within(timeEdit(page), 'Edit')));
-          await page.keyboard.type('x');
+          // Typing works: a comment at the end shows up in the editor.
+          await page.keyboard.press('ControlOrMeta+End');
+          await page.keyboard.type('\n// typed');
+          await within(page.locator('.monaco-editor .view-lines', { hasText: '// typed' }).waitFor(), 'typing');
           timings['first completion (dom0.)'].push(Number(await within(timeCompletion(page), 'completion')));
         }
         await context.close();
