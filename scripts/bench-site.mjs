@@ -17,6 +17,8 @@ import { launchChromium } from '../test/support/chromium.mjs';
 const PATH = '/playground/';
 const PAGES = Number(process.env.BENCH_PAGES ?? 5);
 const LATER_RUNS = 5;
+// A reader's pause between Runs; the next runner is prepared meanwhile (BENCH_PAUSE_MS).
+const PAUSE_MS = Number(process.env.BENCH_PAUSE_MS ?? 300);
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -122,7 +124,7 @@ async function main() {
           await page.waitForTimeout(1000);
           timings['first Run (after 1 s on the page)'].push(Number(await timeRun(page)));
           for (let r = 0; r < LATER_RUNS; r++) {
-            await page.waitForTimeout(300); // a reader's pause; the next runner is prepared meanwhile
+            await page.waitForTimeout(PAUSE_MS);
             timings['later Runs'].push(Number(await timeRun(page)));
           }
           timings['Edit → typing'].push(Number(await within(timeEdit(page), 'Edit')));
