@@ -40,6 +40,32 @@ export interface MachineReport {
   /** `machine.snapshot()` at the end of the run; null if taking it failed (`snapshotError`). */
   snapshot: MachineSnapshot | null;
   snapshotError?: string;
+  /**
+   * On the wire from the worker: the snapshot as JSON text (`snapshot` is then null). A string
+   * crosses to the page far faster than megabytes of small objects, and the page parses it only
+   * when something reads `snapshot` (the Picture tab, a check); see {@link packSnapshots}.
+   */
+  snapshotJson?: string;
+}
+
+/** Worker side: each report's snapshot as JSON text, for a fast crossing. */
+export function packSnapshots(reports: MachineReport[]): MachineReport[] {
+  return reports.map(({ snapshot, ...rest }) => (snapshot ? { ...rest, snapshot: null, snapshotJson: JSON.stringify(snapshot) } : { ...rest, snapshot }));
+}
+
+/** Page side: `snapshot` parsed from `snapshotJson` on first read. */
+export function unpackSnapshots(reports: MachineReport[]): void {
+  for (const report of reports) {
+    const json = report.snapshotJson;
+    if (json === undefined) continue;
+    delete report.snapshotJson;
+    let parsed: MachineSnapshot | null | undefined;
+    Object.defineProperty(report, 'snapshot', {
+      get: () => (parsed ??= JSON.parse(json) as MachineSnapshot),
+      enumerable: true,
+      configurable: true,
+    });
+  }
 }
 
 /** Trace events that deserve the reader's attention, over every machine of a run. */
@@ -114,6 +140,7 @@ const isReport = shape({
   stats: shape({ events: isObject, cost: shape({ total: isDuration, byKind: isObject }), time: isDuration }),
   snapshot: (v) => v === null || isObject(v),
   snapshotError: optional(isString),
+  snapshotJson: optional(isString),
 });
 const isFlags = shape({ errors: isCount, warnings: isCount, dmaDebug: isCount });
 

@@ -6,7 +6,7 @@
 // fast, the next worker is prepared before it is needed (loaded, simulator imported, compiler
 // warmed): a Run pays only for compiling and running the code.
 import RunnerWorker from './runner-worker?worker';
-import { parseRunnerMessage, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from './protocol';
+import { parseRunnerMessage, unpackSnapshots, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from './protocol';
 import type { Variant } from './variant';
 
 export const TIME_LIMIT_MS = 3000;
@@ -71,6 +71,8 @@ function prepare(): Prepared {
   // The worker's global channel is never listened to: reader code could post there.
   channel.port1.addEventListener('message', (e: MessageEvent<unknown>) => {
     const msg = parseRunnerMessage(e.data);
+    if (msg?.type === 'results') unpackSnapshots(msg.machines);
+    if (msg?.type === 'machine') unpackSnapshots([msg.report]);
     if (msg) prepared.listener(msg);
   });
   // Fires when the worker ends by itself (close(), out of memory) or is terminated.

@@ -10,7 +10,7 @@ import { trackTimers } from './pending-work';
 import { runRequest, type RunEnvironment } from './runner-core';
 import { sealCodeFromStrings, sealNetworkAndMessaging } from './seal';
 import type { Recorder } from './recorder';
-import type { ConsoleLevel, PageMessage, RunnerMessage } from './protocol';
+import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from './protocol';
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;
@@ -26,7 +26,9 @@ function connect(port: MessagePort): void {
   const send = MessagePort.prototype.postMessage.bind(port) as (msg: RunnerMessage) => void;
   const post = (msg: RunnerMessage): void => {
     try {
-      send(msg);
+      if (msg.type === 'results') send({ ...msg, machines: packSnapshots(msg.machines) });
+      else if (msg.type === 'machine') send({ ...msg, report: packSnapshots([msg.report])[0]! });
+      else send(msg);
     } catch (err) {
       // A value that cannot be cloned (it should not happen: every message is plain data).
       send({ type: 'console', level: 'warn', text: `The runner could not send a message: ${err instanceof Error ? err.message : String(err)}` });

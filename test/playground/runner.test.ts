@@ -2,7 +2,7 @@
 // match is not the runner's), the guarded dma-lab module (a misspelt import names the export),
 // pending work (a run waits for its timers up to the time limit), and the status line's words.
 import { describe, expect, test } from 'vitest';
-import { parseRunnerMessage } from '../../src/playground/protocol';
+import { packSnapshots, parseRunnerMessage, unpackSnapshots, type MachineReport } from '../../src/playground/protocol';
 import { closestExport, guardExports } from '../../src/playground/module-exports';
 import { trackTimers } from '../../src/playground/pending-work';
 import { statusParts } from '../../src/playground/run-status';
@@ -40,6 +40,21 @@ describe('parseRunnerMessage', () => {
       { type: 'constructor' },
     ];
     for (const msg of bad) expect(parseRunnerMessage(msg)).toBeUndefined();
+  });
+});
+
+describe('snapshots on the wire', () => {
+  test('cross as JSON text and read back as the same snapshot, parsed on first use', async () => {
+    const { messages } = await runInNodeDetailed('import { createMachine } from "dma-lab";\ncreateMachine({ memory: "16 MiB" }).createDomain({ name: "d", mode: "P2M", memory: "4 MiB" });\n');
+    const results = messages.find((m) => m.type === 'results') as Extract<(typeof messages)[number], { type: 'results' }>;
+    const original = results.machines[0]!.snapshot;
+    expect(original?.domains.map((d) => d.name)).toContain('d');
+    const wire = structuredClone({ ...results, machines: packSnapshots(results.machines) });
+    expect(parseRunnerMessage(wire)).toBe(wire);
+    expect(wire.machines[0]!.snapshot).toBeNull();
+    unpackSnapshots(wire.machines as MachineReport[]);
+    expect(wire.machines[0]!.snapshotJson).toBeUndefined();
+    expect(wire.machines[0]!.snapshot).toEqual(original);
   });
 });
 
