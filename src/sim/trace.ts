@@ -120,6 +120,11 @@ export class Trace {
   private seq = 0;
   /** Supplies the reader's source line for each event (set by the playground runner). */
   locate: (() => number | undefined) | undefined;
+  /**
+   * Called at the start of every emit, before the new event changes time or totals: the machine
+   * is then exactly as it was right after the previous event (history.ts records it here).
+   */
+  private readonly watchers: (() => void)[] = [];
 
   constructor(
     private readonly maxEvents: number,
@@ -136,7 +141,22 @@ export class Trace {
     this.cycles += microseconds * this.cyclesPerMicrosecond;
   }
 
+  /** Adds a watcher called before each event is counted (see `watchers`); returns a function that removes it. */
+  watch(watcher: () => void): () => void {
+    this.watchers.push(watcher);
+    return () => {
+      const i = this.watchers.indexOf(watcher);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
+  }
+
+  /** The seq the next stored event will get minus one: the last stored event's seq (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   emit(kind: EventKind, message: string, fields: EventFields = {}): TraceEvent {
+    if (this.watchers.length !== 0) for (const watcher of this.watchers) watcher();
     // Integer cycles keep every sum exact, so trace costs always add up to stats() totals.
     const cost = Math.round(fields.cost ?? 0);
     this.cycles += cost;
