@@ -7,6 +7,15 @@ import type { MachineSnapshot } from "./snapshot.js";
 import { diffSnapshots } from "./snapshot-diff.js";
 import type { SnapshotChanges } from "./snapshot-diff.js";
 
+/** The argument of `machine.recordHistory()`. */
+export interface HistoryOptions {
+  /**
+   * Keep the moments of the first `events` trace events only (default: every stored event). A
+   * stepper that shows the first 5,000 events needs no more; each moment costs a small snapshot.
+   */
+  events?: number;
+}
+
 /** Picks a moment of the run: `at` is a trace event's `seq` (from 1). */
 export interface AtOptions {
   /** The trace event right after which to look at the machine. */
@@ -36,17 +45,34 @@ class History {
   private readonly cache = new SnapshotCache();
   /** The first event seq this history covers (events before it happened before recording began). */
   readonly first: number;
+  /** The last event seq whose moment is kept (Infinity: every one). */
+  private limit = Infinity;
+  private stopWatching: (() => void) | undefined;
 
   constructor(private readonly machine: Machine) {
     this.first = machine.traceLog.lastSeq + 1;
-    machine.traceLog.watch(() => this.capture());
+  }
+
+  /** Starts (or changes the extent of) recording. */
+  start(events: number): void {
+    this.limit = this.first - 1 + events;
+    this.stopWatching ??= this.machine.traceLog.watch(() => this.capture());
   }
 
   /** Before a new event: if the last stored event's moment is not yet kept, keep it now. */
   private capture(): void {
     const last = this.machine.traceLog.lastSeq;
     if (last < this.first + this.moments.length) return;
+    if (last > this.limit) {
+      this.stopWatching?.();
+      return;
+    }
     this.moments.push(takeSnapshot(this.machine, this.cache));
+  }
+
+  /** The last event seq a moment exists (or can be taken) for. */
+  get lastKept(): number {
+    return Math.min(this.limit, this.machine.traceLog.lastSeq);
   }
 
   /** The machine right after event `seq` (shared with later calls: treat it as read only). */
@@ -88,6 +114,9 @@ function historyFor(m: Machine, at: number, call: string): History {
   if (!history) {
     throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): this machine does not record history; call machine.recordHistory() before its first event (right after createMachine)`, "at");
   }
+  if (at > history.lastKept) {
+    throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): history keeps the moments of events ${history.first} to ${history.lastKept} (recordHistory({ events }))`, "at");
+  }
   if (at < history.first) {
     throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): history was switched on after event ${history.first - 1}; moments exist from event ${history.first}`, "at");
   }
@@ -109,7 +138,7 @@ declare module "./machine.js" {
      * `changes({ at })`. Call it before the first event (right after createMachine, or from
      * `machineHooks.created`). Off by default: it costs a small snapshot per event.
      */
-    recordHistory(): void
+    recordHistory(options?: HistoryOptions): void
     /** What appeared, went away or changed between the moment after event `at - 1` (nothing, for the first event) and the moment after event `at`. */
     changes(options: AtOptions): SnapshotChanges
   }
@@ -123,8 +152,12 @@ Machine.prototype.snapshot = function (this: Machine, options?: AtOptions): Mach
   return historyFor(this, at, "snapshot").snapshotAt(at);
 };
 
-Machine.prototype.recordHistory = function (this: Machine): void {
-  this.state.get(HISTORY);
+Machine.prototype.recordHistory = function (this: Machine, options?: HistoryOptions): void {
+  const events = options?.events ?? Infinity;
+  if (events !== Infinity && (typeof events !== "number" || !Number.isSafeInteger(events) || events < 1)) {
+    throw new SimError("INVALID_ARGUMENT", `recordHistory({ events }): events must be a whole number of events, at least 1, got ${describeValue(events)}`, "events");
+  }
+  this.state.get(HISTORY).start(events);
 };
 
 Machine.prototype.stats = function (this: Machine, options?: AtOptions): Stats {
@@ -141,7 +174,7 @@ Machine.prototype.stats = function (this: Machine, options?: AtOptions): Stats {
     total += e.cost;
   }
   const history = this.state.peek(HISTORY);
-  const time = history && at >= history.first ? history.timeAt(at) : trace[at - 1]!.time;
+  const time = history && at >= history.first && at <= history.lastKept ? history.timeAt(at) : trace[at - 1]!.time;
   return { events, cost: { total, byKind }, time, droppedEvents: 0 };
 };
 

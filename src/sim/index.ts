@@ -29,7 +29,7 @@ export type { SimErrorCode } from "./errors.js";
 export type { TraceEvent, EventKind, Stats, Severity } from "./trace.js";
 export { diffSnapshots } from "./snapshot-diff.js";
 export type { SnapshotChange, SnapshotChanges, ChangeKind } from "./snapshot-diff.js";
-export type { AtOptions } from "./history.js";
+export type { AtOptions, HistoryOptions } from "./history.js";
 export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot, SwiotlbSnapshot } from "./snapshot.js";
 export type { SwiotlbKind } from "./swiotlb-pool.js";
 export { GrantError, GNTST, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTTAB_NR_RESERVED_ENTRIES } from "./grant.js";

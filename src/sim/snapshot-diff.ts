@@ -55,18 +55,31 @@ function changedInPlace(before: MachineSnapshot, after: MachineSnapshot, was: It
     const old = was.get(id);
     if (old && old.label !== item.label) changed.push(item);
   }
-  // History shares unchanged O(memory) parts between moments, so a reference check is exact there
-  // and cheap; between unrelated snapshots it may report a change that is only a copy.
-  if (before.frames !== after.frames && JSON.stringify(before.frames) !== JSON.stringify(after.frames)) changed.push({ kind: "frames", key: "frames", label: "machine frame owners" });
+  // History shares unchanged O(memory) parts between moments, so the reference check settles
+  // almost every step at once; a run-by-run comparison is left for parts that were rebuilt.
+  if (!sameRuns(before.frames, after.frames)) changed.push({ kind: "frames", key: "frames", label: "machine frame owners" });
   for (const d of after.domains) {
     const old = before.domains.find((o) => o.name === d.name);
     if (!old) continue;
-    if ((old.p2m !== d.p2m || old.extra !== d.extra) && JSON.stringify([old.p2m, old.extra]) !== JSON.stringify([d.p2m, d.extra])) {
+    if (!sameRuns(old.p2m, d.p2m) || !sameRuns(old.extra, d.extra)) {
       changed.push({ kind: "p2m", key: d.name, label: `p2m of ${d.name}` });
     }
   }
   if (before.halted === null && after.halted !== null) changed.push({ kind: "halted", key: "halted", label: `halted: ${after.halted}` });
   return changed;
+}
+
+type Run = { count: number; start?: number; pfn?: number; mfn?: number; owner?: string };
+
+function sameRuns(a: readonly Run[], b: readonly Run[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.count !== y.count || x.start !== y.start || x.pfn !== y.pfn || x.mfn !== y.mfn || x.owner !== y.owner) return false;
+  }
+  return true;
 }
 
 /**

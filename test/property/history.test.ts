@@ -126,4 +126,37 @@ describe("snapshot({ at }) outside the run", () => {
     // stats need no history: they are sums over the stored trace.
     expect(m.stats({ at: 1 }).events).toEqual({ setup: 1 });
   });
+
+  it("keeps only the first events when told to, and says so past them", () => {
+    const m = createMachine({ arch: "x86_64", memory: "8 MiB" });
+    m.recordHistory({ events: 2 });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "64 KiB" });
+    const dma = dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "p2m");
+    const afterSetup = m.snapshot({ at: 2 });
+    dma.mapSingle(0, 64, "TO_DEVICE");
+    expect(m.snapshot({ at: 2 })).toEqual(afterSetup);
+    expect(m.snapshot({ at: 2 }).mappings).toEqual([]);
+    expect(() => m.snapshot({ at: 3 })).toThrow("history keeps the moments of events 1 to 2");
+  });
+});
+
+describe("changes({ at })", () => {
+  it("lists the bounce slots a straddling xen-swiotlb map takes and its unmap gives back", () => {
+    const m = createMachine({ arch: "x86_64", memory: "8 MiB", swiotlb: { size: "256 KiB" } });
+    m.recordHistory();
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: 16 * PAGE });
+    const dma = dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "xen-swiotlb");
+    const buf = dom0.alloc(2 * PAGE);
+    const bus = dma.mapSingle(buf + PAGE - 100, 200, "TO_DEVICE");
+    const mapped = m.trace.length;
+    dma.unmapSingle(bus, 200, "TO_DEVICE");
+    const kinds = (at: number, side: "appeared" | "gone") => m.changes({ at })[side].map((c) => c.kind);
+    const taken = Array.from({ length: mapped }, (_, i) => i + 1).filter((at) => kinds(at, "appeared").includes("bounce"));
+    const freed = Array.from({ length: m.trace.length }, (_, i) => i + 1).filter((at) => kinds(at, "gone").includes("bounce"));
+    expect(taken).toHaveLength(1);
+    expect(freed).toHaveLength(1);
+    expect(freed[0]!).toBeGreaterThan(mapped);
+    expect(m.snapshot({ at: taken[0]! }).swiotlb[0]!.usedSlots).toBeGreaterThan(0);
+    expect(m.snapshot({ at: freed[0]! }).swiotlb[0]!.usedSlots).toBe(0);
+  });
 });
