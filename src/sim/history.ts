@@ -34,10 +34,10 @@ export interface AtOptions {
  * rebuilds them only when a version counter says the frames or a p2m changed. Stepping is then
  * an array lookup.
  *
- * "Right after event seq" means: after everything the simulator did before the next event was
- * emitted (an operation's state changes that follow its own event belong to it). So the moment
- * is captured when the next event starts (Trace.watch), and the last event's moment is the
- * machine as it is now.
+ * "Right after event seq" is the moment the event is appended to the trace (Trace.watch): the
+ * simulator records an event once it has done what the event says (the slots are taken when
+ * "bounce" is recorded, the PTE cleared when "iommu-unmap" is), so that is the state the event
+ * describes. Work an operation does after its last event shows at the next event.
  */
 class History {
   /** moments[i] is the machine right after event first + i. */
@@ -56,35 +56,25 @@ class History {
   /** Starts (or changes the extent of) recording. */
   start(events: number): void {
     this.limit = this.first - 1 + events;
-    this.stopWatching ??= this.machine.traceLog.watch(() => this.capture());
+    this.stopWatching ??= this.machine.traceLog.watch((event) => this.capture(event.seq));
   }
 
-  /** Before a new event: if the last stored event's moment is not yet kept, keep it now. */
-  private capture(): void {
-    const last = this.machine.traceLog.lastSeq;
-    if (last < this.first + this.moments.length) return;
-    if (last > this.limit) {
+  private capture(seq: number): void {
+    if (seq > this.limit) {
       this.stopWatching?.();
       return;
     }
     this.moments.push(takeSnapshot(this.machine, this.cache));
   }
 
-  /** The last event seq a moment exists (or can be taken) for. */
+  /** The last event seq a moment is kept for. */
   get lastKept(): number {
-    return Math.min(this.limit, this.machine.traceLog.lastSeq);
+    return this.first + this.moments.length - 1;
   }
 
   /** The machine right after event `seq` (shared with later calls: treat it as read only). */
   snapshotAt(seq: number): MachineSnapshot {
-    const index = seq - this.first;
-    if (index < this.moments.length) return this.moments[index]!;
-    return takeSnapshot(this.machine, this.cache);
-  }
-
-  /** Simulated time right after event `seq` (includes advanceTime() before the next event). */
-  timeAt(seq: number): number {
-    return this.snapshotAt(seq).time;
+    return this.moments[seq - this.first]!;
   }
 }
 
@@ -131,7 +121,7 @@ declare module "./machine.js" {
      * that moment. Snapshots from history share their parts: treat them as read only.
      */
     snapshot(options?: AtOptions): MachineSnapshot
-    /** Counts and costs up to and including trace event `at` (no history needed; `time` is exact with it). */
+    /** Counts, costs and time up to and including trace event `at`, as `stats()` said right after it (no history needed). */
     stats(options?: AtOptions): Stats
     /**
      * Starts keeping the machine's state at every trace event, for `snapshot({ at })` and
@@ -173,9 +163,7 @@ Machine.prototype.stats = function (this: Machine, options?: AtOptions): Stats {
     byKind[e.kind] = (byKind[e.kind] ?? 0) + e.cost;
     total += e.cost;
   }
-  const history = this.state.peek(HISTORY);
-  const time = history && at >= history.first && at <= history.lastKept ? history.timeAt(at) : trace[at - 1]!.time;
-  return { events, cost: { total, byKind }, time, droppedEvents: 0 };
+  return { events, cost: { total, byKind }, time: trace[at - 1]!.time, droppedEvents: 0 };
 };
 
 Machine.prototype.changes = function (this: Machine, options: AtOptions): SnapshotChanges {

@@ -120,11 +120,8 @@ export class Trace {
   private seq = 0;
   /** Supplies the reader's source line for each event (set by the playground runner). */
   locate: (() => number | undefined) | undefined;
-  /**
-   * Called at the start of every emit, before the new event changes time or totals: the machine
-   * is then exactly as it was right after the previous event (history.ts records it here).
-   */
-  private readonly watchers: (() => void)[] = [];
+  /** Called with every stored event as it is appended (history.ts snapshots the machine here). */
+  private readonly watchers: ((event: TraceEvent) => void)[] = [];
 
   constructor(
     private readonly maxEvents: number,
@@ -141,8 +138,8 @@ export class Trace {
     this.cycles += microseconds * this.cyclesPerMicrosecond;
   }
 
-  /** Adds a watcher called before each event is counted (see `watchers`); returns a function that removes it. */
-  watch(watcher: () => void): () => void {
+  /** Adds a watcher called with each stored event once it is appended; returns a function that removes it. */
+  watch(watcher: (event: TraceEvent) => void): () => void {
     this.watchers.push(watcher);
     return () => {
       const i = this.watchers.indexOf(watcher);
@@ -156,7 +153,6 @@ export class Trace {
   }
 
   emit(kind: EventKind, message: string, fields: EventFields = {}): TraceEvent {
-    if (this.watchers.length !== 0) for (const watcher of this.watchers) watcher();
     // Integer cycles keep every sum exact, so trace costs always add up to stats() totals.
     const cost = Math.round(fields.cost ?? 0);
     this.cycles += cost;
@@ -179,6 +175,7 @@ export class Trace {
     const line = this.locate?.();
     if (line !== undefined) event.line = line;
     this.events.push(event);
+    if (this.watchers.length !== 0) for (const watcher of this.watchers) watcher(event);
     return event;
   }
 
