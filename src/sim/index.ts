@@ -7,6 +7,24 @@
  * Machine and Domain when they load (so the core need not import them), and this file loads them
  * all — the grant operations (grant-table.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot, its
  * history and stats({ at }) (history.ts over snapshot.ts).
+ *
+ * Stepping through a run (time travel): call `machine.recordHistory()` before the machine's
+ * first event (from `machineHooks.created` to catch every machine), then at any step:
+ * - `machine.snapshot({ at: seq })`: the machine right after trace event `seq` (an array
+ *   lookup; shared with later calls, so read only);
+ * - `machine.stats({ at: seq })`: counts, costs and time up to that event (needs no history);
+ * - `machine.changes({ at: seq })`: what appeared, went away or changed at that step, for
+ *   marking the picture; `diffSnapshots(a, b)` compares any two snapshots.
+ * `recordHistory({ events: n })` keeps only the first n events' moments (each costs a small
+ * snapshot: O(live mappings, slots, PTEs, grants); memory-sized parts are shared between moments).
+ * @example
+ * const m = createMachine({ memory: "64 MiB" });
+ * m.recordHistory();
+ * // ... run driver code ...
+ * for (let at = 1; at <= m.trace.length; at++) {
+ *   const { appeared, gone } = m.changes({ at });
+ *   console.log(m.trace[at - 1].kind, appeared.map((c) => c.label), gone.map((c) => c.label));
+ * }
  */
 import "./grant-table.js";
 import "./kmap.js";

@@ -314,7 +314,8 @@ function swiotlbSnapshot(p: SwiotlbPool<Domain>, cache?: SnapshotCache): Swiotlb
     address: p.address,
     bytes: p.bytes,
     segmentBus: [...p.segmentBus],
-    used: p.usedRuns(),
+    // An idle pool (most moments of a history) needs no walk over its slots.
+    used: p.usedSlots === 0 ? [] : p.usedRuns(),
     frames: cache ? cache.poolFrames(p) : poolRuns(p),
     overflowBuffer: p.overflow ? { ...p.overflow } : null,
   };
