@@ -16,10 +16,12 @@ export function mount(root: HTMLElement): void {
   const variants = [...root.querySelectorAll<HTMLElement>(".dma-figure-variant")];
   const runs = new Map<string, Machine>();
   let machine: Machine;
+  let current: Settings;
 
   const settings = (): Settings => Object.fromEntries(scenario.controls.map((c) => [c.name, (form.elements.namedItem(c.name) as HTMLSelectElement).value]));
   const load = (keepStep: boolean): void => {
     const s = settings();
+    current = s;
     const key = settingsKey(s);
     if (!runs.has(key)) runs.set(key, runExplorable(scenario, s));
     machine = runs.get(key)!;
@@ -27,7 +29,7 @@ export function mount(root: HTMLElement): void {
     if (!keepStep) range.value = String(initialStep(scenario, machine));
   };
   const draw = (): void => {
-    const view = stepView(scenario, machine, Number(range.value), root.id);
+    const view = stepView(scenario, current, machine, Number(range.value), root.id);
     range.value = String(view.step);
     range.setAttribute("aria-valuetext", view.position);
     position.textContent = view.position;

@@ -128,6 +128,11 @@ const iotlbInvalidation: ExplorableScenario = {
     nic.write(bus, new Uint8Array(64).fill(3));
     return m;
   },
+  // The NIC's first write after the unmap: through the stale entry (lazy) or a fault (strict).
+  initialStep(m) {
+    const unmap = m.trace.find((e) => e.kind === "unmap");
+    return m.trace.find((e) => unmap && e.seq > unmap.seq && (e.kind === "iotlb-stale" || e.kind === "iommu-fault"))?.seq ?? m.trace.length;
+  },
 };
 
 /** spanning-pages: a buffer straddling two machine-discontiguous frames, per backend and era. */

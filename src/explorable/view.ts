@@ -20,9 +20,17 @@ export interface StepView {
   variants: FigureVariant[];
 }
 
-/** The step a figure starts on. */
+/** The step a figure starts on: the scenario's choice, else the first device access (the state while the device works), else the last event. */
 export function initialStep(scenario: ExplorableScenario, m: Machine): number {
-  return scenario.initialStep?.(m) ?? m.trace.length;
+  const chosen = scenario.initialStep?.(m);
+  if (chosen !== undefined) return chosen;
+  const access = m.trace.find((e) => e.kind === "dma-read" || e.kind === "dma-write");
+  return access?.seq ?? m.trace.length;
+}
+
+/** "dom0's mode: VP + IOMMU": what the controls are set to, so the description says what changed. */
+function settingsText(scenario: ExplorableScenario, settings: Settings): string {
+  return scenario.controls.map((c) => `${c.label}: ${c.choices.find((ch) => ch.value === settings[c.name])?.label ?? settings[c.name]}`).join(", ");
 }
 
 function list(changes: SnapshotChange[]): string {
@@ -49,8 +57,12 @@ function holdings(s: MachineSnapshot): string {
   return parts.join(", ");
 }
 
-/** Everything the figure shows at `step` of the machine's run. */
-export function stepView(scenario: ExplorableScenario, m: Machine, step: number, idPrefix: string): StepView {
+/**
+ * Everything the figure shows at `step` of the machine's run. The picture gets only the step's
+ * own event: it shows the state at that step and what the step did, not incidents of earlier
+ * steps (a stale-IOTLB write long flushed would otherwise still be drawn).
+ */
+export function stepView(scenario: ExplorableScenario, settings: Settings, m: Machine, step: number, idPrefix: string): StepView {
   const steps = m.trace.length;
   const at = Math.min(Math.max(1, Math.round(step)), steps);
   const event = m.trace[at - 1]!;
@@ -61,8 +73,8 @@ export function stepView(scenario: ExplorableScenario, m: Machine, step: number,
     step: at,
     steps,
     position: `Event ${at} of ${steps}: ${event.kind}`,
-    description: [`Event ${at} of ${steps} (${event.kind}): ${event.message}`, ...news, `Now: ${holdings(snapshot)}.`].join(" "),
-    variants: memoryMapVariants(snapshot, { trace: m.trace, uptoSeq: at, title: scenario.title, idPrefix }),
+    description: [`${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${event.message}`, ...news, `Now: ${holdings(snapshot)}.`].join(" "),
+    variants: memoryMapVariants(snapshot, { trace: [event], uptoSeq: at, title: scenario.title, idPrefix }),
   };
 }
 
