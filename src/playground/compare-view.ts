@@ -9,6 +9,7 @@ import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from
 import { grouped, h } from './results/dom';
 import { KIND_HELP } from './results/kinds';
 import { PictureView } from './results/picture-view';
+import { compareStepper } from './stepper/compare-stepper';
 import './results/results.css';
 import './compare.css';
 
@@ -32,6 +33,8 @@ interface SideResult {
   variant: Variant;
   builder: OutcomeBuilder;
   summary: RunSummary;
+  /** The side's finished runner, kept until the next comparison for the stepper. */
+  handle: RunHandle;
 }
 
 /** Visually hidden text, so a marker is not colour (or a symbol) alone. */
@@ -145,12 +148,10 @@ export class CompareView {
     });
     this.handles = runs.map((r) => r.handle);
     await Promise.all(this.handles.map((handle) => handle.finished));
-    // The runners stay for `inspect`, which a comparison does not use.
-    for (const handle of this.handles) handle.dispose();
+    // The runners stay as sessions for the pictures' stepper; the next comparison (stop()) ends them.
     if (generation !== this.generation) return;
-    this.handles = [];
     this.runButton.removeAttribute('aria-busy');
-    const [a, b] = runs.map(({ side, builder }): SideResult => ({ ...parsed.sides[side], builder, summary: summarize(builder.outcome()) })) as [SideResult, SideResult];
+    const [a, b] = runs.map(({ side, builder, handle }): SideResult => ({ ...parsed.sides[side], builder, summary: summarize(builder.outcome()), handle })) as [SideResult, SideResult];
     this.show(a, b);
     this.host.done();
   }
@@ -202,7 +203,8 @@ export class CompareView {
       const figure = h('figure', { class: 'pg-compare-picture', 'data-side': SIDES[i] }, h('figcaption', {}, `${NAME[SIDES[i]!]}: ${r.label}`), panel);
       return { figure, panel, report: r.builder.outcome().machines[0], view: new PictureView(panel, `${this.host.idPrefix}-cmp-${SIDES[i]}`) };
     });
-    const details = h('details', { class: 'pg-compare-pictures' }, h('summary', {}, 'Pictures: the first machine of each run'), h('div', { class: 'pg-compare-sides' }, ...sides.map((s) => s.figure)));
+    const stepper = compareStepper([0, 1].map((i) => ({ name: NAME[SIDES[i]!], report: sides[i]!.report, view: sides[i]!.view, step: (index: number, at: number) => [a, b][i]!.handle.step(index, at) })) as Parameters<typeof compareStepper>[0]);
+    const details = h('details', { class: 'pg-compare-pictures' }, h('summary', {}, 'Pictures: the first machine of each run'), stepper, h('div', { class: 'pg-compare-sides' }, ...sides.map((s) => s.figure)));
     details.addEventListener('toggle', () => {
       if (!details.open || details.dataset.drawn) return;
       details.dataset.drawn = 'yes';

@@ -220,7 +220,7 @@ function createRunSequence({ config, emit, setState, code }: RunSequenceHost) {
         if (e.type === 'error' && e.line !== undefined) emit({ type: 'error-line', line: e.line, message: `${e.name}: ${e.message}` });
         if (e.type === 'end') return;
         if (e.type !== 'results') return emit({ type: 'output', run: thisRun, event: e });
-        machines = { reports: e.machines, labels: e.labels, inspect: (i) => handle.inspect(i) };
+        machines = { reports: e.machines, labels: e.labels, inspect: (i) => handle.inspect(i), step: (i, at) => handle.step(i, at) };
         flags = e.flags;
         emit({ type: 'results', run: thisRun, machines });
       },

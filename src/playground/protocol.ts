@@ -7,6 +7,7 @@
 // ({@link parseRunnerMessage}): what does not match the protocol is dropped.
 import type { MachineSnapshot, Stats, TraceEvent } from '../sim/index';
 import type { Variant, VariantApplied } from './variant';
+import { parseStepAnswer, type StepAnswer, type StepRequest } from './stepper/step-protocol';
 
 /** Page → worker, on the worker's global channel, once: the port the runner talks on. */
 export interface ConnectMessage {
@@ -22,7 +23,7 @@ export interface RunRequest {
   timeLimitMs?: number;
 }
 
-export type PageMessage = ({ type: 'run' } & RunRequest) | { type: 'inspect'; index: number };
+export type PageMessage = ({ type: 'run' } & RunRequest) | { type: 'inspect'; index: number } | StepRequest;
 
 export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
 
@@ -46,6 +47,8 @@ export interface MachineReport {
    * when something reads `snapshot` (the Picture tab, a check); see {@link packSnapshots}.
    */
   snapshotJson?: string;
+  /** The events the stepper can show (the machine's recorded history); absent: none recorded. */
+  steps?: { first: number; last: number };
 }
 
 /** Worker side: each report's snapshot as JSON text, for a fast crossing. */
@@ -109,7 +112,9 @@ export type RunnerMessage =
   /** The reader's code called close(): the runner is about to end. */
   | { type: 'closed' }
   /** The run ended; `durationMs` is the reader's code's own time (from `started`). */
-  | { type: 'done'; end: WorkerEnd; durationMs: number; pending?: PendingWork };
+  | { type: 'done'; end: WorkerEnd; durationMs: number; pending?: PendingWork }
+  /** The answer to a stepper request (stepper/step-protocol.ts). */
+  | StepAnswer;
 
 // ---------------------------------------------------------------------------------------------
 // Shape checks: a message that does not match the protocol is not the runner's.
@@ -141,6 +146,7 @@ const isReport = shape({
   snapshot: (v) => v === null || isObject(v),
   snapshotError: optional(isString),
   snapshotJson: optional(isString),
+  steps: optional(shape({ first: isCount, last: isCount })),
 });
 const isFlags = shape({ errors: isCount, warnings: isCount, dmaDebug: isCount });
 
@@ -153,6 +159,7 @@ const MESSAGE_SHAPES: Record<RunnerMessage['type'], Check> = {
   machine: message({ index: isCount, report: isReport }),
   closed: message({}),
   done: message({ end: oneOf('finished', 'failed', 'time limit'), durationMs: isDuration, pending: optional(shape({ timers: isCount, awaiting: (v) => typeof v === 'boolean' })) }),
+  step: (v) => parseStepAnswer(v) !== undefined,
 };
 
 /** `data` as a runner message, or undefined when it does not match the protocol. */

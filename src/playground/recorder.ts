@@ -5,6 +5,7 @@ import type { Machine } from '../sim/index';
 import { machineHooks } from '../sim/index';
 import { currentReaderLine } from './user-function';
 import type { MachineReport, TraceFlags } from './protocol';
+import { HISTORY_BUDGET_MS, historyRange, recordWithinBudget, type HistoryBudget } from './stepper/history-budget';
 
 /** Events per machine sent to the page; the rest are counted, not sent. */
 export const TRACE_POST_LIMIT = 5000;
@@ -56,12 +57,14 @@ export interface Recorder {
  * `header` is the engine's line offset ({@link headerLines}); without it events get no line.
  * Stack captures cost time: all machines share one budget of them.
  */
-export function createRecorder(header: number | undefined): Recorder {
+export function createRecorder(header: number | undefined, historyBudget: HistoryBudget = { leftMs: HISTORY_BUDGET_MS }): Recorder {
   const machines: Machine[] = [];
   const createdOn = new Map<Machine, number | undefined>();
   const budget: Budget = { left: LOCATE_BUDGET };
   const hook = (m: Machine): void => {
     machines.push(m);
+    // The stepper's history: every event the page is sent, while the run's budget lasts.
+    recordWithinBudget(m, historyBudget, TRACE_POST_LIMIT);
     if (header === undefined) return;
     createdOn.set(m, currentReaderLine(header));
     m.locateEvents(stackLocator(header, LOCATE_LIMIT, budget));
@@ -138,7 +141,8 @@ export function machineLabels(machines: readonly Machine[], createdOn: ReadonlyM
 function report(m: Machine, index: number, label: string): MachineReport {
   const events = m.trace;
   const trace = events.length > TRACE_POST_LIMIT ? events.slice(0, TRACE_POST_LIMIT) : [...events];
-  const base = { index: index + 1, label, trace, omitted: events.length - trace.length, stats: m.stats() };
+  const steps = historyRange(m);
+  const base = { index: index + 1, label, trace, omitted: events.length - trace.length, stats: m.stats(), ...(steps && { steps }) };
   try {
     return { ...base, snapshot: m.snapshot() };
   } catch (err) {

@@ -8,6 +8,7 @@
 import RunnerWorker from './runner-worker?worker';
 import { parseRunnerMessage, unpackSnapshots, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from './protocol';
 import type { Variant } from './variant';
+import type { StepAnswer } from './stepper/step-protocol';
 
 export const TIME_LIMIT_MS = 3000;
 /** Generous bound on loading and compiling, before the reader's code starts. */
@@ -43,6 +44,8 @@ export interface RunHandle {
   stop(): void;
   /** Machine `index` (0-based) of this run in full, asked of the runner (which stays until the next Run). */
   inspect(index: number): Promise<MachineReport | undefined>;
+  /** Machine `index` (0-based) right after event `at`, asked of the finished run's runner (the stepper). */
+  step(index: number, at: number): Promise<StepAnswer | undefined>;
   /** Ends the runner (after a run, it waits for `inspect`). */
   dispose(): void;
 }
@@ -114,6 +117,9 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
   let settle!: (end: RunEnd) => void;
   const finished = new Promise<RunEnd>((resolve) => (settle = resolve));
   const waiting = new Map<number, (report: MachineReport | undefined) => void>();
+  /** Stepper requests by id: an answer nobody asked for is dropped. */
+  const steps = new Map<number, (answer: StepAnswer | undefined) => void>();
+  let nextStep = 1;
 
   const send = (msg: PageMessage): void => runner.port.postMessage(msg);
   const elapsed = (): number => (startedAt === undefined ? 0 : performance.now() - startedAt);
@@ -124,6 +130,8 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
     runner.worker.terminate();
     for (const resolve of waiting.values()) resolve(undefined);
     waiting.clear();
+    for (const resolve of steps.values()) resolve(undefined);
+    steps.clear();
   };
   /** `keep`: the worker stays to answer `inspect` (a run that ended by itself). */
   const end = (result: Omit<RunEnd, 'type'>, keep = false): void => {
@@ -151,6 +159,7 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
   runner.onLost = (message) => crash(closing ? 'your code called close(), which ends the runner' : message);
   runner.listener = (msg) => {
     if (msg.type === 'machine') return waiting.get(msg.index)?.(msg.report);
+    if (msg.type === 'step') return steps.get(msg.id)?.(msg);
     if (ended) return;
     switch (msg.type) {
       case 'ready':
@@ -185,6 +194,16 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
           resolve(report);
         });
         send({ type: 'inspect', index });
+      }),
+    step: (index, at) =>
+      new Promise((resolve) => {
+        if (disposed || !ended) return resolve(undefined);
+        const id = nextStep++;
+        steps.set(id, (answer) => {
+          steps.delete(id);
+          resolve(answer);
+        });
+        send({ type: 'step', id, machine: index, at });
       }),
     dispose,
   };

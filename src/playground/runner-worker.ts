@@ -11,6 +11,8 @@ import { runRequest, type RunEnvironment } from './runner-core';
 import { sealCodeFromStrings, sealNetworkAndMessaging } from './seal';
 import type { Recorder } from './recorder';
 import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from './protocol';
+import { createStepSession, type StepSession } from './stepper/step-session';
+import { parseStepRequest } from './stepper/step-protocol';
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;
@@ -50,6 +52,7 @@ function connect(port: MessagePort): void {
 
   let ran = false;
   let recorder: Recorder | undefined;
+  let session: StepSession | undefined;
   port.addEventListener('message', (event: MessageEvent<PageMessage>) => {
     const msg = event.data;
     if (msg.type === 'run' && !ran) {
@@ -59,6 +62,10 @@ function connect(port: MessagePort): void {
     } else if (msg.type === 'inspect' && recorder) {
       const report = recorder.report(msg.index);
       if (report) post({ type: 'machine', index: msg.index, report });
+    } else if (msg.type === 'step' && recorder) {
+      // The finished run's session: the stepper's questions about its machines.
+      const request = parseStepRequest(msg);
+      if (request) post((session ??= createStepSession(recorder.machines)).answer(request));
     }
   });
   port.start();

@@ -74,6 +74,7 @@ function resultsView(b: Binding): Promise<ResultsView> {
           b.root.dataset.highlightedLine = String(line);
         },
         pictureVisible: () => b.tabs.selected === 'picture',
+        selectedTab: () => b.tabs.selected,
         idPrefix: `pg${b.index}`,
       }),
   );
@@ -316,6 +317,7 @@ function setUp(root: HTMLElement, index: number): void {
   };
   embed.on((event) => render(b, event));
   tabs.onSelect((name) => {
+    void b.results?.then((view) => view.tabShown(name));
     if (name === 'picture') void b.results?.then((view) => view.pictureShown());
   });
   el.run.addEventListener('click', () => void embed.run());

@@ -16,7 +16,7 @@ function nodeRunCode(code: string, { onEvent }: RunOptions): RunHandle {
     return { type: 'end', status: done.end, durationMs: done.durationMs };
   });
   const finished = Promise.race([stopped, ran]).then((end) => (onEvent(end), end));
-  return { finished, stop, inspect: async () => undefined, dispose: () => undefined };
+  return { finished, stop, inspect: async () => undefined, step: async () => undefined, dispose: () => undefined };
 }
 
 function makeEmbed(hash = '', runCode = nodeRunCode) {
@@ -71,7 +71,7 @@ describe('createEmbed', () => {
     let finishSlow!: (end: RunEnd) => void;
     const slowRunCode = (_code: string, { onEvent }: RunOptions): RunHandle => {
       const finished = new Promise<RunEnd>((resolve) => (finishSlow = resolve)).then((end) => (onEvent(end), end));
-      return { finished, stop: () => finishSlow({ type: 'end', status: 'stopped', durationMs: 5 }), inspect: async () => undefined, dispose: () => undefined };
+      return { finished, stop: () => finishSlow({ type: 'end', status: 'stopped', durationMs: 5 }), inspect: async () => undefined, step: async () => undefined, dispose: () => undefined };
     };
     const { embed, events, states } = makeEmbed('', slowRunCode);
     await embed.restored;

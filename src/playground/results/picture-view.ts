@@ -1,9 +1,11 @@
-// The Picture tab: the memory map of one machine (src/render), with a step slider over the trace:
-// moving it (or picking an event in the Trace tab) redraws the map with the events up to that
-// step. The renderer loads the first time the tab is opened.
-import type { TraceEvent } from '../../sim/index';
+// The Picture tab: the memory map of one machine (src/render). At the end of the run it draws the
+// final state with every event; at a step (the stepper) it draws the machine as it was right after
+// that event, with the step's own event, and marks what appeared or went away at that step. The
+// renderer loads the first time the tab is opened.
 import type { MachineReport } from '../protocol';
+import type { StepState } from '../stepper/step-source';
 import { h } from './dom';
+import { changeList, markChanges } from './step-marks';
 
 type Render = typeof import('../../render/index');
 let renderer: Promise<Render> | undefined;
@@ -14,37 +16,28 @@ const MAX_WIDTH = 4000;
 
 export class PictureView {
   private report: MachineReport | undefined;
-  /** Step shown: a trace seq, or undefined for the whole run. */
-  private seq: number | undefined;
-  private readonly slider = h('input', { type: 'range', class: 'pg-step', min: 0, step: 1, 'aria-label': 'Step through the trace' });
-  private readonly caption = h('p', { class: 'pg-step-caption', 'aria-live': 'polite' });
+  /** The step shown; undefined: the end of the run. */
+  private state: StepState | undefined;
   private readonly figure = h('div', { class: 'pg-picture' });
-  private frame = 0;
+  private readonly note = h('div', { class: 'pg-step-note' });
 
-  constructor(private readonly panel: HTMLElement, private readonly idPrefix: string) {
-    this.slider.addEventListener('input', () => {
-      const index = Number(this.slider.value);
-      const events = this.report?.trace ?? [];
-      this.seq = index >= events.length ? undefined : events[index - 1]?.seq ?? 0;
-      cancelAnimationFrame(this.frame);
-      this.frame = requestAnimationFrame(() => void this.draw());
-    });
-  }
+  constructor(private readonly panel: HTMLElement, private readonly idPrefix: string) {}
 
   clear(): void {
     this.report = undefined;
+    this.state = undefined;
   }
 
-  /** A new machine: back to the whole run, drawn when the tab is shown. */
+  /** A new machine: back to the end of the run, drawn when the tab is shown. */
   reset(report: MachineReport): void {
     this.report = report;
-    this.seq = undefined;
+    this.state = undefined;
     this.panel.replaceChildren(h('p', { class: 'pg-empty' }, 'Open this tab to draw the memory map.'));
   }
 
-  /** Jump to the step of event `seq` (the reader picked it in the trace). */
-  step(seq: number): void {
-    this.seq = seq;
+  /** The machine at a step (undefined: the end of the run); drawn now if the panel shows. */
+  step(state: StepState | undefined): void {
+    this.state = state;
     if (this.report && !this.panel.hidden) void this.draw();
   }
 
@@ -55,47 +48,37 @@ export class PictureView {
 
   private async draw(): Promise<void> {
     const report = this.report;
+    const state = this.state;
     if (!report) return;
-    if (!report.snapshot) {
+    const snapshot = state?.snapshot ?? report.snapshot;
+    if (!snapshot) {
       this.panel.replaceChildren(h('p', { class: 'pg-empty' }, `No picture: the machine's snapshot failed (${report.snapshotError ?? 'unknown error'}).`));
       return;
     }
-    if (!this.panel.contains(this.figure)) {
-      this.panel.replaceChildren(
-        h('div', { class: 'pg-controls' }, this.slider),
-        this.caption,
-        this.figure,
-        h('p', { class: 'pg-empty' }, 'Frames and mappings are drawn as they were at the end of the run; the step limits which events (DMA, faults, the outlined step) are shown.'),
-      );
-    }
-    const events = report.trace;
-    const index = this.seq === undefined ? events.length : Math.max(0, events.findIndex((e) => e.seq === this.seq) + 1);
-    this.slider.max = String(events.length);
-    this.slider.value = String(index);
-    const text = caption(events[index - 1], index, events.length, this.seq === undefined);
-    this.caption.textContent = text;
-    this.slider.setAttribute('aria-valuetext', text);
+    if (!this.panel.contains(this.figure)) this.panel.replaceChildren(this.figure, this.note);
     try {
       const { renderMemoryMap } = await (renderer ??= import('../../render/index'));
-      if (report !== this.report) return;
+      if (report !== this.report || state !== this.state) return;
       const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
+      const event = state && report.trace.find((e) => e.seq === state.seq);
       // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.
-      this.figure.innerHTML = renderMemoryMap(report.snapshot, {
-        trace: events,
-        ...(this.seq !== undefined && { uptoSeq: this.seq }),
+      this.figure.innerHTML = renderMemoryMap(snapshot, {
+        // At a step: only that step's event, so incidents of earlier steps are not drawn as current.
+        trace: state ? (event ? [event] : []) : report.trace,
+        ...(state && { uptoSeq: state.seq }),
         width,
         idPrefix: `${this.idPrefix}-m${report.index}`,
       });
-      this.panel.dataset.drawnSeq = this.seq === undefined ? 'end' : String(this.seq);
+      const svg = this.figure.querySelector('svg');
+      if (state && svg) markChanges(svg, state.changes, snapshot);
+      this.note.replaceChildren(
+        state
+          ? changeList(state.changes)
+          : h('p', { class: 'pg-empty' }, 'The machine at the end of the run. Step through the run to see it at each event.'),
+      );
+      this.panel.dataset.drawnSeq = state ? String(state.seq) : 'end';
     } catch (err) {
       this.figure.replaceChildren(h('p', { class: 'pg-empty' }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`));
     }
   }
-}
-
-function caption(event: TraceEvent | undefined, index: number, total: number, whole: boolean): string {
-  if (whole) return `Whole run: ${total} events.`;
-  if (!event) return `Step 0 of ${total}: before the first event.`;
-  const line = event.line === undefined ? '' : ` (line ${event.line})`;
-  return `Step ${index} of ${total}: ${event.kind}${line}: ${event.message}`;
 }

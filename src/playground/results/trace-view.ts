@@ -107,6 +107,25 @@ export class TraceView {
     this.refilter();
   }
 
+  /** Highlights the row of event `seq` (the stepper's step; undefined clears) and scrolls it into view. */
+  markStep(seq: number | undefined, scroll: boolean): void {
+    for (const old of this.body.querySelectorAll('.pg-step-current')) {
+      old.classList.remove('pg-step-current');
+      old.removeAttribute('aria-current');
+    }
+    if (seq === undefined) return;
+    const index = this.matching().findIndex((e) => e.seq === seq);
+    if (index >= this.shown) {
+      this.shown = (Math.floor(index / PAGE_ROWS) + 1) * PAGE_ROWS;
+      this.renderRows();
+    }
+    const row = this.body.querySelector<HTMLElement>(`tr[data-seq="${seq}"]`);
+    if (!row) return;
+    row.classList.add('pg-step-current');
+    row.setAttribute('aria-current', 'step');
+    if (scroll) row.scrollIntoView({ block: 'nearest' });
+  }
+
   private refilter(): void {
     this.shown = PAGE_ROWS;
     this.renderRows();
