@@ -5,7 +5,7 @@ import type { Machine } from '../sim/index';
 import { machineHooks } from '../sim/index';
 import { currentReaderLine } from './user-function';
 import type { MachineReport, TraceFlags } from './protocol';
-import { HISTORY_BUDGET_MS, historyRange, recordWithinBudget, type HistoryBudget } from './stepper/history-budget';
+import { HISTORY_BUDGET_MS, HISTORY_FLOOR, historyRange, recordWithinBudget, type HistoryBudget } from './stepper/history-budget';
 
 /** Events per machine sent to the page; the rest are counted, not sent. */
 export const TRACE_POST_LIMIT = 5000;
@@ -57,7 +57,7 @@ export interface Recorder {
  * `header` is the engine's line offset ({@link headerLines}); without it events get no line.
  * Stack captures cost time: all machines share one budget of them.
  */
-export function createRecorder(header: number | undefined, historyBudget: HistoryBudget = { leftMs: HISTORY_BUDGET_MS }): Recorder {
+export function createRecorder(header: number | undefined, historyBudget: HistoryBudget = { leftMs: HISTORY_BUDGET_MS, floor: HISTORY_FLOOR }): Recorder {
   const machines: Machine[] = [];
   const createdOn = new Map<Machine, number | undefined>();
   const budget: Budget = { left: LOCATE_BUDGET };

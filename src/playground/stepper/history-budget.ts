@@ -3,14 +3,20 @@
 // a NIC ring of 256 mappings over thousands of events (the Costs page's packet strategies) would
 // spend tens of seconds and gigabytes on it. So recording stops for every machine of the run once
 // it has taken HISTORY_BUDGET_MS of the run's time; the stepper then covers the events before.
+// The first HISTORY_FLOOR moments of a run are kept whatever they cost, so a short run on a busy
+// machine (or one whose first moments build a large machine's frame map) is always steppable.
 import type { Machine } from '../../sim/index';
 
 /** Time a run may spend recording history, over all its machines (the run's limit is 3 s). */
-export const HISTORY_BUDGET_MS = 600;
+export const HISTORY_BUDGET_MS = 500;
 
-/** Recording time left, shared by the machines of one run. */
+/** Moments a run keeps before the budget counts. */
+export const HISTORY_FLOOR = 100;
+
+/** Recording time left, shared by the machines of one run; `floor`: moments kept regardless. */
 export interface HistoryBudget {
   leftMs: number;
+  floor?: number;
 }
 
 /** The events whose moments a machine's history keeps (first..last; last < first: none). */
@@ -29,7 +35,8 @@ const now = performance.now.bind(performance);
  * each moment against `budget`; when the budget is spent the history stops where it is.
  */
 export function recordWithinBudget(m: Machine, budget: HistoryBudget, limit: number, clock: () => number = now): void {
-  if (budget.leftMs <= 0) return;
+  const inFloor = (): boolean => (budget.floor ?? 0) > 0;
+  if (budget.leftMs <= 0 && !inFloor()) return;
   const first = m.traceLog.lastSeq + 1;
   const range: { first: number; limit: number; stoppedAt?: number } = { first, limit };
   ranges.set(m, range);
@@ -38,10 +45,11 @@ export function recordWithinBudget(m: Machine, budget: HistoryBudget, limit: num
   const stopBefore = m.traceLog.watch(() => void (started = clock()));
   m.recordHistory({ events: limit });
   const stopAfter = m.traceLog.watch((event) => {
-    budget.leftMs -= clock() - started;
+    if (inFloor()) budget.floor = budget.floor! - 1;
+    else budget.leftMs -= clock() - started;
     const kept = event.seq - first + 1;
     const full = kept >= limit;
-    if (budget.leftMs > 0 && !full) return;
+    if ((budget.leftMs > 0 || inFloor()) && !full) return;
     if (!full) {
       m.recordHistory({ events: kept });
       range.stoppedAt = event.seq;
