@@ -62,6 +62,7 @@ function timeStep(page, n, button, panel, attribute) {
 /** @param {number[]} xs */
 function summary(xs) {
   const s = [...xs].sort((a, b) => a - b);
+  /** @param {number} q */
   const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   return `median ${at(0.5).toFixed(1)} ms, p90 ${at(0.9).toFixed(1)} ms, worst ${s[s.length - 1].toFixed(1)} ms (${s.length} steps)`;
 }
@@ -75,7 +76,7 @@ async function measure(page, n, name) {
     const first = await timeStep(page, n, 'first', tab, attribute);
     const times = [];
     for (let i = 0; i < STEPS; i++) {
-      if (await root.locator('.pg-stepper [data-step="next"]').isDisabled()) break;
+      if ((await root.locator('.pg-stepper [data-step="next"]').getAttribute('aria-disabled')) === 'true') break;
       times.push(await timeStep(page, n, 'next', tab, attribute));
     }
     const back = [];

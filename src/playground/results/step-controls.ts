@@ -30,7 +30,7 @@ export class StepControls {
     this.buttons.previous.addEventListener('click', () => this.request(this.current - 1));
     this.buttons.next.addEventListener('click', () => this.request(this.current + 1));
     this.buttons.last.addEventListener('click', () => this.request(this.to));
-    this.play.addEventListener('click', () => (this.timer === undefined ? this.start() : this.pause()));
+    this.play.addEventListener('click', () => (this.timer === undefined ? this.to >= this.from && this.start() : this.pause()));
     this.slider.addEventListener('input', () => this.request(Number(this.slider.value)));
     this.element = h(
       'div',
@@ -65,11 +65,13 @@ export class StepControls {
     this.slider.disabled = none;
     this.slider.setAttribute('aria-valuetext', caption);
     this.caption.textContent = caption;
-    this.buttons.first.disabled = none || index <= from;
-    this.buttons.previous.disabled = none || index <= from;
-    this.buttons.next.disabled = none || index >= to;
-    this.buttons.last.disabled = none || index >= to;
-    this.play.disabled = none;
+    // aria-disabled, not disabled: a button that keeps focus at the first or last step keeps ←/→ working.
+    const off = (button: HTMLButtonElement, when: boolean) => button.setAttribute('aria-disabled', String(when));
+    off(this.buttons.first, none || index <= from);
+    off(this.buttons.previous, none || index <= from);
+    off(this.buttons.next, none || index >= to);
+    off(this.buttons.last, none || index >= to);
+    off(this.play, none);
     if (index >= to) this.pause();
   }
 
