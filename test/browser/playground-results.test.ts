@@ -97,8 +97,14 @@ describe('results views (no editor)', () => {
   });
 
   test('Stats: the cost total is the sum of the kinds, and of the trace’s costs', async () => {
-    const traceCosts = (await embed(p.page).locator('.pg-trace tbody td:nth-child(4)').allInnerTexts()).map(parseNumber);
+    // The event picked above is the stepper's step: Stats shows the totals up to it.
+    const step = Number(await embed(p.page).locator('.pg-trace tr.pg-step-current').getAttribute('data-seq'));
+    const traceCosts = await embed(p.page).locator('.pg-trace tbody tr').evaluateAll(
+      (rows, upTo) => rows.filter((r) => Number((r as HTMLElement).dataset.seq) <= upTo).map((r) => Number(r.querySelector('td:nth-child(4)')!.textContent!.replace(/,/g, ''))),
+      step,
+    );
     await openTab(p.page, 'Stats');
+    expect(await embed(p.page).locator('[data-panel="stats"]').getAttribute('data-step')).toBe(String(step));
     const stats = embed(p.page).locator('.pg-stats');
     const byKind = (await stats.locator('tbody td:nth-child(3)').allInnerTexts()).map(parseNumber);
     const total = parseNumber(await stats.locator('tfoot td:nth-child(3)').innerText());

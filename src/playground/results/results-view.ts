@@ -175,6 +175,11 @@ export class ResultsView {
     const line = event.line === undefined ? '' : ` (line ${event.line})`;
     this.controls.set(bounds.from, bounds.to, index, `Step ${grouped(index + 1)} of ${grouped(report.trace.length)}: ${event.kind}${line}: ${event.message}`);
     this.showStep(report, index, result.state);
+    // Ask ahead for the neighbours, so the next press draws without waiting for the runner.
+    for (const near of [index + 1, index - 1]) {
+      const e = near >= bounds.from && near <= bounds.to ? report.trace[near] : undefined;
+      if (e) void this.source.at(this.showing, e.seq);
+    }
   }
 
   private showStep(report: MachineReport, index: number, state: StepState): void {
@@ -188,10 +193,11 @@ export class ResultsView {
     this.picture.step(state);
   }
 
+  /** The reader picked an event in the trace: its line at once, the rest once the step arrives. */
   private pick(event: TraceEvent): void {
+    if (event.line !== undefined) this.host.highlightLine(event.line);
     const index = this.current?.trace.indexOf(event) ?? -1;
     const bounds = this.current && this.source && stepBounds(this.current);
-    if (bounds && index >= bounds.from && index <= bounds.to) return void this.goTo(index);
-    if (event.line !== undefined) this.host.highlightLine(event.line);
+    if (bounds && index >= bounds.from && index <= bounds.to) void this.goTo(index);
   }
 }
