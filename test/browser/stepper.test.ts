@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Locator } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
-import { PLAYGROUND_PATH, embed, loadCode, openPage, openTab, run, waitForCounter, counter, waitForResults, type PlaygroundPage } from '../support/playground-page';
+import { PLAYGROUND_PATH, activate, embed, loadCode, openPage, openTab, run, waitForCounter, counter, waitForResults, type PlaygroundPage } from '../support/playground-page';
 import { encodeShare } from '../../src/playground/share-code';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
@@ -173,5 +173,27 @@ describe('Compare', () => {
     await compareStepper.locator('[data-step="first"]').click();
     await expect.poll(() => compareStepper.locator('.pg-step-caption').innerText()).toMatch(/^Line step 1 of \d+\. A: event \d+.*\(line \d+\)\. B: event \d+.*\(line \d+\)/);
     await box().getByRole('button', { name: 'Compare' }).click();
+  });
+});
+
+describe('with the editor', () => {
+  test('a step marks its line in Monaco; ←/→ while typing in the editor do not step', async () => {
+    await loadCode(p.page, STRADDLE, encodeShare);
+    await activate(p.page);
+    const results = await counter(p.page, 'results');
+    await run(p.page);
+    await waitForResults(p.page, results + 1);
+    await openTab(p.page, 'Trace');
+    await stepper().locator('[data-step="first"]').click();
+    await stepper().locator('[data-step="next"]').click();
+    await expect.poll(() => stepper().locator('.pg-step-caption').innerText()).toMatch(/^Step 2 of \d+/);
+    const line = await box().locator('.pg-trace tr.pg-step-current td').last().innerText();
+    expect(await box().getAttribute('data-highlighted-line')).toBe(line);
+    await expect.poll(() => box().locator('.monaco-editor .pg-line-highlight').count()).toBe(1);
+    const caption = await stepper().locator('.pg-step-caption').innerText();
+    await box().locator('.monaco-editor .view-lines').click();
+    await p.page.keyboard.press('ArrowRight');
+    await p.page.keyboard.press('ArrowLeft');
+    expect(await stepper().locator('.pg-step-caption').innerText()).toBe(caption);
   });
 });
