@@ -9,7 +9,7 @@ import { PartStore, parseStepAnswer, parseStepRequest, type StepAnswer } from '.
 import { createRecorder } from '../../src/playground/recorder';
 import { recordWithinBudget, historyRange } from '../../src/playground/stepper/history-budget';
 import { alignedIndex, lineSteps, stepBounds } from '../../src/playground/stepper/step-model';
-import { createMachine, machineHooks, type TraceEvent } from '../../src/sim/index';
+import { Machine, createMachine, machineHooks, type TraceEvent } from '../../src/sim/index';
 import type { RunnerMessage } from '../../src/playground/protocol';
 
 const STRADDLE = `import { createMachine } from "dma-lab";
@@ -68,6 +68,31 @@ describe('the run as a session', () => {
     expect(() => new PartStore().unpack(again)).toThrow(/never received/);
     const store = new PartStore();
     expect(store.unpack(first)).toEqual(store.unpack(again));
+  });
+
+  test('code that replaces the simulator’s methods or JSON.stringify after its run does not change the answers', async () => {
+    // In a worker the run's realm is thrown away; here it is the test's, so put everything back.
+    const stringify = JSON.stringify;
+    const { snapshot, changes, stats } = Machine.prototype;
+    try {
+      const { recorder, report } = await finishedRun(`${STRADDLE}
+const proto = Object.getPrototypeOf(m);
+proto.snapshot = () => ({ forged: true });
+proto.changes = () => ({ appeared: [{ kind: "bounce", key: "x", label: "FORGED" }], gone: [], changed: [] });
+proto.stats = () => ({ forged: true });
+JSON.stringify = () => '"FORGED"';
+`);
+      const session = createStepSession(recorder.machines);
+      const seq = report.trace.find((e) => e.kind === 'bounce')!.seq;
+      const answer = ok(session.answer({ type: 'step', id: 1, machine: 0, at: seq }));
+      expect(answer.snapshotJson).not.toContain('FORGED');
+      expect(answer.changes.appeared.map((c) => c.label).join()).not.toContain('FORGED');
+      expect(new PartStore().unpack(answer).swiotlb[0]!.usedSlots).toBeGreaterThan(0);
+      expect(answer.stats.events.bounce).toBe(1);
+    } finally {
+      JSON.stringify = stringify;
+      Object.assign(Machine.prototype, { snapshot, changes, stats });
+    }
   });
 
   test('asking outside the run is an answer with the reason, not a crash', async () => {
