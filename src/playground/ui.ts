@@ -1,23 +1,22 @@
-// Wires every playground embed on the page: Edit loads Monaco, Run runs the current code, Share
-// and Reset manage the code, Compare runs it under two variants, and the results tabs show what
-// the run did; an exercise embed also judges each run (check) or asks for a prediction first.
-// This is the only playground script a page loads up front (a few KB); Monaco, the runner,
-// lz-string, the results views, the comparison and the exercise checks come later, on demand.
-import { runCode, type RunHandle } from './run';
-import { OutcomeBuilder } from './outcome';
+// Binds every playground embed on the page to its core (embed.ts): buttons and keys call the core,
+// the core's events update the views (console, status line, results tabs, marked lines). Edit
+// loads Monaco, Compare runs the code under two variants, an exercise embed judges each run or
+// asks for a prediction first. This is the only playground script a page loads up front (a few
+// KB); Monaco, lz-string, the results views, the comparison and the exercise checks come later.
+import { prepareRunner, runCode } from './run';
+import { createEmbed, type EmbedEvent, type EmbedHandle } from './embed';
 import { OutputView } from './output-view';
 import { StaticCode } from './code-view';
-import { setUpTabs } from './tabs';
-import { readHashParam, shareKey, withHashParam } from './hash-params';
-import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type InitialCode, type KeyValueStore } from './persist';
+import { setUpTabs, type Tabs } from './tabs';
+import { StatusView } from './status-view';
+import type { KeyValueStore } from './persist';
 import type { EditorHandle } from './editor';
-import type { ResultsView } from './results/results-view';
+import type { ResultsView, RunMachines } from './results/results-view';
 import type { CompareView } from './compare-view';
-import type { Predict } from './exercise';
-import type { MachineReport } from './protocol';
+import type { OutcomeBuilder } from './outcome';
+import './status.css';
 
-/** Saving on every keystroke would be wasteful; a reload or leaving the page flushes. */
-const SAVE_DELAY_MS = 300;
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function localStore(): KeyValueStore | undefined {
   try {
@@ -27,294 +26,314 @@ function localStore(): KeyValueStore | undefined {
   }
 }
 
-function setUp(root: HTMLElement, index: number): void {
-  const original = root.dataset.code ?? '';
+/** The embed's elements, found once. */
+function elements(root: HTMLElement) {
   const q = <T extends HTMLElement>(selector: string) => root.querySelector<T>(selector)!;
-  const editButton = q<HTMLButtonElement>('[data-action="edit"]');
-  const runButton = q<HTMLButtonElement>('[data-action="run"]');
-  const status = q<HTMLElement>('.pg-status');
-  const notice = q<HTMLElement>('.pg-notice');
-  const progress = q<HTMLProgressElement>('.pg-progress');
-  const editorBox = q<HTMLElement>('.pg-editor');
-  const output = new OutputView(q<HTMLElement>('.pg-output'));
-  const staticCode = new StaticCode(q<HTMLElement>('.pg-static'), q<HTMLElement>('.pg-plain'), original);
-  const tabs = setUpTabs(root, `pg-${index}`);
-  const store = localStore();
-  const key = storageKey(location.pathname, index);
-  const hashKey = shareKey(index);
-  const predictForm = root.querySelector<HTMLFormElement>('.pg-predict');
-  const checkBox = root.querySelector<HTMLElement>('.pg-check');
-  const checkId = root.dataset.check;
-  const checkIntro = checkBox?.querySelector('.pg-check-text')?.textContent ?? '';
-  const compareButton = q<HTMLButtonElement>('[data-action="compare"]');
-  const comparePanel = q<HTMLElement>('.pg-compare');
-  // Only exercise embeds load the exercise code, at once (small): Skip and Enter must work before any Run.
-  const exercise = predictForm || checkBox ? import('./exercise') : undefined;
-  let predict: Predict | undefined;
-
-  let editor: EditorHandle | undefined;
-  let current: RunHandle | undefined;
-  /** The code when the editor is not loaded (the editor holds it once it is). */
-  let code = original;
-  /** The share payload the current code came from, kept with later edits (see persist.ts). */
-  let base: string | undefined;
-  let saveTimer: ReturnType<typeof setTimeout> | undefined;
-  let results: Promise<ResultsView> | undefined;
-  let compare: Promise<CompareView> | undefined;
-
-  const currentCode = (): string => editor?.getValue() ?? code;
-
-  const apply = (initial: InitialCode): void => {
-    code = initial.code;
-    base = initial.base;
-    if (editor) editor.setValue(code);
-    else staticCode.show(code);
-    notice.hidden = initial.problem === undefined;
-    notice.textContent = initial.problem === undefined ? '' : `This link’s code for example ${index} could not be restored: ${initial.problem}. Showing the page’s original code.`;
-    if (initial.from === 'share') status.textContent = 'Restored the code from the link. Press Run to run it.';
-    else if (initial.from === 'edit') status.textContent = 'Restored your last edit. Reset goes back to the page’s code.';
+  return {
+    q,
+    edit: q<HTMLButtonElement>('[data-action="edit"]'),
+    run: q<HTMLButtonElement>('[data-action="run"]'),
+    stop: q<HTMLButtonElement>('[data-action="stop"]'),
+    compare: q<HTMLButtonElement>('[data-action="compare"]'),
+    comparePanel: q<HTMLElement>('.pg-compare'),
+    status: q<HTMLElement>('.pg-status'),
+    notice: q<HTMLElement>('.pg-notice'),
+    progress: q<HTMLProgressElement>('.pg-progress'),
+    editorBox: q<HTMLElement>('.pg-editor'),
+    predictForm: root.querySelector<HTMLFormElement>('.pg-predict'),
+    checkBox: root.querySelector<HTMLElement>('.pg-check'),
   };
+}
+type Elements = ReturnType<typeof elements>;
 
-  /** Restores from the hash (lz-string loads only if the hash names this embed) or a saved edit. */
-  const restore = async (): Promise<void> => {
-    const payload = readHashParam(location.hash, hashKey);
-    let share: Parameters<typeof chooseInitialCode>[1];
-    if (payload !== undefined) {
-      try {
-        share = { payload, decoded: (await import('./share-code')).decodeShare(payload) };
-      } catch (err) {
-        share = { payload, decoded: { ok: false, reason: `the page could not load its link reader (${err instanceof Error ? err.message : String(err)})` } };
-      }
-    }
-    apply(chooseInitialCode(original, share, loadEdit(store, key)));
-  };
-  let restored = restore();
+/** What the binding keeps per embed besides the core. */
+interface Binding {
+  root: HTMLElement;
+  index: number;
+  el: Elements;
+  embed: EmbedHandle;
+  output: OutputView;
+  staticCode: StaticCode;
+  tabs: Tabs;
+  statusView: StatusView;
+  editor?: EditorHandle;
+  results?: Promise<ResultsView>;
+  /** The exercise code, for exercise embeds (loaded at once: Skip and Enter must work before any Run). */
+  exercise?: Promise<typeof import('./exercise')>;
+}
 
-  const setHashParam = (payload: string | undefined): void =>
-    history.replaceState(history.state, '', location.pathname + location.search + withHashParam(location.hash, hashKey, payload));
+function resultsView(b: Binding): Promise<ResultsView> {
+  b.results ??= import('./results/results-view').then(
+    ({ ResultsView }) =>
+      new ResultsView({
+        panels: { trace: b.el.q('[data-panel="trace"]'), stats: b.el.q('[data-panel="stats"]'), picture: b.el.q('[data-panel="picture"]') },
+        selectorSlot: b.el.q('.pg-machine-bar'),
+        highlightLine: (line) => {
+          if (b.editor) b.editor.highlightLine(line);
+          else b.staticCode.highlight(line);
+          b.root.dataset.highlightedLine = String(line);
+        },
+        pictureVisible: () => b.tabs.selected === 'picture',
+        idPrefix: `pg${b.index}`,
+      }),
+  );
+  return b.results;
+}
 
-  const save = (): void => {
-    clearTimeout(saveTimer);
-    saveTimer = undefined;
-    // A damaged link's code was never restored; once the reader edits, it would only hide the edit on reload.
-    const linked = readHashParam(location.hash, hashKey);
-    if (linked !== undefined && linked !== base) setHashParam(undefined);
-    const now = currentCode();
-    if (now === original && base === undefined) clearEdit(store, key);
-    else saveEdit(store, key, base === undefined ? { code: now } : { code: now, base });
-  };
-  const flush = (): void => {
-    if (saveTimer !== undefined) save();
-  };
-  addEventListener('pagehide', flush);
-
-  const results$ = (): Promise<ResultsView> =>
-    (results ??= import('./results/results-view').then(
-      ({ ResultsView }) =>
-        new ResultsView({
-          panels: { trace: q('[data-panel="trace"]'), stats: q('[data-panel="stats"]'), picture: q('[data-panel="picture"]') },
-          selectorSlot: q('.pg-machine-bar'),
-          highlightLine: (line) => {
-            if (editor) editor.highlightLine(line);
-            else staticCode.highlight(line);
-            root.dataset.highlightedLine = String(line);
-          },
-          pictureVisible: () => tabs.selected === 'picture',
-          idPrefix: `pg${index}`,
-        }),
-    ));
-  tabs.onSelect((name) => {
-    if (name === 'picture') void results?.then((view) => view.pictureShown());
+/** `final`: the run's own results (tests wait for `data-results`), not a "Running…" placeholder. */
+function showResults(b: Binding, run: number, machines: RunMachines | undefined, why: string | undefined, final: boolean): void {
+  void resultsView(b).then((view) => {
+    if (Number(b.root.dataset.started) !== run) return;
+    view.show(machines ?? { reports: [], labels: [] }, why);
+    if (final) b.root.dataset.results = String(run);
   });
+}
 
-  let runNumber = 0;
-  /** `final`: the run's own results (tests wait for `data-results`), not a "Running…" placeholder. */
-  const showResults = (run: number, machines: MachineReport[], omitted: number, why?: string, final = true): void => {
-    void results$().then((view) => {
-      if (run !== runNumber) return;
-      view.show(machines, omitted, why);
-      if (final) root.dataset.results = String(run);
-    });
-  };
+/** The core's events, shown. */
+function render(b: Binding, event: EmbedEvent): void {
+  const { root, el } = b;
+  switch (event.type) {
+    case 'state':
+      el.stop.hidden = event.state !== 'running';
+      if (event.state === 'running') el.run.setAttribute('aria-busy', 'true');
+      else el.run.removeAttribute('aria-busy');
+      return;
+    case 'code': {
+      const { initial } = event;
+      if (!b.editor) b.staticCode.show(initial.code);
+      el.notice.hidden = initial.problem === undefined;
+      el.notice.textContent = initial.problem === undefined ? '' : `This link’s code for example ${b.index} could not be restored: ${initial.problem}. Showing the page’s original code.`;
+      if (initial.from === 'share') el.status.textContent = 'Restored the code from the link. Press Run to run it.';
+      else if (initial.from === 'edit') el.status.textContent = 'Restored your last edit. Reset goes back to the page’s code.';
+      return;
+    }
+    case 'message':
+      el.status.textContent = event.text;
+      return;
+    case 'run-started':
+      b.output.clear();
+      // Counters for tests and debugging: runs started and runs finished.
+      root.dataset.started = String(event.run);
+      b.statusView.running();
+      // Results of the previous run must not pass for this one's.
+      if (b.results) showResults(b, event.run, undefined, 'Running…', false);
+      if (el.checkBox && root.dataset.check !== undefined) void b.exercise?.then((m) => m.pendingVerdict(el.checkBox!, 'Running your code…'), () => undefined);
+      return;
+    case 'output':
+      b.output.show(event.event);
+      return;
+    case 'error-line':
+      if (b.editor) b.editor.markError(event.line === undefined ? undefined : { line: event.line, message: event.message });
+      else b.staticCode.markError(event.line);
+      if (event.line === undefined) delete root.dataset.errorLine;
+      else root.dataset.errorLine = String(event.line);
+      return;
+    case 'results':
+      if (event.machines || b.results) showResults(b, event.run, event.machines, event.why, true);
+      return;
+    case 'run-ended': {
+      const typeErrors = b.editor?.typeErrorCount();
+      b.statusView.show(event.facts);
+      void typeErrors?.then((n) => Number(root.dataset.started) === event.run && b.statusView.showTypeErrors(n));
+      root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
+      if (b.exercise) void judge(b, event.run, event.outcome);
+      return;
+    }
+  }
+}
 
-  const run = async (): Promise<void> => {
-    // Cleared first, so the stopped run's end is not counted as this run's.
-    const previous = current;
-    current = undefined;
-    previous?.stop();
-    const thisRun = ++runNumber;
-    output.clear();
-    // Counters for tests and debugging: runs started and runs finished.
-    root.dataset.started = String(Number(root.dataset.started ?? 0) + 1);
-    runButton.setAttribute('aria-busy', 'true');
-    // Results of the previous run must not pass for this one's.
-    if (results) showResults(thisRun, [], 0, 'Running…', false);
-    await restored;
-    if (thisRun !== runNumber) return;
-    let reported = false;
-    const outcome = new OutcomeBuilder();
-    if (checkBox && checkId !== undefined) void exercise?.then((m) => m.pendingVerdict(checkBox, 'Running your code…'), () => undefined);
-    const handle = runCode(currentCode(), {
-      onEvent: (e) => {
-        outcome.add(e);
-        if (e.type !== 'results') return output.show(e);
-        reported = true;
-        showResults(thisRun, e.machines, e.machinesOmitted);
+/** After a finished Run: reveal the prediction's answer, and give the check's verdict. */
+async function judge(b: Binding, run: number, outcome: OutcomeBuilder): Promise<void> {
+  const { checkBox } = b.el;
+  const checkId = b.root.dataset.check;
+  let m: typeof import('./exercise');
+  try {
+    m = await b.exercise!;
+  } catch (err) {
+    if (checkBox) checkBox.querySelector('.pg-check-text')!.textContent = `The exercise code could not load (${errorText(err)}).`;
+    return;
+  }
+  predicts.get(b.root)?.reveal();
+  if (checkBox && checkId !== undefined && Number(b.root.dataset.started) === run) {
+    await m.showVerdict(checkBox, checkId, outcome.outcome());
+    // Tests wait for this: the verdict shown is this run's.
+    if (Number(b.root.dataset.started) === run) b.root.dataset.checked = String(run);
+  }
+}
+const predicts = new WeakMap<HTMLElement, import('./exercise').Predict>();
+
+/** Edit: loads Monaco and hands it the code. */
+async function activate(b: Binding): Promise<void> {
+  const { el } = b;
+  el.edit.disabled = true;
+  el.progress.hidden = false;
+  try {
+    await b.embed.restored;
+    const { createEditor } = await import('./editor');
+    el.editorBox.hidden = false;
+    b.editor = await createEditor(el.editorBox, {
+      code: b.embed.code(),
+      onRun: () => void b.embed.run(),
+      onChange: () => b.embed.edited(),
+      onProgress: (label, step, total) => {
+        el.progress.max = total;
+        el.progress.value = step - 1;
+        el.status.textContent = `Loading editor: ${label} (${step}/${total})…`;
       },
     });
-    current = handle;
-    void handle.finished.then(() => {
-      if (current !== handle) return;
-      current = undefined;
-      runButton.removeAttribute('aria-busy');
-      if (!reported && results) showResults(thisRun, [], 0, 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).');
-      root.dataset.runs = String(Number(root.dataset.runs ?? 0) + 1);
-      if (exercise) void judge(thisRun, outcome);
-    });
-  };
+    b.embed.attachEditor(b.editor);
+    b.staticCode.hide();
+    el.edit.hidden = true;
+    el.status.textContent = '';
+    b.root.dataset.state = 'editing';
+    b.editor.focus();
+  } catch (err) {
+    el.editorBox.hidden = true;
+    el.edit.disabled = false;
+    el.status.textContent = `The editor could not load (${errorText(err)}). Run still works.`;
+  } finally {
+    el.progress.hidden = true;
+  }
+}
 
-  /** After a finished Run: reveal the prediction's answer, and give the check's verdict. */
-  const judge = async (thisRun: number, outcome: OutcomeBuilder): Promise<void> => {
-    let m: typeof import('./exercise');
-    try {
-      m = await exercise!;
-    } catch (err) {
-      if (checkBox) checkBox.querySelector('.pg-check-text')!.textContent = `The exercise code could not load (${err instanceof Error ? err.message : String(err)}).`;
-      return;
-    }
-    predict?.reveal();
-    if (checkBox && checkId !== undefined && thisRun === runNumber) {
-      await m.showVerdict(checkBox, checkId, outcome.outcome());
-      // Tests wait for this: the verdict shown is this run's.
-      if (thisRun === runNumber) root.dataset.checked = String(thisRun);
-    }
-  };
+async function share(b: Binding): Promise<void> {
+  try {
+    await b.embed.share();
+  } catch (err) {
+    b.el.status.textContent = `Could not make a link (${errorText(err)}).`;
+    return;
+  }
+  try {
+    await navigator.clipboard.writeText(location.href);
+    b.el.status.textContent = 'Link copied: it restores this code (the page never runs it by itself).';
+  } catch {
+    b.el.status.textContent = 'The link is in the address bar: copy it from there.';
+  }
+}
 
-  const activate = async (): Promise<void> => {
-    editButton.disabled = true;
-    progress.hidden = false;
-    try {
-      await restored;
-      const { createEditor } = await import('./editor');
-      editorBox.hidden = false;
-      editor = await createEditor(editorBox, {
-        code: currentCode(),
-        onRun: () => void run(),
-        onChange: () => {
-          clearTimeout(saveTimer);
-          saveTimer = setTimeout(save, SAVE_DELAY_MS);
-        },
-        onProgress: (label, step, total) => {
-          progress.max = total;
-          progress.value = step - 1;
-          status.textContent = `Loading editor: ${label} (${step}/${total})…`;
-        },
-      });
-      staticCode.hide();
-      editButton.hidden = true;
-      status.textContent = '';
-      root.dataset.state = 'editing';
-      editor.focus();
-    } catch (err) {
-      editorBox.hidden = true;
-      editButton.disabled = false;
-      status.textContent = `The editor could not load (${err instanceof Error ? err.message : String(err)}). Run still works.`;
-    } finally {
-      progress.hidden = true;
-    }
-  };
-
-  const share = async (): Promise<void> => {
-    await restored;
-    let encodeShare: (code: string) => string;
-    try {
-      ({ encodeShare } = await import('./share-code'));
-    } catch (err) {
-      status.textContent = `Could not make a link (${err instanceof Error ? err.message : String(err)}).`;
-      return;
-    }
-    const payload = encodeShare(currentCode());
-    base = payload;
-    setHashParam(payload);
-    save();
-    const url = location.href;
-    try {
-      await navigator.clipboard.writeText(url);
-      status.textContent = 'Link copied: it restores this code (the page never runs it by itself).';
-    } catch {
-      status.textContent = 'The link is in the address bar: copy it from there.';
-    }
-  };
-
-  const reset = async (): Promise<void> => {
-    await restored;
-    setHashParam(undefined);
-    apply({ code: original, from: 'page' });
-    clearTimeout(saveTimer);
-    saveTimer = undefined;
-    clearEdit(store, key);
-    status.textContent = 'Back to the page’s original code.';
-    if (checkBox) {
-      checkBox.dataset.verdict = 'pending';
-      checkBox.querySelector('.pg-check-text')!.textContent = checkIntro;
-    }
-  };
-
-  comparePanel.id = `pg${index}-compare`;
-  compareButton.setAttribute('aria-controls', comparePanel.id);
-  const toggleCompare = async (): Promise<void> => {
-    const open = comparePanel.hidden;
-    comparePanel.hidden = !open;
-    compareButton.setAttribute('aria-expanded', String(open));
+function setUpCompare(b: Binding): void {
+  const { compare: button, comparePanel: panel } = b.el;
+  let view: Promise<CompareView> | undefined;
+  panel.id = `pg${b.index}-compare`;
+  button.setAttribute('aria-controls', panel.id);
+  button.addEventListener('click', async () => {
+    const open = panel.hidden;
+    panel.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    b.embed.setCompareOpen(open);
     if (!open) return;
-    compare ??= import('./compare-view').then(
+    view ??= import('./compare-view').then(
       ({ CompareView }) =>
         new CompareView({
-          panel: comparePanel,
-          code: async () => {
-            await restored;
-            return currentCode();
-          },
-          idPrefix: `pg${index}`,
-          done: () => (root.dataset.compared = String(Number(root.dataset.compared ?? 0) + 1)),
+          panel,
+          code: async () => (await b.embed.restored, b.embed.code()),
+          idPrefix: `pg${b.index}`,
+          done: () => (b.root.dataset.compared = String(Number(b.root.dataset.compared ?? 0) + 1)),
         }),
     );
     try {
-      (await compare).focus();
+      (await view).focus();
     } catch (err) {
-      compare = undefined;
-      comparePanel.textContent = `The comparison could not load (${err instanceof Error ? err.message : String(err)}).`;
+      view = undefined;
+      panel.textContent = `The comparison could not load (${errorText(err)}).`;
     }
-  };
-
-  runButton.addEventListener('click', () => void run());
-  editButton.addEventListener('click', () => void activate());
-  q('[data-action="share"]').addEventListener('click', () => void share());
-  q('[data-action="reset"]').addEventListener('click', () => void reset());
-  compareButton.addEventListener('click', () => void toggleCompare());
-  if (predictForm) {
-    // One radio group per embed, whatever the page rendered.
-    for (const input of predictForm.querySelectorAll<HTMLInputElement>('input')) input.name = `pg-${index}-guess`;
-    // Enter in the guess field runs the code (never a page-reloading form submission).
-    predictForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      void run();
-    });
-    void exercise!.then(({ Predict }) => (predict = new Predict(predictForm)), () => undefined);
-  }
-  // A share link pasted into this tab changes only the hash: restore (never run) its code.
-  addEventListener('hashchange', () => {
-    const payload = readHashParam(location.hash, hashKey);
-    if (payload !== undefined && payload !== base) restored = restore();
   });
-  root.addEventListener('keydown', (e) => {
+}
+
+function setUpExercise(b: Binding): void {
+  const { predictForm, checkBox } = b.el;
+  if (!predictForm && !checkBox) return;
+  b.exercise = import('./exercise');
+  const checkIntro = checkBox?.querySelector('.pg-check-text')?.textContent ?? '';
+  b.embed.on((e) => {
+    if (e.type !== 'code' || e.initial.from !== 'page' || !checkBox) return;
+    checkBox.dataset.verdict = 'pending';
+    checkBox.querySelector('.pg-check-text')!.textContent = checkIntro;
+  });
+  if (!predictForm) return;
+  // One radio group per embed, whatever the page rendered.
+  for (const input of predictForm.querySelectorAll<HTMLInputElement>('input')) input.name = `pg-${b.index}-guess`;
+  // Enter in the guess field runs the code (never a page-reloading form submission).
+  predictForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void b.embed.run();
+  });
+  void b.exercise.then(({ Predict }) => predicts.set(b.root, new Predict(predictForm)), () => undefined);
+}
+
+function setUpKeys(b: Binding): void {
+  b.root.addEventListener('keydown', (e) => {
     // Inside the editor Monaco's own Ctrl+Enter command already ran (and prevented default).
     if (e.defaultPrevented) return;
     if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
       e.preventDefault();
-      void run();
+      void b.embed.run();
+    } else if (e.key === 'Escape' && b.embed.state === 'running') {
+      e.preventDefault();
+      b.embed.stop();
     }
   });
+}
+
+/** Prepares a runner once the embed is on screen and the page is idle: the first Run is then fast. */
+function prepareWhenVisible(root: HTMLElement): void {
+  new IntersectionObserver((entries, observer) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    observer.disconnect();
+    const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => void }).requestIdleCallback;
+    if (idle) idle(prepareRunner, { timeout: 2000 });
+    else setTimeout(prepareRunner, 200);
+  }).observe(root);
+}
+
+function setUp(root: HTMLElement, index: number): void {
+  const el = elements(root);
+  const original = root.dataset.code ?? '';
+  const tabs = setUpTabs(root, `pg-${index}`);
+  const embed = createEmbed({
+    original,
+    index,
+    pathname: location.pathname,
+    runCode,
+    store: localStore(),
+    location: { hash: () => location.hash, replaceHash: (hash) => history.replaceState(history.state, '', location.pathname + location.search + hash) },
+    loadShareCodec: () => import('./share-code'),
+  });
+  const b: Binding = {
+    root,
+    index,
+    el,
+    embed,
+    tabs,
+    output: new OutputView(el.q('.pg-output')),
+    staticCode: new StaticCode(el.q('.pg-static'), el.q('.pg-plain'), original),
+    statusView: new StatusView(el.q('.pg-run-status'), (filter) =>
+      void resultsView(b).then((view) => {
+        tabs.select('trace');
+        return view.showFlagged(filter);
+      }),
+    ),
+  };
+  embed.on((event) => render(b, event));
+  tabs.onSelect((name) => {
+    if (name === 'picture') void b.results?.then((view) => view.pictureShown());
+  });
+  el.run.addEventListener('click', () => void embed.run());
+  el.stop.addEventListener('click', () => embed.stop());
+  el.edit.addEventListener('click', () => void activate(b));
+  // Pointing at Edit (or tabbing to it) starts loading the editor: the click then waits less.
+  const preload = (): void => void import('./editor').then((m) => m.preloadEditor(), () => undefined);
+  el.edit.addEventListener('pointerenter', preload, { once: true });
+  el.edit.addEventListener('focus', preload, { once: true });
+  el.q('[data-action="share"]').addEventListener('click', () => void share(b));
+  el.q('[data-action="reset"]').addEventListener('click', () => void embed.reset());
+  setUpCompare(b);
+  setUpExercise(b);
+  setUpKeys(b);
+  addEventListener('pagehide', () => embed.flush());
+  // A share link pasted into this tab changes only the hash: restore (never run) its code.
+  addEventListener('hashchange', () => embed.hashChanged());
+  prepareWhenVisible(root);
   root.dataset.state = 'static';
 }
 

@@ -28,7 +28,7 @@ describe('OutcomeBuilder', () => {
     b.add({ type: 'error', name: 'SimError', message: 'bad', code: 'INVALID_ARGUMENT', line: 3 });
     b.add({ type: 'crash', message: 'later' });
     expect(b.hasResults).toBe(false);
-    b.add({ type: 'results', machines: [], machinesOmitted: 2 });
+    b.add({ type: 'results', machines: [], machinesOmitted: 2, labels: [], flags: { errors: 0, warnings: 0, dmaDebug: 0 } });
     expect(b.outcome()).toEqual({ console: ['one', 'two'], error: { name: 'SimError', message: 'bad', code: 'INVALID_ARGUMENT' }, machines: [] });
     expect(b.hasResults).toBe(true);
     expect(b.machinesOmitted).toBe(2);
