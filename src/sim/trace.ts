@@ -88,6 +88,12 @@ export interface Stats {
   droppedEvents: number;
 }
 
+/**
+ * An event's message, or a function that builds it. Hot paths pass a function so a run with the
+ * trace full (or switched off with `limits.traceEvents: 0`) never formats text nobody stores.
+ */
+export type EventMessage = string | (() => string);
+
 export type EventFields = Omit<TraceEvent, "seq" | "time" | "cost" | "severity" | "kind" | "message"> & {
   cost?: number;
   severity?: Severity;
@@ -136,7 +142,7 @@ export class Trace {
     this.cycles += microseconds * this.cyclesPerMicrosecond;
   }
 
-  emit(kind: EventKind, message: string, fields: EventFields = {}): TraceEvent {
+  emit(kind: EventKind, message: EventMessage, fields: EventFields = {}): TraceEvent {
     // Integer cycles keep every sum exact, so trace costs always add up to stats() totals.
     const cost = Math.round(fields.cost ?? 0);
     this.cycles += cost;
@@ -153,7 +159,7 @@ export class Trace {
       kind,
       cost,
       time: this.now,
-      message,
+      message: typeof message === "string" ? message : message(),
       severity: fields.severity ?? SEVERITY_BY_KIND[kind] ?? "info",
     };
     const line = this.locate?.();
