@@ -50,6 +50,8 @@ const DIR_NAME: Record<Direction, string> = {
  */
 export interface DebugHost {
   readonly debugEnabled: boolean;
+  /** "2006" shows the first dma-debug (exact-address sync lookup), "modern" kernel/dma/debug.c. */
+  readonly era: "2006" | "modern";
   readonly cacheLine: number;
   emit(kind: EventKind, message: string, fields?: EventFields): unknown;
 }
@@ -178,42 +180,53 @@ export class DmaDebug {
     this.remove(device, entry);
   }
 
-  /** check_sync: D9-D14. `busAddress`/`size` may be a sub-range of the mapping (partial sync). */
+  /**
+   * check_sync: D9-D14. `busAddress`/`size` may be a sub-range of the mapping (partial sync).
+   * The lookup follows the era. Modern (kernel/dma/debug.c): bucket_find_contain /
+   * containing_match accept only an entry holding the whole synced range, so a sync that runs
+   * past the mapping's end matches nothing and is D9, "tries to sync DMA memory it has not
+   * allocated"; the D10 test (`ref->size > entry->size`) cannot fire after such a match.
+   * Era "2006": dma-debug did not exist yet (Linux 2.6.30, 2009); the simulator shows the first
+   * lib/dma-debug.c, whose hash_bucket_find matched the exact bus address only (a sync must
+   * name the mapping's start; partial syncs went through dma_sync_single_range with an offset,
+   * here always 0), so running past the end is D10, "outside allocated range".
+   */
   checkSync(device: Device, ref: DebugRef, toCpu: boolean): void {
     if (!this.enabled) return;
-    const entry = this.findContaining(device, ref.busAddress);
-    const at = `[device address=${hex16(ref.busAddress)}]`;
+    const firstDmaDebug = this.machine.era === "2006";
+    const entry = firstDmaDebug ? this.bucket(device).get(ref.busAddress)?.[0] : this.findContaining(device, ref.busAddress, ref.size);
     if (!entry) {
-      this.report(device, "D9", `device driver tries to sync DMA memory it has not allocated ${at} [size=${ref.size} bytes]`, ref.busAddress);
+      this.report(device, "D9", `device driver tries to sync DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
       return;
     }
-    const end = ref.busAddress - entry.busAddress + ref.size;
-    if (end > entry.size) {
-      this.report(device, "D10", `device driver syncs DMA memory outside allocated range ${at} [allocation size=${entry.size} bytes] [sync offset+size=${end}]`, ref.busAddress);
+    if (firstDmaDebug && ref.size > entry.size) {
+      this.report(device, "D10", `device driver syncs DMA memory outside allocated range [device address=${hex16(entry.busAddress)}] [allocation size=${entry.size} bytes] [sync offset=0] [sync size=${ref.size}]`, ref.busAddress);
     }
     if (entry.direction === "BIDIRECTIONAL") return;
+    const at = `[device address=${hex16(ref.busAddress)}]`;
     const dirs = `[mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`;
     if (ref.direction !== entry.direction) {
-      this.report(device, "D11", `device driver syncs DMA memory with different direction ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D11", `device driver syncs DMA memory with different direction ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
     }
     if (toCpu && entry.direction !== "FROM_DEVICE" && ref.direction !== "TO_DEVICE") {
-      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
     }
     if (!toCpu && entry.direction !== "TO_DEVICE" && ref.direction !== "FROM_DEVICE") {
-      this.report(device, "D13", `device driver syncs device write-only DMA memory to device ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D13", `device driver syncs device write-only DMA memory to device ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
       this.report(device, "D14", `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`, ref.busAddress);
     }
   }
 
-  /** bucket_find_contain: an entry whose range holds `busAddress`. */
-  private findContaining(device: Device, busAddress: number): DebugEntry | undefined {
+  /** bucket_find_contain / containing_match: an entry whose range holds all of [busAddress, busAddress + size). */
+  private findContaining(device: Device, busAddress: number, size: number): DebugEntry | undefined {
     const table = this.bucket(device);
-    const exact = table.get(busAddress);
-    if (exact && exact.length > 0) return exact[0];
+    const holds = (e: DebugEntry) => busAddress >= e.busAddress && busAddress + size <= e.busAddress + e.size;
+    const exact = table.get(busAddress)?.find(holds);
+    if (exact) return exact;
     for (const list of table.values()) {
-      for (const e of list) if (busAddress >= e.busAddress && busAddress < e.busAddress + e.size) return e;
+      for (const e of list) if (holds(e)) return e;
     }
     return undefined;
   }

@@ -7,7 +7,8 @@ import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
 
 /**
  * A P2M driver domain that reads its own p2m table: bus address = p2m[pfn] << PAGE_SHIFT | offset,
- * as the 2006 xenified pci-dma-xen.c did (virt_to_bus = phys_to_machine(__pa(x))). It cannot
+ * as the xenified arch/xen/i386/kernel/pci-dma.c of January 2006 did (virt_to_bus =
+ * phys_to_machine(__pa(x)); renamed arch/i386/kernel/pci-dma-xen.c on 2006-01-30). It cannot
  * bounce, so a buffer whose pages are not machine-contiguous, or that lies beyond the mask,
  * cannot be mapped: era "2006" hits IOMMU_BUG_ON ("Fatal DMA error! Please use 'swiotlb=force'",
  * then BUG), era "modern" returns DMA_MAPPING_ERROR. Drivers must split such buffers (mapSg per page).
@@ -44,7 +45,7 @@ export class P2mBackend extends EntryWiseBackend {
   /** 2006: IOMMU_BUG_ON prints the advice and BUG()s; modern: a mapping error. */
   private fail(reason: string): MapResult<undefined> {
     if (this.ctx.machine.era === "2006") {
-      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in pci-dma-xen.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
+      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in arch/xen/i386/kernel/pci-dma.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
     }
     return { ok: false, reason };
   }
