@@ -12,7 +12,8 @@ import type { Direction } from "./dma/types.js";
  *
  * Sources (versions in docs/reference/sources.mdx): Linux's Documentation/Intel-IOMMU.txt (domains, IOVA, reserved ranges, faults);
  * drivers/iommu/dma-iommu.c and drivers/iommu/iova.c (IOVA allocation); drivers/iommu/intel/dmar.c
- * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush).
+ * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush of
+ * era "2006"); dma-iommu.c's flush queue (256-entry ring, 10 ms, era "modern").
  *
  * Simplifications, each said where it applies: the IOVA granule is the machine page; the IOVA
  * allocator has no per-CPU range cache (freed ranges go straight back to the tree); PCI MMIO
@@ -26,7 +27,8 @@ export type Invalidation = "strict" | "lazy";
 export interface IommuOptions {
   /**
    * Default "strict": every unmap invalidates the IOTLB at once, so the device loses access
-   * immediately. "lazy" queues unmaps and flushes after 250 of them or 10 ms; until then a stale
+   * immediately. "lazy" queues unmaps and flushes them when the next unmap finds the queue full
+   * (250 queued in era "2006", 255 in "modern") or after 10 ms; until then a stale
    * IOTLB entry still lets the device through. A device joining an existing group inherits its policy.
    */
   invalidation?: Invalidation;
@@ -38,8 +40,15 @@ export interface IommuOptions {
   group?: string;
 }
 
-/** The lazy queue is flushed once it holds this many unmaps (HIGH_WATER_MARK in Mark Gross's VT-d batching). */
-export const LAZY_FLUSH_HIGH_WATER = 250;
+/**
+ * How many unmaps the lazy queue holds; the next unmap flushes them first, then queues itself.
+ * Era "2006" shows the first VT-d driver's batching (VT-d support came to Linux in 2008):
+ * intel-iommu.c's add_unmap flushes when `list_size == HIGH_WATER_MARK` (250), i.e. when the
+ * 251st unmap arrives. Era "modern": the flush queue (drivers/iommu/dma-iommu.c, earlier iova.c)
+ * is a ring of IOVA_FQ_SIZE 256 entries that keeps one slot empty (fq_full: tail + 1 == head),
+ * and queue_iova flushes a full ring before adding, so the 256th unmap flushes 255.
+ */
+export const LAZY_FLUSH_HIGH_WATER = { "2006": 250, modern: 255 } as const;
 /** ...or once its oldest unmap is this many microseconds old (the 10 ms unmap timer). */
 export const LAZY_FLUSH_MICROSECONDS = 10_000;
 /** Translations the shared IOTLB holds before evicting the oldest (a model size; real IOTLBs are small caches). */
@@ -208,10 +217,13 @@ export class IommuDomain {
       this.freeIova(range);
       return;
     }
+    // The PTEs are cleared first; then a full queue is flushed, and this unmap joins the queue.
+    const highWater = LAZY_FLUSH_HIGH_WATER[m.era];
+    const full = this.queue.length >= highWater;
+    m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`, fields);
+    if (full) this.flushQueue(m.era === "2006" ? `HIGH_WATER_MARK: ${highWater} unmaps queued` : `flush queue full: ${highWater} unmaps queued`);
     this.queue.push({ ...range, at: m.traceLog.now });
     this.ranges.set(range.iovaPage, { pages: range.pages, use: "flush-queued" });
-    m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${this.queue.length} queued)`, fields);
-    if (this.queue.length >= LAZY_FLUSH_HIGH_WATER) this.flushQueue(`${LAZY_FLUSH_HIGH_WATER} unmaps queued`);
   }
 
   /**

@@ -15,7 +15,8 @@ import type { Scenario, ScenarioOutcome, StrategySpec } from "./compare.js";
  * - "none": no IOMMU; dma_map_single is an identity (the unprotected baseline).
  * - "strict" / "single-use": map before and unmap after every DMA, IOTLB flushed at each unmap
  *   (intel_iommu=strict; Willmann et al.'s "single-use").
- * - "deferred": the same, with Linux's lazy invalidation (flush every 250 unmaps or 10 ms).
+ * - "deferred": the same, with Linux's lazy invalidation (a flush once 250 unmaps are queued in era
+ *   "2006", 255 in "modern", or after 10 ms).
  * - "optimistic": vIOMMU's optimistic teardown — "Keep the translation alive within the OS mapping
  *   data structure, optimistically expecting it to be reused"; a kept mapping is torn down only
  *   after `keepMicroseconds` unused, and its IOTLB invalidation is batched as in "deferred" (the
