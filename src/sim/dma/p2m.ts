@@ -26,6 +26,10 @@ export class P2mBackend extends EntryWiseBackend {
     if (via === "p2m" && ctx.domain.mode === "VP") {
       throw new SimError("BACKEND_UNSUITABLE", `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`, "backend");
     }
+    // Jan 2006 swiotlb.c swiotlb_init: "Domain 0 always has a swiotlb" unless booted swiotlb=off.
+    if (via === "p2m" && ctx.machine.era === "2006" && ctx.domain.domid === 0) {
+      ctx.machine.emit("setup", `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`, { domain: ctx.domain.name, device: ctx.device.name });
+    }
   }
 
   map(range: PhysRange, _dir: Direction): MapResult<undefined> {
@@ -54,7 +58,10 @@ export class P2mBackend extends EntryWiseBackend {
 
   /**
    * xen_alloc_coherent: pages from the allocator, then xen_create_contiguous_region to make them
-   * machine-contiguous below the coherent mask when they are not already.
+   * machine-contiguous below the coherent mask when they are not already. Era "2006" is
+   * arch/xen/i386/kernel/pci-dma.c's dma_alloc_coherent (Jan 2006 tree): it always calls
+   * xen_create_contiguous_region(vstart, order, 31) ("Hardcode 31 address bits for now: aacraid
+   * limitation").
    */
   allocCoherent(size: number): CoherentResult<undefined> {
     const { machine, domain, device } = this.ctx;
@@ -64,10 +71,12 @@ export class P2mBackend extends EntryWiseBackend {
     const pages = bytes / machine.pageSize;
     const frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
     const reachable = (frames[0]! + pages) * machine.pageSize <= device.dmaLimit;
-    if (firstDiscontinuity(frames) >= 0 || !reachable) {
-      if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, device.dmaMask)) {
+    const era2006 = machine.era === "2006";
+    if (era2006 || firstDiscontinuity(frames) >= 0 || !reachable) {
+      const bits = era2006 ? 31 : device.dmaMask;
+      if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, bits)) {
         domain.free(gpa);
-        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below the ${device.dmaMask}-bit mask` };
+        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below ${era2006 ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}` };
       }
       // xen_create_contiguous_region hands back the new machine address: no second lookup to charge.
       return { ok: true, cpuAddress: gpa, busAddress: domain.toMachine(gpa)! };

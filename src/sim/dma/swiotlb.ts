@@ -79,8 +79,8 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     return this.pool.overflow !== null && busAddress === this.pool.overflow.busAddress;
   }
 
-  /** phys_to_dma: the guest-physical address, unchanged. */
-  protected translate(range: PhysRange): Translation {
+  /** phys_to_dma: the guest-physical address, unchanged. `inSg`: one scatterlist entry. */
+  protected translate(range: PhysRange, _inSg: boolean): Translation {
     const { machine, device } = this.ctx;
     if (machine.swiotlbConfig.force) return { busAddress: range.gpa, bounce: "swiotlb=force bounces every mapping" };
     if (!this.dmaCapable(range.gpa, range.length)) {
@@ -101,7 +101,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
 
   /** map_page / map_single, or one scatterlist entry (`inSg`: no panic, no overflow buffer). */
   protected mapOne(range: PhysRange, dir: Direction, inSg: boolean): MapResult<undefined> {
-    const t = this.translate(range);
+    const t = this.translate(range, inSg);
     if ("failure" in t) return { ok: false, reason: t.failure };
     if (t.bounce === undefined) return { ok: true, busAddress: t.busAddress };
     return this.bounce(range, dir, t.bounce, inSg);
