@@ -165,7 +165,7 @@ export class IommuDomain {
       at = this.iova.alloc(size, align, true, sacLimit);
       if (at === undefined) {
         this.iommu.markDac(device);
-        m.emit("setup", `${device.name}: Using ${maskBits}-bit DMA addresses`, { device: device.name, domain: device.domain.name });
+        m.emit("setup", () => `${device.name}: Using ${maskBits}-bit DMA addresses`, { device: device.name, domain: device.domain.name });
       }
     }
     at ??= this.iova.alloc(size, align, true, limit);
@@ -188,7 +188,7 @@ export class IommuDomain {
     const m = this.machine;
     this.pageTable.set(iovaPage, { mfn, read: prot.read, write: prot.write });
     const access = prot.read && prot.write ? "read/write" : prot.read ? "device may only read" : "device may only write";
-    m.emit("iommu-map", `IOMMU ${this.label}: IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${access})`, {
+    m.emit("iommu-map", () => `IOMMU ${this.label}: IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${access})`, {
       device: device?.name,
       domain: device?.domain.name,
       busAddress: iovaPage * m.pageSize,
@@ -212,7 +212,7 @@ export class IommuDomain {
     const where = `${cleared} PTE${cleared === 1 ? "" : "s"} at IOVA ${hex(range.iovaPage * m.pageSize)}`;
     const fields = { device: device?.name, domain: device?.domain.name, busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iommuPteClear * cleared };
     if (this.invalidation === "strict") {
-      m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}`, fields);
+      m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}`, fields);
       this.iommu.invalidateRange(this, range);
       this.freeIova(range);
       return;
@@ -220,9 +220,9 @@ export class IommuDomain {
     // The PTEs are cleared first; then a full queue is flushed, and this unmap joins the queue.
     const highWater = LAZY_FLUSH_HIGH_WATER[m.era];
     const full = this.queue.length >= highWater;
-    m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`, fields);
+    m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`, fields);
     if (full) this.flushQueue(m.era === "2006" ? `HIGH_WATER_MARK: ${highWater} unmaps queued` : `flush queue full: ${highWater} unmaps queued`);
-    this.queue.push({ ...range, at: m.traceLog.now });
+    this.queue.push({ iovaPage: range.iovaPage, pages: range.pages, at: m.traceLog.now });
     this.ranges.set(range.iovaPage, { pages: range.pages, use: "flush-queued" });
   }
 
@@ -237,7 +237,7 @@ export class IommuDomain {
     for (const [iovaPage, pte] of this.pageTable) {
       if (pte.mfn !== mfn) continue;
       this.pageTable.delete(iovaPage);
-      m.emit("iommu-unmap", `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
+      m.emit("iommu-unmap", () => `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
       this.iommu.invalidateRange(this, { iovaPage, pages: 1 });
     }
   }
@@ -265,7 +265,7 @@ export class IommuDomain {
       return undefined;
     }
     if (cached && !this.pageTable.has(iovaPage)) {
-      m.emit("iotlb-stale", `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
+      m.emit("iotlb-stale", () => `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
         device: device.name,
         domain: device.domain.name,
         busAddress,
@@ -368,7 +368,7 @@ export class Iommu {
   invalidateRange(domain: IommuDomain, range: IovaRange): void {
     for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(`${domain.id}:${p}`);
     const m = this.machine;
-    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
+    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
   }
 
   /** @internal Lazy flush: domain-selective invalidation (flush_iotlb_all) covering the queued ranges. */
@@ -376,7 +376,7 @@ export class Iommu {
     for (const [key, entry] of [...this.iotlb]) if (entry.domain === domain) this.iotlb.delete(key);
     const m = this.machine;
     const pages = queued.reduce((sum, r) => sum + r.pages, 0);
-    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
+    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
   }
 
   /**

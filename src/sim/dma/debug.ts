@@ -1,5 +1,5 @@
 import { hex16 } from "../units.js";
-import type { EventFields, EventKind } from "../trace.js";
+import type { EventFields, EventKind, EventMessage } from "../trace.js";
 import type { Direction } from "./types.js";
 
 /**
@@ -53,7 +53,7 @@ export interface DebugHost {
   /** "2006" shows the first dma-debug (exact-address sync lookup), "modern" kernel/dma/debug.c. */
   readonly era: "2006" | "modern";
   readonly cacheLine: number;
-  emit(kind: EventKind, message: string, fields?: EventFields): unknown;
+  emit(kind: EventKind, message: EventMessage, fields?: EventFields): unknown;
 }
 
 /** What dma-debug needs of a device: its names (for messages) and its dma_parms (D20, D21). */
@@ -80,7 +80,7 @@ export class DmaDebug {
   }
 
   private report(device: Device, code: string, text: string, busAddress?: number): void {
-    this.machine.emit("dma-debug", `DMA-API: ${device.driver} ${device.name}: ${text}`, { device: device.name, domain: device.domain.name, code, busAddress });
+    this.machine.emit("dma-debug", () => `DMA-API: ${device.driver} ${device.name}: ${text}`, { device: device.name, domain: device.domain.name, code, busAddress });
   }
 
   private bucket(device: Device): Map<number, DebugEntry[]> {

@@ -28,7 +28,7 @@ export class P2mBackend extends EntryWiseBackend {
     }
     // Jan 2006 swiotlb.c swiotlb_init: "Domain 0 always has a swiotlb" unless booted swiotlb=off.
     if (via === "p2m" && ctx.machine.era === "2006" && ctx.domain.domid === 0) {
-      ctx.machine.emit("setup", `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`, { domain: ctx.domain.name, device: ctx.device.name });
+      ctx.machine.emit("setup", () => `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`, { domain: ctx.domain.name, device: ctx.device.name });
     }
   }
 

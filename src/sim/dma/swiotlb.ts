@@ -120,7 +120,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     if (index < 0) return this.poolFull(range, dir, inSg);
     pool.occupy(index, nslots, range.gpa, range.length);
     const busAddress = pool.slotBus(index);
-    machine.emit("bounce", `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`, { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length });
+    machine.emit("bounce", () => `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`, { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length });
     if (this.era === "modern" || dir !== "FROM_DEVICE") {
       try {
         this.bounceCopy(true, range.gpa, pool.slotAddress(index), busAddress, range.length);
@@ -259,7 +259,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     domain.write(cpuAddress, new Uint8Array(size));
     const busAddress = this.pool.slotBus(index);
     if (!this.dmaCapable(busAddress, size)) {
-      machine.emit("mapping-error", `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, { domain: domain.name, device: device.name, busAddress });
+      machine.emit("mapping-error", () => `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, { domain: domain.name, device: device.name, busAddress });
       machine.panic("swiotlb_alloc_coherent: allocated memory is out of range for device", { domain: domain.name, device: device.name, busAddress });
     }
     return { ok: true, cpuAddress, busAddress, state: { poolSlot: index } };
@@ -282,7 +282,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     if (toDevice) this.copyGuest(orig, bounce, length);
     else this.copyGuest(bounce, orig, length);
     const what = toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`;
-    machine.emit("bounce-copy", `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what}`, {
+    machine.emit("bounce-copy", () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what}`, {
       domain: domain.name,
       device: device.name,
       address: orig,
