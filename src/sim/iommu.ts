@@ -57,6 +57,10 @@ export const IOTLB_CAPACITY = 512;
 export const IOVA_BITS = 48;
 /** iova.h: log2 of the largest cached range (pages); smaller allocations are rounded up to a power of two. */
 const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+/** The IOTLB's key for an IOVA page of a protection domain (IOVA pages stay below 2^37 with 4 KiB pages). */
+function iotlbKey(domainId: number, iovaPage: number): number {
+  return domainId * 2 ** 37 + iovaPage;
+}
 /** The interrupt (MSI) address window: "not translated", so reserved in every IOVA space. */
 const MSI_WINDOW_START = 0xfee00000;
 const MSI_WINDOW_END = 0xfeefffff;
@@ -309,7 +313,7 @@ interface IotlbEntry {
 export class Iommu {
   /** Protection domains in creation order. */
   readonly domains: IommuDomain[] = [];
-  private readonly iotlb = new Map<string, IotlbEntry>();
+  private readonly iotlb = new Map<number, IotlbEntry>();
   /** Devices that gave up on 32-bit IOVAs (pci_32bit_workaround cleared). */
   private readonly dacDevices = new Set<string>();
 
@@ -355,18 +359,18 @@ export class Iommu {
 
   /** @internal */
   iotlbLookup(domain: IommuDomain, iovaPage: number): IommuPte | undefined {
-    return this.iotlb.get(`${domain.id}:${iovaPage}`)?.pte;
+    return this.iotlb.get(iotlbKey(domain.id, iovaPage))?.pte;
   }
 
   /** @internal Caches a translation, evicting the oldest entry when full. */
   iotlbInsert(domain: IommuDomain, iovaPage: number, pte: IommuPte): void {
     if (this.iotlb.size >= IOTLB_CAPACITY) this.iotlb.delete(this.iotlb.keys().next().value!);
-    this.iotlb.set(`${domain.id}:${iovaPage}`, { domain, iovaPage, pte });
+    this.iotlb.set(iotlbKey(domain.id, iovaPage), { domain, iovaPage, pte });
   }
 
   /** @internal Strict unmap: page-selective invalidation of one range (one costed flush). */
   invalidateRange(domain: IommuDomain, range: IovaRange): void {
-    for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(`${domain.id}:${p}`);
+    if (this.iotlb.size > 0) for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(iotlbKey(domain.id, p));
     const m = this.machine;
     m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
   }

@@ -159,23 +159,22 @@ export class DmaDebug {
       else this.report(device, "D1", `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
       return;
     }
-    const at = `[device address=${hex16(ref.busAddress)}]`;
     if (ref.size !== entry.size) {
-      this.report(device, "D3", `device driver frees DMA memory with different size ${at} [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, ref.busAddress);
+      this.report(device, "D3", `device driver frees DMA memory with different size [device address=${hex16(ref.busAddress)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, ref.busAddress);
     }
     if (ref.type !== entry.type) {
-      this.report(device, "D4", `device driver frees DMA memory with wrong function ${at} [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, ref.busAddress);
+      this.report(device, "D4", `device driver frees DMA memory with wrong function [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, ref.busAddress);
     } else if (ref.type === "coherent" && ref.paddr !== undefined && ref.paddr !== entry.paddr) {
-      this.report(device, "D5", `device driver frees DMA memory with different CPU address ${at} [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`, ref.busAddress);
+      this.report(device, "D5", `device driver frees DMA memory with different CPU address [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`, ref.busAddress);
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
       this.report(device, "D6", `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`, ref.busAddress);
     }
     if (ref.direction !== entry.direction) {
-      this.report(device, "D7", `device driver frees DMA memory with different direction ${at} [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(device, "D7", `device driver frees DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (entry.mapErr === "not-checked") {
-      this.report(device, "D8", `device driver failed to check map error${at} [size=${entry.size} bytes] [mapped as ${entry.type}]`, ref.busAddress);
+      this.report(device, "D8", `device driver failed to check map error[device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped as ${entry.type}]`, ref.busAddress);
     }
     this.remove(device, entry);
   }
@@ -203,16 +202,14 @@ export class DmaDebug {
       this.report(device, "D10", `device driver syncs DMA memory outside allocated range [device address=${hex16(entry.busAddress)}] [allocation size=${entry.size} bytes] [sync offset=0] [sync size=${ref.size}]`, ref.busAddress);
     }
     if (entry.direction === "BIDIRECTIONAL") return;
-    const at = `[device address=${hex16(ref.busAddress)}]`;
-    const dirs = `[mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`;
     if (ref.direction !== entry.direction) {
-      this.report(device, "D11", `device driver syncs DMA memory with different direction ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D11", `device driver syncs DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (toCpu && entry.direction !== "FROM_DEVICE" && ref.direction !== "TO_DEVICE") {
-      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (!toCpu && entry.direction !== "TO_DEVICE" && ref.direction !== "FROM_DEVICE") {
-      this.report(device, "D13", `device driver syncs device write-only DMA memory to device ${at} [size=${entry.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D13", `device driver syncs device write-only DMA memory to device [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
       this.report(device, "D14", `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`, ref.busAddress);
