@@ -281,8 +281,8 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     const { machine, domain, device } = this.ctx;
     if (toDevice) this.copyGuest(orig, bounce, length);
     else this.copyGuest(bounce, orig, length);
-    const what = toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`;
-    machine.emit("bounce-copy", () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what}`, {
+    const what = () => (toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`);
+    machine.emit("bounce-copy", () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what()}`, {
       domain: domain.name,
       device: device.name,
       address: orig,
@@ -317,7 +317,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
   private cpuFrame(gpa: number): number {
     const domain = this.ctx.domain;
     const pfn = Math.floor(gpa / this.ctx.machine.pageSize);
-    const state = domain.pageState.get(pfn);
+    const state = domain.pageState.size === 0 ? undefined : domain.pageState.get(pfn);
     if (state?.flags.has("foreign-tagged")) {
       throw new SimError("KMAP_FAILED", `${domain.name}: swiotlb cannot copy pfn ${hex(pfn)}: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${domain.name}'s address space, so kmap() has nothing to map`, "address");
     }
