@@ -80,7 +80,7 @@ const XEN_2006_POOL_BITS = 31;
 /**
  * Era "2006" xen-swiotlb: the xenified linux-2.6-xen-sparse/arch/xen/i386/kernel/swiotlb.c of
  * the Jan 2006 tree. Size: `swiotlb.size` if given, else swiotlb_init's 64 MiB, or 2 MiB when
- * the machine's RAM ends below 2 GiB (XENMEM_maximum_ram_page <= 0x7ffff); either way rounded
+ * dom0's machine has RAM ending below 2 GiB (XENMEM_maximum_ram_page <= 0x7ffff); either way rounded
  * up to a power of two ("Round up to power of two (xen_create_contiguous_region)"). Placement:
  * the whole pool in one xen_create_contiguous_region(..., get_order(bytes), 31) ("Hardcode 31
  * address bits for now: aacraid limitation"): one extent, so one machine-contiguous run aligned
@@ -90,7 +90,8 @@ const XEN_2006_POOL_BITS = 31;
 function placeXen2006Pool(domain: Domain): SwiotlbPool<Domain> {
   const m = domain.machine;
   const configured = m.swiotlbConfig.size;
-  const wanted = configured ?? (m.memory <= 2 * GiB ? 2 * MiB : SWIOTLB_DEFAULT_SIZE);
+  // The 2 MiB rule is in Domain 0's branch; a domU booted with swiotlb=force keeps 64 MiB.
+  const wanted = configured ?? (domain.domid === 0 && m.memory <= 2 * GiB ? 2 * MiB : SWIOTLB_DEFAULT_SIZE);
   const size = 2 ** Math.ceil(Math.log2(Math.ceil(wanted / IO_TLB_SEGMENT_BYTES) * IO_TLB_SEGMENT_BYTES));
   const pool = tryPlace(domain, "xen-swiotlb", size);
   if (!pool) {

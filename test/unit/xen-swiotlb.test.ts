@@ -366,6 +366,16 @@ describe("era 2006: the whole pool in one exchange below 2^31", () => {
     expect(eventsOf(m.trace, "setup").some((e) => /768 KiB rounded up to 1 MiB, a power of two/.test(e.message))).toBe(true);
   });
 
+  it("the 2 MiB rule is dom0's: a domU's swiotlb (booted with swiotlb=force) keeps the 64 MiB default", () => {
+    // swiotlb_init: the "2MB on <2GB" branch runs only `if (... xen_start_info->flags & SIF_INITDOMAIN)`.
+    const m = createMachine({ arch: "x86_64", memory: "1 GiB", era: "2006" });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "64 MiB" });
+    const domU = m.createDomain({ name: "domU", mode: "P2M", memory: "64 MiB", privileged: true });
+    dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "xen-swiotlb");
+    domU.dmaApi(m.attachDevice({ name: "nic", domain: domU }), "xen-swiotlb");
+    expect(m.swiotlbPools.map((p) => p.bytes)).toEqual([2 * MiB, 64 * MiB]);
+  });
+
   it("panics when a bounce larger than the 32 KiB overflow buffer finds the pool full: both messages", () => {
     // swiotlb_full: "PCI-DMA: Memory would be corrupted" (FROM_DEVICE, BIDIRECTIONAL),
     // "PCI-DMA: Random memory would be DMAed" (TO_DEVICE).
