@@ -8,7 +8,7 @@ import type { Browser, Locator } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { PLAYGROUND_PATH, activate, embed, loadCode, openPage, openTab, run, waitForCounter, counter, waitForResults, type PlaygroundPage } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/share-code';
+import { encodeShare } from '../../src/playground/page/share-code';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;

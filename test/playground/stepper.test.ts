@@ -3,14 +3,14 @@
 // shared arrays cross once, bent answers are refused, history stops when the run's recording
 // budget is spent, and Compare's two ways of lining up steps.
 import { describe, expect, test } from 'vitest';
-import { runRequest } from '../../src/playground/runner-core';
-import { createStepSession } from '../../src/playground/stepper/step-session';
-import { PartStore, parseStepAnswer, parseStepRequest, type StepAnswer } from '../../src/playground/stepper/step-protocol';
-import { createRecorder } from '../../src/playground/recorder';
-import { recordWithinBudget, historyRange } from '../../src/playground/stepper/history-budget';
-import { alignedIndex, lineSteps, stepBounds } from '../../src/playground/stepper/step-model';
+import { runRequest } from '../../src/playground/worker/runner-core';
+import { createStepSession } from '../../src/playground/worker/step-session';
+import { PartStore, parseStepAnswer, parseStepRequest, type StepAnswer } from '../../src/playground/shared/step-protocol';
+import { createRecorder } from '../../src/playground/worker/recorder';
+import { recordWithinBudget, historyRange } from '../../src/playground/worker/history-budget';
+import { alignedIndex, lineSteps, stepBounds } from '../../src/playground/page/step-model';
 import { Machine, createMachine, machineHooks, type TraceEvent } from '../../src/sim/index';
-import type { RunnerMessage } from '../../src/playground/protocol';
+import type { RunnerMessage } from '../../src/playground/shared/protocol';
 
 const STRADDLE = `import { createMachine } from "dma-lab";
 const m = createMachine({ arch: "ia64", memory: "1 GiB", era: "modern" });

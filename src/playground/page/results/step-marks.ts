@@ -1,7 +1,7 @@
 // Marks on a drawn memory map for what a step changed: the cells of bounce slots taken (green)
 // or given back (dashed amber), IOMMU PTEs and IOTLB entries that appeared or went away, and a
 // list of every change in words (the marks are never the only sign).
-import type { MachineSnapshot, SnapshotChange, SnapshotChanges } from '../../sim/index';
+import type { MachineSnapshot, SnapshotChange, SnapshotChanges } from '../../../sim/index.ts';
 import { h } from './dom';
 
 /** Bounce slots are 2 KiB (io_tlb_nslabs' unit). */

@@ -2,12 +2,12 @@
 // final state with every event; at a step (the stepper) it draws the machine as it was right after
 // that event, with the step's own event, and marks what appeared or went away at that step. The
 // renderer loads the first time the tab is opened.
-import type { MachineReport } from '../protocol';
-import type { StepState } from '../stepper/step-source';
+import type { MachineReport } from '../../shared/protocol';
+import type { StepState } from '../step-source';
 import { h } from './dom';
 import { changeList, markChanges } from './step-marks';
 
-type Render = typeof import('../../render/index');
+type Render = typeof import('../../../render/index.ts');
 let renderer: Promise<Render> | undefined;
 
 /** Narrowest and widest picture the renderer draws. */
@@ -57,7 +57,7 @@ export class PictureView {
     }
     if (!this.panel.contains(this.figure)) this.panel.replaceChildren(this.figure, this.note);
     try {
-      const { renderMemoryMap } = await (renderer ??= import('../../render/index'));
+      const { renderMemoryMap } = await (renderer ??= import('../../../render/index.ts'));
       if (report !== this.report || state !== this.state) return;
       const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
       const event = state && report.trace.find((e) => e.seq === state.seq);

@@ -1,13 +1,13 @@
 // Compare: one stepper over both sides' pictures. By event, position n shows each side's n-th
 // event; by line, position n shows each side's n-th run of events from one line of the reader's
 // code (at its last event), so the two runs line up even when one line did more work in one.
-import type { MachineReport } from '../protocol';
-import type { PictureView } from '../results/picture-view';
-import { StepControls } from '../results/step-controls';
-import { h, grouped } from '../results/dom';
+import type { MachineReport } from '../shared/protocol';
+import type { PictureView } from './results/picture-view';
+import { StepControls } from './results/step-controls';
+import { h, grouped } from './results/dom';
 import { lineSteps, stepBounds, type CompareMode } from './step-model';
 import { StepSource } from './step-source';
-import type { StepAnswer } from './step-protocol';
+import type { StepAnswer } from '../shared/step-protocol';
 
 export interface CompareSide {
   name: string;

@@ -3,7 +3,7 @@
 // the last STEPS_KEPT answers are kept, and neighbours are asked for ahead, so stepping back and
 // forth draws without waiting for the runner.
 import type { MachineSnapshot, SnapshotChanges, Stats } from '../../sim/index';
-import { PartStore, type StepAnswer } from './step-protocol';
+import { PartStore, type StepAnswer } from '../shared/step-protocol';
 
 export interface StepState {
   seq: number;

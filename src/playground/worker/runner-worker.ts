@@ -10,9 +10,9 @@ import { trackTimers } from './pending-work';
 import { runRequest, type RunEnvironment } from './runner-core';
 import { sealCodeFromStrings, sealNetworkAndMessaging } from './seal';
 import type { Recorder } from './recorder';
-import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from './protocol';
-import { createStepSession, type StepSession } from './stepper/step-session';
-import { parseStepRequest } from './stepper/step-protocol';
+import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from '../shared/protocol';
+import { createStepSession, type StepSession } from './step-session';
+import { parseStepRequest } from '../shared/step-protocol';
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;

@@ -1,9 +1,9 @@
 // The results of a run beside the console: Trace, Stats and Picture, for one machine at a time
 // (a selector appears when the code built several). Loaded on the first run's results, so a
 // page that is only read never downloads it.
-import type { EventKind, TraceEvent } from '../../sim/index';
-import type { MachineReport } from '../protocol';
-import type { StepAnswer } from '../stepper/step-protocol';
+import type { EventKind, TraceEvent } from '../../../sim/index.ts';
+import type { MachineReport } from '../../shared/protocol';
+import type { StepAnswer } from '../../shared/step-protocol';
 import { grouped, h } from './dom';
 import './results.css';
 import { exportTrace } from './export-trace';
@@ -11,8 +11,8 @@ import { PictureView } from './picture-view';
 import { renderStats } from './stats-view';
 import { TraceView } from './trace-view';
 import { StepControls } from './step-controls';
-import { StepSource, type StepState } from '../stepper/step-source';
-import { stepBounds } from '../stepper/step-model';
+import { StepSource, type StepState } from '../step-source';
+import { stepBounds } from '../step-model';
 
 export interface ResultsHost {
   panels: { trace: HTMLElement; stats: HTMLElement; picture: HTMLElement };

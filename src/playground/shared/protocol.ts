@@ -5,9 +5,9 @@
 // reader's code runs, and the page never listens to the worker's global channel, so reader code
 // has no way to speak for the runner. The page still checks every message's shape
 // ({@link parseRunnerMessage}): what does not match the protocol is dropped.
-import type { MachineSnapshot, Stats, TraceEvent } from '../sim/index';
+import type { MachineSnapshot, Stats, TraceEvent } from '../../sim/index.ts';
 import type { Variant, VariantApplied } from './variant';
-import { parseStepAnswer, type StepAnswer, type StepRequest } from './stepper/step-protocol';
+import { parseStepAnswer, type StepAnswer, type StepRequest } from './step-protocol';
 
 /** Page → worker, on the worker's global channel, once: the port the runner talks on. */
 export interface ConnectMessage {
@@ -113,7 +113,7 @@ export type RunnerMessage =
   | { type: 'closed' }
   /** The run ended; `durationMs` is the reader's code's own time (from `started`). */
   | { type: 'done'; end: WorkerEnd; durationMs: number; pending?: PendingWork }
-  /** The answer to a stepper request (stepper/step-protocol.ts). */
+  /** The answer to a stepper request (step-protocol.ts). */
   | StepAnswer;
 
 // ---------------------------------------------------------------------------------------------
