@@ -1,7 +1,7 @@
 // Where a stepper can go, without the DOM: positions are indices into a machine's trace as the
 // page has it (0 = the first event), limited to the events whose moments the runner recorded.
 // Compare steps two traces together, by event index or by the reader's line.
-import type { TraceEvent } from '../../sim/index';
+import type { TraceEvent } from "../../sim/index.js";
 
 export interface Steppable {
   trace: readonly TraceEvent[];
@@ -47,7 +47,7 @@ export function lineStepOf(trace: readonly TraceEvent[], index: number): number 
   return g < 0 ? ends.length - 1 : g;
 }
 
-export type CompareMode = 'event' | 'line';
+export type CompareMode = "event" | "line";
 
 /**
  * Compare: side B's trace index for side A's position. By event: the same index (clamped). By
@@ -55,7 +55,7 @@ export type CompareMode = 'event' | 'line';
  */
 export function alignedIndex(a: readonly TraceEvent[], b: readonly TraceEvent[], index: number, mode: CompareMode): number {
   if (b.length === 0) return -1;
-  if (mode === 'event') return Math.min(index, b.length - 1);
+  if (mode === "event") return Math.min(index, b.length - 1);
   const g = lineStepOf(a, index);
   const ends = lineSteps(b);
   return ends[Math.min(g, ends.length - 1)]!;

@@ -2,8 +2,8 @@
 // new shared arrays go into the session's part store, so later steps carry only what changed;
 // the last STEPS_KEPT answers are kept, and neighbours are asked for ahead, so stepping back and
 // forth draws without waiting for the runner.
-import type { MachineSnapshot, SnapshotChanges, Stats } from '../../sim/index';
-import { PartStore, type StepAnswer } from '../shared/step-protocol';
+import type { MachineSnapshot, SnapshotChanges, Stats } from "../../sim/index.js";
+import { PartStore, type StepAnswer } from "../shared/step-protocol.js";
 
 export interface StepState {
   seq: number;
@@ -41,8 +41,8 @@ export class StepSource {
   }
 
   private unpack(answer: StepAnswer | undefined, seq: number): StepResult {
-    if (!answer) return { ok: false, message: 'The run’s details are gone: run the code again to step through it.' };
-    if ('error' in answer) return { ok: false, message: answer.error };
+    if (!answer) return { ok: false, message: "The run’s details are gone: run the code again to step through it." };
+    if ("error" in answer) return { ok: false, message: answer.error };
     try {
       return { ok: true, state: { seq, snapshot: this.parts.unpack(answer), changes: answer.changes, stats: answer.stats } };
     } catch (err) {

@@ -4,11 +4,11 @@
 // Snapshots of consecutive events share their big arrays (frame runs, p2m runs, pool frames: see
 // the simulator's history), so each such array crosses once per session: an answer carries only
 // the arrays the page has not seen, and the snapshot refers to the others by number.
-import type { MachineSnapshot, SnapshotChanges, Stats } from '../../sim/index';
+import type { MachineSnapshot, SnapshotChanges, Stats } from "../../sim/index.js";
 
 /** Page → runner: machine `machine` (0-based) right after trace event `at`. `id` pairs the answer. */
 export interface StepRequest {
-  type: 'step';
+  type: "step";
   id: number;
   machine: number;
   at: number;
@@ -22,15 +22,15 @@ export interface StepPart {
 
 /** Runner → page: the answer to a {@link StepRequest} with the same id, or why there is none. */
 export type StepAnswer =
-  | { type: 'step'; id: number; snapshotJson: string; parts: StepPart[]; changes: SnapshotChanges; stats: Stats }
-  | { type: 'step'; id: number; error: string };
+  | { type: "step"; id: number; snapshotJson: string; parts: StepPart[]; changes: SnapshotChanges; stats: Stats }
+  | { type: "step"; id: number; error: string };
 
 /** The fields of a snapshot (and of its domains and pools) that hold shared arrays. */
-const SHARED_TOP = ['frames'] as const;
-const SHARED_DOMAIN = ['p2m', 'extra'] as const;
-const SHARED_POOL = ['frames'] as const;
+const SHARED_TOP = ["frames"] as const;
+const SHARED_DOMAIN = ["p2m", "extra"] as const;
+const SHARED_POOL = ["frames"] as const;
 /** How a snapshot's JSON refers to a part: `{"$part": 3}` in place of the array. */
-const REF = '$part';
+const REF = "$part";
 
 /** Runner side: remembers which arrays the page has, and packs snapshots accordingly. */
 export class PartPacker {
@@ -51,7 +51,10 @@ export class PartPacker {
       }
       return { [REF]: part };
     };
-    const swap = <T extends object>(o: T, keys: readonly string[]): T => ({ ...o, ...Object.fromEntries(keys.map((k) => [k, ref((o as Record<string, unknown>)[k])])) });
+    const swap = <T extends object>(o: T, keys: readonly string[]): T => ({
+      ...o,
+      ...Object.fromEntries(keys.map((k) => [k, ref((o as Record<string, unknown>)[k])])),
+    });
     const packed = {
       ...swap(snapshot, SHARED_TOP),
       domains: snapshot.domains.map((d) => swap(d, SHARED_DOMAIN)),
@@ -73,39 +76,44 @@ export class PartStore {
       this.parts.set(part, value);
     }
     const snapshot: unknown = JSON.parse(answer.snapshotJson, (_key, value: unknown) => {
-      if (typeof value !== 'object' || value === null || !Object.hasOwn(value, REF)) return value;
+      if (typeof value !== "object" || value === null || !Object.hasOwn(value, REF)) return value;
       const part = this.parts.get((value as Record<string, number>)[REF]!);
-      if (!part) throw new Error('the step refers to a part the page never received');
+      if (!part) throw new Error("the step refers to a part the page never received");
       return part;
     });
-    if (!isSnapshot(snapshot)) throw new Error('the step answer is not a machine snapshot');
+    if (!isSnapshot(snapshot)) throw new Error("the step answer is not a machine snapshot");
     return snapshot;
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const LISTS = ['frames', 'domains', 'devices', 'mappings', 'iommu', 'swiotlb', 'grants', 'foreignPages'] as const;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const LISTS = ["frames", "domains", "devices", "mappings", "iommu", "swiotlb", "grants", "foreignPages"] as const;
 
 function isSnapshot(v: unknown): v is MachineSnapshot {
-  return isObject(v) && typeof v.pageSize === 'number' && typeof v.memory === 'number' && LISTS.every((k) => Array.isArray(v[k]));
+  return isObject(v) && typeof v.pageSize === "number" && typeof v.memory === "number" && LISTS.every((k) => Array.isArray(v[k]));
 }
 
-const isChange = (v: unknown) => isObject(v) && typeof v.kind === 'string' && typeof v.key === 'string' && typeof v.label === 'string';
+const isChange = (v: unknown) => isObject(v) && typeof v.kind === "string" && typeof v.key === "string" && typeof v.label === "string";
 const isChangeList = (v: unknown) => Array.isArray(v) && v.every(isChange);
 const isChanges = (v: unknown) => isObject(v) && isChangeList(v.appeared) && isChangeList(v.gone) && isChangeList(v.changed);
 const isStats = (v: unknown) =>
-  isObject(v) && isObject(v.events) && isObject(v.cost) && typeof v.cost.total === 'number' && isObject(v.cost.byKind) && typeof v.time === 'number';
-const isPart = (v: unknown) => isObject(v) && isCount(v.part) && typeof v.json === 'string' && Object.keys(v).length === 2;
+  isObject(v) &&
+  isObject(v.events) &&
+  isObject(v.cost) &&
+  typeof v.cost.total === "number" &&
+  isObject(v.cost.byKind) &&
+  typeof v.time === "number";
+const isPart = (v: unknown) => isObject(v) && isCount(v.part) && typeof v.json === "string" && Object.keys(v).length === 2;
 
 /** `data` as a step answer, or undefined when it does not match (fields and nothing else). */
 export function parseStepAnswer(data: unknown): StepAnswer | undefined {
-  if (!isObject(data) || data.type !== 'step' || !isCount(data.id)) return undefined;
-  const keys = Object.keys(data).sort().join(',');
-  if ('error' in data) return keys === 'error,id,type' && typeof data.error === 'string' ? (data as unknown as StepAnswer) : undefined;
+  if (!isObject(data) || data.type !== "step" || !isCount(data.id)) return undefined;
+  const keys = Object.keys(data).sort().join(",");
+  if ("error" in data) return keys === "error,id,type" && typeof data.error === "string" ? (data as unknown as StepAnswer) : undefined;
   const ok =
-    keys === 'changes,id,parts,snapshotJson,stats,type' &&
-    typeof data.snapshotJson === 'string' &&
+    keys === "changes,id,parts,snapshotJson,stats,type" &&
+    typeof data.snapshotJson === "string" &&
     Array.isArray(data.parts) &&
     data.parts.every(isPart) &&
     isChanges(data.changes) &&
@@ -115,6 +123,8 @@ export function parseStepAnswer(data: unknown): StepAnswer | undefined {
 
 /** `data` as a step request (the runner checks the page's messages too). */
 export function parseStepRequest(data: unknown): StepRequest | undefined {
-  if (!isObject(data) || data.type !== 'step') return undefined;
-  return isCount(data.id) && isCount(data.machine) && isCount(data.at) && Object.keys(data).length === 4 ? (data as unknown as StepRequest) : undefined;
+  if (!isObject(data) || data.type !== "step") return undefined;
+  return isCount(data.id) && isCount(data.machine) && isCount(data.at) && Object.keys(data).length === 4
+    ? (data as unknown as StepRequest)
+    : undefined;
 }

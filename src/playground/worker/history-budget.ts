@@ -5,7 +5,7 @@
 // it has taken HISTORY_BUDGET_MS of the run's time; the stepper then covers the events before.
 // The first HISTORY_FLOOR moments of a run are kept whatever they cost, so a short run on a busy
 // machine (or one whose first moments build a large machine's frame map) is always steppable.
-import type { Machine } from '../../sim/index';
+import type { Machine } from "../../sim/index.js";
 
 /** Time a run may spend recording history, over all its machines (the run's limit is 3 s). */
 export const HISTORY_BUDGET_MS = 500;

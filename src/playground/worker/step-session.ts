@@ -2,8 +2,8 @@
 // requests for a machine at an event. The simulator's methods and JSON.stringify are taken when
 // the runner loads, before the reader's code runs: code that later replaces Machine.prototype's
 // methods or JSON.stringify does not change how the runner answers.
-import { Machine } from '../../sim/index';
-import { PartPacker, type StepAnswer, type StepRequest } from '../shared/step-protocol';
+import { Machine } from "../../sim/index.js";
+import { PartPacker, type StepAnswer, type StepRequest } from "../shared/step-protocol.js";
 
 const snapshotAt = Machine.prototype.snapshot;
 const changesAt = Machine.prototype.changes;
@@ -21,16 +21,16 @@ export function createStepSession(machines: readonly Machine[]): StepSession {
   return {
     answer: ({ id, machine, at }) => {
       const m = machines[machine];
-      if (!m) return { type: 'step', id, error: `the run has no machine ${machine + 1}` };
+      if (!m) return { type: "step", id, error: `the run has no machine ${machine + 1}` };
       try {
         const snapshot = snapshotAt.call(m, { at });
         const { snapshotJson, parts } = packer.pack(snapshot);
         // Through JSON: what crosses is plain data, whatever the objects were.
         const changes = parse(stringify(changesAt.call(m, { at }))) as ReturnType<typeof changesAt>;
         const stats = parse(stringify(statsAt.call(m, { at }))) as ReturnType<typeof statsAt>;
-        return { type: 'step', id, snapshotJson, parts, changes, stats };
+        return { type: "step", id, snapshotJson, parts, changes, stats };
       } catch (err) {
-        return { type: 'step', id, error: err instanceof Error ? err.message : String(err) };
+        return { type: "step", id, error: err instanceof Error ? err.message : String(err) };
       }
     },
   };

@@ -2,12 +2,12 @@
 // final state with every event; at a step (the stepper) it draws the machine as it was right after
 // that event, with the step's own event, and marks what appeared or went away at that step. The
 // renderer loads the first time the tab is opened.
-import type { MachineReport } from '../../shared/protocol';
-import type { StepState } from '../step-source';
-import { h } from './dom';
-import { changeList, markChanges } from './step-marks';
+import type { MachineReport } from "../../shared/protocol.js";
+import type { StepState } from "../step-source.js";
+import { h } from "./dom.js";
+import { changeList, markChanges } from "./step-marks.js";
 
-type Render = typeof import('../../../render/index.ts');
+type Render = typeof import("../../../render/index.ts");
 let renderer: Promise<Render> | undefined;
 
 /** Narrowest and widest picture the renderer draws. */
@@ -18,10 +18,13 @@ export class PictureView {
   private report: MachineReport | undefined;
   /** The step shown; undefined: the end of the run. */
   private state: StepState | undefined;
-  private readonly figure = h('div', { class: 'pg-picture' });
-  private readonly note = h('div', { class: 'pg-step-note' });
+  private readonly figure = h("div", { class: "pg-picture" });
+  private readonly note = h("div", { class: "pg-step-note" });
 
-  constructor(private readonly panel: HTMLElement, private readonly idPrefix: string) {}
+  constructor(
+    private readonly panel: HTMLElement,
+    private readonly idPrefix: string,
+  ) {}
 
   clear(): void {
     this.report = undefined;
@@ -32,7 +35,7 @@ export class PictureView {
   reset(report: MachineReport): void {
     this.report = report;
     this.state = undefined;
-    this.panel.replaceChildren(h('p', { class: 'pg-empty' }, 'Open this tab to draw the memory map.'));
+    this.panel.replaceChildren(h("p", { class: "pg-empty" }, "Open this tab to draw the memory map."));
   }
 
   /** The machine at a step (undefined: the end of the run); drawn now if the panel shows. */
@@ -52,12 +55,14 @@ export class PictureView {
     if (!report) return;
     const snapshot = state?.snapshot ?? report.snapshot;
     if (!snapshot) {
-      this.panel.replaceChildren(h('p', { class: 'pg-empty' }, `No picture: the machine's snapshot failed (${report.snapshotError ?? 'unknown error'}).`));
+      this.panel.replaceChildren(
+        h("p", { class: "pg-empty" }, `No picture: the machine's snapshot failed (${report.snapshotError ?? "unknown error"}).`),
+      );
       return;
     }
     if (!this.panel.contains(this.figure)) this.panel.replaceChildren(this.figure, this.note);
     try {
-      const { renderMemoryMap } = await (renderer ??= import('../../../render/index.ts'));
+      const { renderMemoryMap } = await (renderer ??= import("../../../render/index.js"));
       if (report !== this.report || state !== this.state) return;
       const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
       const event = state && report.trace.find((e) => e.seq === state.seq);
@@ -69,16 +74,18 @@ export class PictureView {
         width,
         idPrefix: `${this.idPrefix}-m${report.index}`,
       });
-      const svg = this.figure.querySelector('svg');
+      const svg = this.figure.querySelector("svg");
       if (state && svg) markChanges(svg, state.changes, snapshot);
       this.note.replaceChildren(
         state
           ? changeList(state.changes)
-          : h('p', { class: 'pg-empty' }, 'The machine at the end of the run. Step through the run to see it at each event.'),
+          : h("p", { class: "pg-empty" }, "The machine at the end of the run. Step through the run to see it at each event."),
       );
-      this.panel.dataset.drawnSeq = state ? String(state.seq) : 'end';
+      this.panel.dataset.drawnSeq = state ? String(state.seq) : "end";
     } catch (err) {
-      this.figure.replaceChildren(h('p', { class: 'pg-empty' }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`));
+      this.figure.replaceChildren(
+        h("p", { class: "pg-empty" }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
   }
 }

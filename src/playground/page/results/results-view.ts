@@ -1,18 +1,18 @@
 // The results of a run beside the console: Trace, Stats and Picture, for one machine at a time
 // (a selector appears when the code built several). Loaded on the first run's results, so a
 // page that is only read never downloads it.
-import type { EventKind, TraceEvent } from '../../../sim/index.ts';
-import type { MachineReport } from '../../shared/protocol';
-import type { StepAnswer } from '../../shared/step-protocol';
-import { grouped, h } from './dom';
-import './results.css';
-import { exportTrace } from './export-trace';
-import { PictureView } from './picture-view';
-import { renderStats } from './stats-view';
-import { TraceView } from './trace-view';
-import { StepControls } from './step-controls';
-import { StepSource, type StepState } from '../step-source';
-import { stepBounds } from '../step-model';
+import type { EventKind, TraceEvent } from "../../../sim/index.js";
+import type { MachineReport } from "../../shared/protocol.js";
+import type { StepAnswer } from "../../shared/step-protocol.js";
+import { grouped, h } from "./dom.js";
+import "./results.js";
+import { exportTrace } from "./export-trace.js";
+import { PictureView } from "./picture-view.js";
+import { renderStats } from "./stats-view.js";
+import { TraceView } from "./trace-view.js";
+import { StepControls } from "./step-controls.js";
+import { StepSource, type StepState } from "../step-source.js";
+import { stepBounds } from "../step-model.js";
 
 export interface ResultsHost {
   panels: { trace: HTMLElement; stats: HTMLElement; picture: HTMLElement };
@@ -45,7 +45,7 @@ export class ResultsView {
   private loaded = new Map<number, MachineReport>();
   private current: MachineReport | undefined;
   private showing = 0;
-  private readonly select = h('select', { class: 'pg-input', 'aria-label': 'Machine' });
+  private readonly select = h("select", { class: "pg-input", "aria-label": "Machine" });
   private readonly trace: TraceView;
   private readonly picture: PictureView;
   /** One stepper for Trace, Stats and Picture. */
@@ -60,8 +60,8 @@ export class ResultsView {
       exportJson: () => void this.exportAll(),
     });
     this.picture = new PictureView(host.panels.picture, host.idPrefix);
-    this.select.addEventListener('change', () => void this.showMachine(Number(this.select.value)));
-    host.selectorSlot.replaceChildren(h('label', { class: 'pg-machine' }, 'Machine ', this.select));
+    this.select.addEventListener("change", () => void this.showMachine(Number(this.select.value)));
+    host.selectorSlot.replaceChildren(h("label", { class: "pg-machine" }, "Machine ", this.select));
     host.selectorSlot.hidden = true;
     host.selectorSlot.after(this.controls.element);
     this.controls.element.hidden = true;
@@ -70,23 +70,23 @@ export class ResultsView {
 
   /** A results tab was selected: the stepper belongs to Trace, Stats and Picture. */
   tabShown(name: string): void {
-    this.controls.element.hidden = name === 'console' || !this.current;
+    this.controls.element.hidden = name === "console" || !this.current;
   }
 
   /** A run ended with these machines (none: the code built no machine, or the run was stopped). */
-  show(machines: RunMachines, why = 'Your code created no machine, so there is nothing to show.'): void {
+  show(machines: RunMachines, why = "Your code created no machine, so there is nothing to show."): void {
     this.machines = machines;
     this.source = machines.step && new StepSource(machines.step);
     this.controls.stop();
     this.stepToken++;
     this.loaded = new Map(machines.reports.map((r, i) => [i, r]));
     const labels = machines.labels.length >= machines.reports.length ? machines.labels : machines.reports.map((r) => r.label);
-    this.select.replaceChildren(...labels.map((label, i) => h('option', { value: i }, label)));
+    this.select.replaceChildren(...labels.map((label, i) => h("option", { value: i }, label)));
     this.host.selectorSlot.hidden = labels.length < 2;
     if (labels.length === 0) {
       this.current = undefined;
       this.controls.element.hidden = true;
-      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h('p', { class: 'pg-empty' }, why));
+      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h("p", { class: "pg-empty" }, why));
       this.picture.clear();
       return;
     }
@@ -102,8 +102,8 @@ export class ResultsView {
    * Shows the first machine with events matching `filter` (from the shown one on), its trace
    * filtered to them. Resolves false if no machine has any.
    */
-  async showFlagged(filter: { kind: EventKind } | { severity: 'error' | 'warning' }): Promise<boolean> {
-    const matches = (e: TraceEvent) => ('kind' in filter ? e.kind === filter.kind : e.severity === filter.severity);
+  async showFlagged(filter: { kind: EventKind } | { severity: "error" | "warning" }): Promise<boolean> {
+    const matches = (e: TraceEvent) => ("kind" in filter ? e.kind === filter.kind : e.severity === filter.severity);
     const count = this.select.options.length;
     for (let step = 0; step < count; step++) {
       const index = (this.showing + step) % count;
@@ -138,7 +138,8 @@ export class ResultsView {
     if (machines !== this.machines || this.showing !== index) return;
     if (!report) {
       this.current = undefined;
-      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h('p', { class: 'pg-empty' }, 'This machine’s details are gone: run the code again to see them.'));
+      for (const panel of Object.values(this.host.panels))
+        panel.replaceChildren(h("p", { class: "pg-empty" }, "This machine’s details are gone: run the code again to see them."));
       return;
     }
     this.current = report;
@@ -156,10 +157,12 @@ export class ResultsView {
     const total = report.trace.length;
     const limited = bounds && report.trace[bounds.to]!.seq < report.trace[total - 1]!.seq;
     const caption = !bounds
-      ? total === 0 ? 'No events to step through.' : 'This machine’s steps were not recorded (the run spent its time for recording steps on earlier machines).'
-      : `End of the run: ${grouped(total)} events. Step through them with the buttons, the slider or ←/→.${limited ? ` Steps go up to event ${grouped(bounds.to + 1)}: recording every step of this run would cost more time than a run has.` : ''}`;
+      ? total === 0
+        ? "No events to step through."
+        : "This machine’s steps were not recorded (the run spent its time for recording steps on earlier machines)."
+      : `End of the run: ${grouped(total)} events. Step through them with the buttons, the slider or ←/→.${limited ? ` Steps go up to event ${grouped(bounds.to + 1)}: recording every step of this run would cost more time than a run has.` : ""}`;
     this.controls.set(bounds?.from ?? 0, bounds?.to ?? -1, bounds?.to ?? 0, caption);
-    this.tabShown(this.host.selectedTab?.() ?? 'trace');
+    this.tabShown(this.host.selectedTab?.() ?? "trace");
   }
 
   /** Shows trace index `index` of the machine shown: its row, its line, the totals so far, the picture then. */
@@ -172,8 +175,13 @@ export class ResultsView {
     if (token !== this.stepToken || report !== this.current) return;
     if (!result.ok) return this.controls.say(`Step ${index + 1} could not be shown: ${result.message}`);
     const bounds = stepBounds(report)!;
-    const line = event.line === undefined ? '' : ` (line ${event.line})`;
-    this.controls.set(bounds.from, bounds.to, index, `Step ${grouped(index + 1)} of ${grouped(report.trace.length)}: ${event.kind}${line}: ${event.message}`);
+    const line = event.line === undefined ? "" : ` (line ${event.line})`;
+    this.controls.set(
+      bounds.from,
+      bounds.to,
+      index,
+      `Step ${grouped(index + 1)} of ${grouped(report.trace.length)}: ${event.kind}${line}: ${event.message}`,
+    );
     this.showStep(report, index, result.state);
     // Ask ahead for the neighbours, so the next press draws without waiting for the runner.
     for (const near of [index + 1, index - 1]) {
@@ -188,7 +196,13 @@ export class ResultsView {
     this.trace.markStep(event.seq, !this.host.panels.trace.hidden);
     if (event.line !== undefined) this.host.highlightLine(event.line);
     renderStats(this.host.panels.stats, { ...report, stats: state.stats });
-    this.host.panels.stats.prepend(h('p', { class: 'pg-step-totals' }, `Totals up to step ${grouped(index + 1)} of ${grouped(report.trace.length)} (event ${event.seq}).`));
+    this.host.panels.stats.prepend(
+      h(
+        "p",
+        { class: "pg-step-totals" },
+        `Totals up to step ${grouped(index + 1)} of ${grouped(report.trace.length)} (event ${event.seq}).`,
+      ),
+    );
     this.host.panels.stats.dataset.step = String(event.seq);
     this.picture.step(state);
   }

@@ -1,17 +1,17 @@
 // The stepper's controls: first, previous, play/pause, next, last, a slider over the steps and a
 // caption read out as it changes. ←/→ step when the controls or the results panels have focus
 // (never while typing in a filter field or the editor, which are not inside them).
-import { h } from './dom';
-import './stepper.css';
+import { h } from "./dom.js";
+import "./stepper.js";
 
 const PLAY_INTERVAL_MS = 600;
 
 export class StepControls {
   readonly element: HTMLElement;
-  private readonly slider = h('input', { type: 'range', class: 'pg-step-slider', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Step' });
-  private readonly caption = h('p', { class: 'pg-step-caption', 'aria-live': 'polite' });
-  private readonly play = h('button', { type: 'button', class: 'pg-button', 'data-step': 'play', 'aria-pressed': 'false' }, 'Play');
-  private readonly buttons: Record<'first' | 'previous' | 'next' | 'last', HTMLButtonElement>;
+  private readonly slider = h("input", { type: "range", class: "pg-step-slider", min: 0, max: 0, step: 1, value: 0, "aria-label": "Step" });
+  private readonly caption = h("p", { class: "pg-step-caption", "aria-live": "polite" });
+  private readonly play = h("button", { type: "button", class: "pg-button", "data-step": "play", "aria-pressed": "false" }, "Play");
+  private readonly buttons: Record<"first" | "previous" | "next" | "last", HTMLButtonElement>;
   private timer: ReturnType<typeof setInterval> | undefined;
   private from = 0;
   private to = 0;
@@ -19,23 +19,24 @@ export class StepControls {
 
   /** `go`: the reader asked for trace index `index` (already within the bounds). */
   constructor(private readonly go: (index: number) => void) {
-    const button = (name: string, label: string, text: string) => h('button', { type: 'button', class: 'pg-button', 'data-step': name, 'aria-label': label }, text);
+    const button = (name: string, label: string, text: string) =>
+      h("button", { type: "button", class: "pg-button", "data-step": name, "aria-label": label }, text);
     this.buttons = {
-      first: button('first', 'First step', '⏮'),
-      previous: button('previous', 'Previous step', '◀'),
-      next: button('next', 'Next step', '▶'),
-      last: button('last', 'Last step', '⏭'),
+      first: button("first", "First step", "⏮"),
+      previous: button("previous", "Previous step", "◀"),
+      next: button("next", "Next step", "▶"),
+      last: button("last", "Last step", "⏭"),
     };
-    this.buttons.first.addEventListener('click', () => this.request(this.from));
-    this.buttons.previous.addEventListener('click', () => this.request(this.current - 1));
-    this.buttons.next.addEventListener('click', () => this.request(this.current + 1));
-    this.buttons.last.addEventListener('click', () => this.request(this.to));
-    this.play.addEventListener('click', () => (this.timer === undefined ? this.to >= this.from && this.start() : this.pause()));
-    this.slider.addEventListener('input', () => this.request(Number(this.slider.value)));
+    this.buttons.first.addEventListener("click", () => this.request(this.from));
+    this.buttons.previous.addEventListener("click", () => this.request(this.current - 1));
+    this.buttons.next.addEventListener("click", () => this.request(this.current + 1));
+    this.buttons.last.addEventListener("click", () => this.request(this.to));
+    this.play.addEventListener("click", () => (this.timer === undefined ? this.to >= this.from && this.start() : this.pause()));
+    this.slider.addEventListener("input", () => this.request(Number(this.slider.value)));
     this.element = h(
-      'div',
-      { class: 'pg-stepper', role: 'group', 'aria-label': 'Step through the run' },
-      h('div', { class: 'pg-step-buttons' }, this.buttons.first, this.buttons.previous, this.play, this.buttons.next, this.buttons.last),
+      "div",
+      { class: "pg-stepper", role: "group", "aria-label": "Step through the run" },
+      h("div", { class: "pg-step-buttons" }, this.buttons.first, this.buttons.previous, this.play, this.buttons.next, this.buttons.last),
       this.slider,
       this.caption,
     );
@@ -43,13 +44,13 @@ export class StepControls {
 
   /** Steps with ←/→ when focus is inside `area` (but not in a text field or a select). */
   listenForKeys(area: HTMLElement): void {
-    area.addEventListener('keydown', (e) => {
-      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    area.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
       if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
       const target = e.target as HTMLElement;
       if (target === this.slider || target.closest('input, select, textarea, [role="tab"], [contenteditable="true"]')) return;
       e.preventDefault();
-      this.request(this.current + (e.key === 'ArrowRight' ? 1 : -1));
+      this.request(this.current + (e.key === "ArrowRight" ? 1 : -1));
     });
   }
 
@@ -63,10 +64,10 @@ export class StepControls {
     this.slider.max = String(Math.max(from, to));
     this.slider.value = String(index);
     this.slider.disabled = none;
-    this.slider.setAttribute('aria-valuetext', caption);
+    this.slider.setAttribute("aria-valuetext", caption);
     this.caption.textContent = caption;
     // aria-disabled, not disabled: a button that keeps focus at the first or last step keeps ←/→ working.
-    const off = (button: HTMLButtonElement, when: boolean) => button.setAttribute('aria-disabled', String(when));
+    const off = (button: HTMLButtonElement, when: boolean) => button.setAttribute("aria-disabled", String(when));
     off(this.buttons.first, none || index <= from);
     off(this.buttons.previous, none || index <= from);
     off(this.buttons.next, none || index >= to);
@@ -93,8 +94,8 @@ export class StepControls {
 
   private start(): void {
     if (this.current >= this.to) this.request(this.from);
-    this.play.setAttribute('aria-pressed', 'true');
-    this.play.textContent = 'Pause';
+    this.play.setAttribute("aria-pressed", "true");
+    this.play.textContent = "Pause";
     this.timer = setInterval(() => (this.current >= this.to ? this.pause() : this.request(this.current + 1)), PLAY_INTERVAL_MS);
   }
 
@@ -102,7 +103,7 @@ export class StepControls {
     if (this.timer === undefined) return;
     clearInterval(this.timer);
     this.timer = undefined;
-    this.play.setAttribute('aria-pressed', 'false');
-    this.play.textContent = 'Play';
+    this.play.setAttribute("aria-pressed", "false");
+    this.play.textContent = "Play";
   }
 }
