@@ -103,7 +103,11 @@ function render(b: Binding, event: EmbedEvent): void {
       if (!b.editor) b.staticCode.show(initial.code);
       el.notice.hidden = initial.problem === undefined;
       el.notice.textContent = initial.problem === undefined ? '' : `This link’s code for example ${b.index} could not be restored: ${initial.problem}. Showing the page’s original code.`;
-      if (initial.from === 'share') el.status.textContent = 'Restored the code from the link. Press Run to run it.';
+      if (initial.from === 'share') {
+        el.status.textContent = 'Restored the code from the link. Press Run to run it.';
+        // The link's hash names no element, so the browser stays at the top: bring the embed up.
+        requestAnimationFrame(() => root.scrollIntoView({ block: 'start' }));
+      }
       else if (initial.from === 'edit') el.status.textContent = 'Restored your last edit. Reset goes back to the page’s code.';
       return;
     }

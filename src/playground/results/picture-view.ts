@@ -8,10 +8,6 @@ import { h } from './dom';
 type Render = typeof import('../../render/index');
 let renderer: Promise<Render> | undefined;
 
-/** Narrowest and widest picture the renderer draws. */
-const MIN_WIDTH = 360;
-const MAX_WIDTH = 4000;
-
 export class PictureView {
   private report: MachineReport | undefined;
   /** Step shown: a trace seq, or undefined for the whole run. */
@@ -20,6 +16,15 @@ export class PictureView {
   private readonly caption = h('p', { class: 'pg-step-caption', 'aria-live': 'polite' });
   private readonly figure = h('div', { class: 'pg-picture' });
   private frame = 0;
+  /** Redraws when the panel's width calls for the other layout (a phone turned, a column resized). */
+  private readonly resized = new ResizeObserver(() => {
+    const width = this.figure.clientWidth;
+    const drawn = this.figure.dataset.layout;
+    if (!drawn || !this.report || width === 0) return;
+    void renderer?.then(({ layoutFor }) => {
+      if (layoutFor(width).name !== drawn && this.figure.dataset.layout === drawn) void this.draw();
+    });
+  });
 
   constructor(private readonly panel: HTMLElement, private readonly idPrefix: string) {
     this.slider.addEventListener('input', () => {
@@ -76,16 +81,20 @@ export class PictureView {
     this.caption.textContent = text;
     this.slider.setAttribute('aria-valuetext', text);
     try {
-      const { renderMemoryMap } = await (renderer ??= import('../../render/index'));
+      const { renderMemoryMap, layoutFor } = await (renderer ??= import('../../render/index'));
       if (report !== this.report) return;
-      const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
+      // The build-time pictures' layouts: drawn at the layout's own width and never shown smaller.
+      const layout = layoutFor(this.figure.clientWidth);
       // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.
       this.figure.innerHTML = renderMemoryMap(report.snapshot, {
         trace: events,
         ...(this.seq !== undefined && { uptoSeq: this.seq }),
-        width,
+        width: layout.width,
+        maxCells: layout.maxCells,
         idPrefix: `${this.idPrefix}-m${report.index}`,
       });
+      this.figure.dataset.layout = layout.name;
+      this.resized.observe(this.figure);
       this.panel.dataset.drawnSeq = this.seq === undefined ? 'end' : String(this.seq);
     } catch (err) {
       this.figure.replaceChildren(h('p', { class: 'pg-empty' }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`));
