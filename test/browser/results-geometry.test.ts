@@ -152,6 +152,11 @@ describe('results views at 390, 768 and 1280 px, light and dark', () => {
     expect(failures((s) => s.results.narrowMessage)).toEqual([]);
   });
 
+  test('the picture’s step slider spans its row', () => {
+    expect(samples.filter((s) => s.where.startsWith('Picture')).length).toBeGreaterThan(0);
+    expect(failures((s) => s.results.smallSlider)).toEqual([]);
+  });
+
   test('memory-map labels render at least 9 px tall, inside the picture, never overlapping', () => {
     expect(failures((s) => [...s.page.small, ...s.page.clipped, ...s.page.overlaps])).toEqual([]);
   });
@@ -163,16 +168,18 @@ describe('the measure itself', () => {
     try {
       const page = await context.newPage();
       await page.setContent(`<div class="view">
-        <p>first words</p><p style="margin-top: -1.2em">second words</p>
+        <p style="margin: 0">first words</p><p style="margin: -1em 0 0">second words</p>
         <div class="box" style="overflow: auto; width: 100px; max-height: 2em"><p style="width: 300px">wide text</p><p>a row below</p></div>
         <table class="pg-trace" style="width: 360px"><thead><tr><th style="background: #333">#</th><th>Kind</th><th>Message</th></tr></thead>
-          <tbody><tr><td>1</td><td style="width: 300px">map</td><td>a message</td></tr></tbody></table></div>`);
+          <tbody><tr><td>1</td><td style="width: 300px">map</td><td>a message</td></tr></tbody></table>
+        <div style="width: 360px"><input type="range"></div></div>`);
       const found = await page.evaluate(measureResults, { selector: '.view', mayScrollDown: '.none' });
       expect(found.overlaps).toEqual(['"first words" × "second words"']);
       expect(found.sideways).toHaveLength(1);
       expect(found.scrollsDown).toHaveLength(1);
       expect(found.headerShort).toHaveLength(1);
       expect(found.narrowMessage).toHaveLength(1);
+      expect(found.smallSlider).toHaveLength(1);
     } finally {
       await context.close();
     }

@@ -63,7 +63,8 @@ export function measure(minLabelPx: number) {
  * - scrollsDown: a box that hides rows below it, other than those `mayScrollDown` matches (the
  *   trace and Compare's consoles are long on purpose; a stats table is not);
  * - headerShort: a table whose header background stops before its rows end;
- * - narrowMessage: a trace whose Message column is under half the table's width.
+ * - narrowMessage: a trace whose Message column is under half the table's width;
+ * - smallSlider: a step slider under half the width of its row of controls.
  */
 export function measureResults({ selector, mayScrollDown }: { selector: string; mayScrollDown: string }) {
   const shown = (el: Element) => el.checkVisibility({ visibilityProperty: true } as CheckVisibilityOptions);
@@ -96,7 +97,13 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
   const scrollsDown: string[] = [];
   const headerShort: string[] = [];
   const narrowMessage: string[] = [];
+  const smallSlider: string[] = [];
   for (const root of roots) {
+    for (const slider of root.querySelectorAll<HTMLInputElement>('input[type="range"]')) {
+      const row = slider.parentElement!.getBoundingClientRect().width;
+      const width = slider.getBoundingClientRect().width;
+      if (shown(slider) && width < row / 2) smallSlider.push(`slider ${Math.round(width)} px in a ${Math.round(row)} px row`);
+    }
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const parent = node.parentElement;
@@ -118,7 +125,8 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
     }
     for (const table of root.querySelectorAll<HTMLTableElement>('table')) {
       const row = table.tBodies[0]?.rows[0];
-      if (!table.tHead || !row || !shown(table)) continue;
+      // A header hidden but for screen readers (stacked rows) paints nothing to measure.
+      if (!table.tHead || !row || !shown(table) || table.tHead.getBoundingClientRect().width <= 1) continue;
       const painted = [table.tHead, ...table.tHead.querySelectorAll('*')].filter((el) => {
         const bg = getComputedStyle(el).backgroundColor;
         return el.getBoundingClientRect().width > 1 && bg !== 'transparent' && !/rgba\(.*, 0\)$/.test(bg);
@@ -145,5 +153,5 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
       if (w > 2 && h > 0.35 * Math.min(a.box.bottom - a.box.top, b.box.bottom - b.box.top)) overlaps.push(`${JSON.stringify(a.text)} × ${JSON.stringify(b.text)}`);
     }
   }
-  return { views: roots.length, texts: texts.length, overlaps, sideways, scrollsDown, headerShort, narrowMessage };
+  return { views: roots.length, texts: texts.length, overlaps, sideways, scrollsDown, headerShort, narrowMessage, smallSlider };
 }
