@@ -3,7 +3,7 @@ import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./err
 import { FrameStore, FREE, XEN, domidOf } from "./frames.js";
 import { countFree } from "./frame-alloc.js";
 import { SeededRandom } from "./rng.js";
-import { EventFields, EventKind, Stats, Trace, TraceEvent } from "./trace.js";
+import { EventFields, EventKind, EventMessage, Stats, Trace, TraceEvent } from "./trace.js";
 import { GiB, MiB, Size, formatSize, hex, parsePageSize, parseSize } from "./units.js";
 import { Domain, DomainConfig } from "./domain.js";
 import { Device, DeviceConfig } from "./device.js";
@@ -295,7 +295,7 @@ export class Machine {
   }
 
   /** @internal Appends a trace event. */
-  emit(kind: EventKind, message: string, fields?: EventFields): TraceEvent {
+  emit(kind: EventKind, message: EventMessage, fields?: EventFields): TraceEvent {
     return this.traceLog.emit(kind, message, fields);
   }
 

@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, openTab, parseNumber, run, waitForResults, type PlaygroundPage , workersBesidesRunner } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/share-code';
+import { encodeShare } from '../../src/playground/page/share-code';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;

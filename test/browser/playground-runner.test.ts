@@ -8,14 +8,14 @@ import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { PLAYGROUND_PATH, counter, embed, loadCode, openPage, openTab, output, run, runStatus, waitForCounter, waitForStatus, type PlaygroundPage } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/share-code';
-import { REMOVED_APIS } from '../../src/playground/seal';
+import { encodeShare } from '../../src/playground/page/share-code';
+import { REMOVED_APIS } from '../../src/playground/worker/seal';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
 let p: PlaygroundPage;
 
-/** Every message type of the runner protocol (src/playground/protocol.ts). */
+/** Every message type of the runner protocol (src/playground/shared/protocol.ts). */
 const PROTOCOL_TYPES = ['ready', 'started', 'console', 'error', 'results', 'machine', 'closed', 'done'] as const;
 
 /** Well-formed messages of each type, as a forger would write them. */

@@ -14,7 +14,7 @@ import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
 import { measure, measureResults } from '../support/geometry-measure';
 import { embed, openTab, run, waitForCounter, waitForResults } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/share-code';
+import { encodeShare } from '../../src/playground/page/share-code';
 
 const WIDTHS = [1280, 768, 390] as const;
 const THEMES = ['light', 'dark'] as const;

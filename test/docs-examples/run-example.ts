@@ -1,7 +1,7 @@
 // Runs one docs example with the playground's own runner (runner-core.ts, through the shared Node
 // harness): the console lines a reader would see (what .expected.txt records) and the
 // RunOutcome an exercise check judges.
-import type { RunOutcome } from "../../src/playground/checks";
+import type { RunOutcome } from "../../src/playground/page/checks";
 import { runInNodeDetailed } from "../support/run-in-node";
 
 export interface ExampleRun {

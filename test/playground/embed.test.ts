@@ -2,9 +2,9 @@
 // share links and reset, driven with the real runner core (through a stand-in for the Worker) and
 // an in-memory store and location.
 import { describe, expect, test } from 'vitest';
-import { createEmbed, SAVE_DELAY_MS, type EmbedEvent, type EmbedState } from '../../src/playground/embed';
-import * as shareCode from '../../src/playground/share-code';
-import type { RunEnd, RunEvent, RunHandle, RunOptions } from '../../src/playground/run';
+import { createEmbed, SAVE_DELAY_MS, type EmbedEvent, type EmbedState } from '../../src/playground/page/embed';
+import * as shareCode from '../../src/playground/page/share-code';
+import type { RunEnd, RunEvent, RunHandle, RunOptions } from '../../src/playground/page/run';
 import { runInNodeDetailed } from '../support/run-in-node';
 
 /** runCode for Node: the runner core in this process, its messages turned into the page's events. */

@@ -1,7 +1,7 @@
 // The highlighter for restored code: every character kept, line by line, and the tokens a reader
 // tells apart by colour (keywords, strings, comments, numbers, calls, types) marked.
 import { describe, expect, test } from 'vitest';
-import { highlightLines, type Token } from '../../src/playground/highlight-ts';
+import { highlightLines, type Token } from '../../src/playground/page/highlight-ts';
 
 const kinds = (line: Token[]) => line.filter((t) => t.kind).map((t) => `${t.kind}:${t.text}`);
 

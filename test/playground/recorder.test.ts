@@ -1,9 +1,9 @@
 // The playground's `dma-lab` module records the reader's machines and tags every trace event with
 // the reader's line that caused it (the trace view's "line" column and click-to-highlight).
 import { beforeAll, describe, expect, test } from 'vitest';
-import { compile } from '../../src/playground/compile';
-import { buildUserFunction, headerLines, readerLineFromStack } from '../../src/playground/user-function';
-import { createRecorder, stackLocator, TRACE_POST_LIMIT, MACHINE_REPORT_LIMIT, type Recorder } from '../../src/playground/recorder';
+import { compile } from '../../src/playground/worker/compile';
+import { buildUserFunction, headerLines, readerLineFromStack } from '../../src/playground/worker/user-function';
+import { createRecorder, stackLocator, TRACE_POST_LIMIT, MACHINE_REPORT_LIMIT, type Recorder } from '../../src/playground/worker/recorder';
 import { Machine } from '../../src/sim/index';
 
 beforeAll(() => {

@@ -2,10 +2,10 @@
 // match is not the runner's), the guarded dma-lab module (a misspelt import names the export),
 // pending work (a run waits for its timers up to the time limit), and the status line's words.
 import { describe, expect, test } from 'vitest';
-import { packSnapshots, parseRunnerMessage, unpackSnapshots, type MachineReport } from '../../src/playground/protocol';
-import { closestExport, guardExports } from '../../src/playground/module-exports';
-import { trackTimers } from '../../src/playground/pending-work';
-import { statusParts } from '../../src/playground/run-status';
+import { packSnapshots, parseRunnerMessage, unpackSnapshots, type MachineReport } from '../../src/playground/shared/protocol';
+import { closestExport, guardExports } from '../../src/playground/worker/module-exports';
+import { trackTimers } from '../../src/playground/worker/pending-work';
+import { statusParts } from '../../src/playground/page/run-status';
 import { runInNodeDetailed } from '../support/run-in-node';
 
 describe('parseRunnerMessage', () => {

@@ -12,8 +12,8 @@ import {
   parseVariant,
   parseVariantText,
   variantText,
-} from '../../src/playground/variant';
-import { withVariant } from '../../src/playground/variant-module';
+} from '../../src/playground/shared/variant';
+import { withVariant } from '../../src/playground/worker/variant-module';
 import { runInNode } from '../support/run-in-node';
 
 const STARTER = readFileSync(new URL('../../src/examples/playground-starter.ts', import.meta.url), 'utf8');

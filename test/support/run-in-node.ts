@@ -1,11 +1,11 @@
 // The one runner harness for Node tests: runs reader code the way the runner worker does
 // (runner-core.ts: compile, the dma-lab module, a comparison's variant, results) and gathers what
 // the page would get: the messages in order, and the RunOutcome an exercise check judges.
-import { formatArgs } from '../../src/playground/format';
-import { OutcomeBuilder } from '../../src/playground/outcome';
-import { runRequest } from '../../src/playground/runner-core';
-import type { RunnerMessage } from '../../src/playground/protocol';
-import type { Variant } from '../../src/playground/variant';
+import { formatArgs } from '../../src/playground/worker/format';
+import { OutcomeBuilder } from '../../src/playground/page/outcome';
+import { runRequest } from '../../src/playground/worker/runner-core';
+import type { RunnerMessage } from '../../src/playground/shared/protocol';
+import type { Variant } from '../../src/playground/shared/variant';
 
 const LEVELS = ['log', 'info', 'warn', 'error', 'debug'] as const;
 

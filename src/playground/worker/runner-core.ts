@@ -7,8 +7,8 @@ import { guardExports } from './module-exports';
 import { createRecorder, MACHINE_REPORT_LIMIT, type Recorder } from './recorder';
 import { buildUserFunction, headerLines, readerLine } from './user-function';
 import { withVariant } from './variant-module';
-import type { VariantApplied } from './variant';
-import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from './protocol';
+import type { VariantApplied } from '../shared/variant';
+import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from '../shared/protocol';
 import type { PendingTracker } from './pending-work';
 
 export type Post = (msg: RunnerMessage) => void;

@@ -1,8 +1,8 @@
 // The Trace tab: every event of one machine, filterable by kind and text. Errors and warnings
 // stand out (colour plus a word, never colour alone); an event's line button marks that line
 // of the reader's code and moves the picture to that step.
-import type { EventKind, TraceEvent } from '../../sim/index';
-import type { MachineReport } from '../protocol';
+import type { EventKind, TraceEvent } from '../../../sim/index.ts';
+import type { MachineReport } from '../../shared/protocol';
 import { grouped, h } from './dom';
 import { KIND_HELP } from './kinds';
 

@@ -5,7 +5,7 @@
 // reader's code runs, and the page never listens to the worker's global channel, so reader code
 // has no way to speak for the runner. The page still checks every message's shape
 // ({@link parseRunnerMessage}): what does not match the protocol is dropped.
-import type { MachineSnapshot, Stats, TraceEvent } from '../sim/index';
+import type { MachineSnapshot, Stats, TraceEvent } from '../../sim/index.ts';
 import type { Variant, VariantApplied } from './variant';
 
 /** Page → worker, on the worker's global channel, once: the port the runner talks on. */

@@ -5,9 +5,9 @@
 // message can reach it. A fresh Worker per Run also means no state leaks between runs. To keep Run
 // fast, the next worker is prepared before it is needed (loaded, simulator imported, compiler
 // warmed): a Run pays only for compiling and running the code.
-import RunnerWorker from './runner-worker?worker';
-import { parseRunnerMessage, unpackSnapshots, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from './protocol';
-import type { Variant } from './variant';
+import RunnerWorker from '../worker/runner-worker?worker';
+import { parseRunnerMessage, unpackSnapshots, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from '../shared/protocol';
+import type { Variant } from '../shared/variant';
 
 export const TIME_LIMIT_MS = 3000;
 /** Generous bound on loading and compiling, before the reader's code starts. */

@@ -1,8 +1,8 @@
 // The results of a run beside the console: Trace, Stats and Picture, for one machine at a time
 // (a selector appears when the code built several). Loaded on the first run's results, so a
 // page that is only read never downloads it.
-import type { EventKind, TraceEvent } from '../../sim/index';
-import type { MachineReport } from '../protocol';
+import type { EventKind, TraceEvent } from '../../../sim/index.ts';
+import type { MachineReport } from '../../shared/protocol';
 import { h } from './dom';
 import './results.css';
 import { exportTrace } from './export-trace';

@@ -3,7 +3,7 @@
 // readers get completion, hover docs and real type errors for the API they call, without the
 // worker parsing the simulator's implementation. Loaded only on activation (editor.ts imports
 // this module dynamically). A glob, so that type checking does not need the generated file.
-const generated = import.meta.glob<Record<string, string>>('./generated/dma-lab-types.json', { eager: true, import: 'default' });
+const generated = import.meta.glob<Record<string, string>>('../generated/dma-lab-types.json', { eager: true, import: 'default' });
 
 /** [virtual path, declarations] pairs rooted at file:///node_modules/dma-lab/. */
 export function simLibraries(): Array<[path: string, content: string]> {

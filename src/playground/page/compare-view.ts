@@ -4,7 +4,7 @@
 // and on request the two memory maps. Loaded the first time the reader opens Compare.
 import { runCode, type RunHandle } from './run';
 import { OutcomeBuilder } from './outcome';
-import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, variantText, type Variant, type VariantApplied } from './variant';
+import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, variantText, type Variant, type VariantApplied } from '../shared/variant';
 import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from './compare-summary';
 import { grouped, h } from './results/dom';
 import { KIND_HELP } from './results/kinds';

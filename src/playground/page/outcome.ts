@@ -2,7 +2,7 @@
 // judge and that a comparison sets side by side. No DOM: Node tests build outcomes the same way.
 import type { RunOutcome } from './checks';
 import type { RunEvent } from './run';
-import type { VariantApplied } from './variant';
+import type { VariantApplied } from '../shared/variant';
 
 export class OutcomeBuilder {
   private readonly lines: string[] = [];

@@ -10,7 +10,7 @@ import { trackTimers } from './pending-work';
 import { runRequest, type RunEnvironment } from './runner-core';
 import { sealCodeFromStrings, sealNetworkAndMessaging } from './seal';
 import type { Recorder } from './recorder';
-import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from './protocol';
+import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from '../shared/protocol';
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;

@@ -1,10 +1,10 @@
 // Records the machines a run creates (for the trace, stats and picture views) and tags each of
 // their trace events with the reader's line that caused it.
-import * as sim from '../sim/index';
-import type { Machine } from '../sim/index';
-import { machineHooks } from '../sim/index';
+import * as sim from '../../sim/index.ts';
+import type { Machine } from '../../sim/index.ts';
+import { machineHooks } from '../../sim/index.ts';
 import { currentReaderLine } from './user-function';
-import type { MachineReport, TraceFlags } from './protocol';
+import type { MachineReport, TraceFlags } from '../shared/protocol';
 
 /** Events per machine sent to the page; the rest are counted, not sent. */
 export const TRACE_POST_LIMIT = 5000;
