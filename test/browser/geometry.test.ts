@@ -6,24 +6,26 @@
 // keyboard hint (Ctrl+Enter, Ctrl+M) is hidden on a touch screen.
 //
 // One browser, one tab per theme; each page is loaded once per theme and measured at every width.
-import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startPreview } from '../support/preview.mjs';
-import { launchChromium } from '../support/chromium.mjs';
-import { measure } from '../support/geometry-measure';
+import { existsSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { startPreview } from "../support/preview.js";
+import { launchChromium } from "../support/chromium.js";
+import { measure } from "../support/geometry-measure.js";
 
 const WIDTHS = [390, 768, 1280] as const;
-const THEMES = ['light', 'dark'] as const;
+const THEMES = ["light", "dark"] as const;
 const MIN_LABEL_PX = 9;
 
-const dist = new URL('../../dist/', import.meta.url).pathname;
+const dist = new URL("../../dist/", import.meta.url).pathname;
 function htmlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith('.html') ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : [],
+  );
 }
-const PAGES = htmlFiles(dist).map((f) => `/${relative(dist, f).replace(/index\.html$/, '')}`);
+const PAGES = htmlFiles(dist).map((f) => `/${relative(dist, f).replace(/index\.html$/, "")}`);
 
 /** What one page showed at one width in one theme. */
 interface Measurement {
@@ -39,7 +41,8 @@ interface Measurement {
   covered: string[];
 }
 
-const nextFrame = (page: Page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+const nextFrame = (page: Page) =>
+  page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -51,11 +54,11 @@ beforeAll(async () => {
   for (const theme of THEMES) {
     const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
     // Starlight reads the reader's choice from localStorage before the first paint.
-    await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
+    await context.addInitScript((t) => localStorage.setItem("starlight-theme", t), theme);
     const page = await context.newPage();
     for (const path of PAGES) {
       await page.setViewportSize({ width: WIDTHS[0], height: 844 });
-      await page.goto(preview.baseUrl + path, { waitUntil: 'load' });
+      await page.goto(preview.baseUrl + path, { waitUntil: "load" });
       for (const width of WIDTHS) {
         await page.setViewportSize({ width, height: width < 700 ? 844 : 800 });
         await nextFrame(page);
@@ -73,11 +76,11 @@ afterAll(async () => {
 
 const failures = (pick: (m: Measurement) => string[]) => results.flatMap((m) => pick(m).map((f) => `${m.where}: ${f}`));
 
-describe('geometry at 390, 768 and 1280 px, light and dark', () => {
-  test('every page was measured in the theme it asked for, pictures included', () => {
+describe("geometry at 390, 768 and 1280 px, light and dark", () => {
+  test("every page was measured in the theme it asked for, pictures included", () => {
     expect(PAGES.length).toBeGreaterThan(10);
     expect(results).toHaveLength(PAGES.length * WIDTHS.length * THEMES.length);
-    expect(results.filter((m) => !m.where.endsWith(m.theme ?? '?')).map((m) => m.where)).toEqual([]);
+    expect(results.filter((m) => !m.where.endsWith(m.theme ?? "?")).map((m) => m.where)).toEqual([]);
     // The thread pages carry pictures at every width; a measurement that found none proves nothing.
     for (const width of WIDTHS) {
       const addresses = results.find((m) => m.where.startsWith(`/addresses/ @${width} `))!;
@@ -86,41 +89,43 @@ describe('geometry at 390, 768 and 1280 px, light and dark', () => {
     }
   });
 
-  test('no page scrolls sideways', () => {
+  test("no page scrolls sideways", () => {
     expect(results.filter((m) => m.scrollWidth > m.clientWidth).map((m) => `${m.where}: ${m.scrollWidth} > ${m.clientWidth}`)).toEqual([]);
   });
 
-  test('picture labels render at least 9 px tall', () => {
+  test("picture labels render at least 9 px tall", () => {
     expect(failures((m) => m.small)).toEqual([]);
   });
 
-  test('no two labels of a picture overlap', () => {
+  test("no two labels of a picture overlap", () => {
     expect(failures((m) => m.overlaps)).toEqual([]);
   });
 
-  test('no label is cut off by its picture’s edge', () => {
+  test("no label is cut off by its picture’s edge", () => {
     expect(failures((m) => m.clipped)).toEqual([]);
   });
 
-  test('the copy button of an embed’s code leaves line 1 uncovered', () => {
-    expect(results.filter((m) => m.where.startsWith('/playground-basics/')).length).toBeGreaterThan(0);
+  test("the copy button of an embed’s code leaves line 1 uncovered", () => {
+    expect(results.filter((m) => m.where.startsWith("/playground-basics/")).length).toBeGreaterThan(0);
     expect(failures((m) => m.covered)).toEqual([]);
   });
 });
 
-describe('keyboard hint', () => {
+describe("keyboard hint", () => {
   const hintShown = async (touch: boolean): Promise<boolean> => {
-    const context = await browser.newContext(touch ? { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } : { viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext(
+      touch ? { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } : { viewport: { width: 1280, height: 800 } },
+    );
     try {
       const page = await context.newPage();
-      await page.goto(`${preview.baseUrl}/playground-basics/`, { waitUntil: 'load' });
-      return await page.locator('.dma-playground .pg-hint').first().isVisible();
+      await page.goto(`${preview.baseUrl}/playground-basics/`, { waitUntil: "load" });
+      return await page.locator(".dma-playground .pg-hint").first().isVisible();
     } finally {
       await context.close();
     }
   };
 
-  test('shows with a mouse and a keyboard, hides on a touch screen', async () => {
+  test("shows with a mouse and a keyboard, hides on a touch screen", async () => {
     expect(await hintShown(false)).toBe(true);
     expect(await hintShown(true)).toBe(false);
   });

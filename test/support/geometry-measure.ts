@@ -5,27 +5,32 @@
 /** Runs in the page: measures the document and every visible picture. */
 export function measure(minLabelPx: number) {
   const visible = (r: DOMRect) => r.width > 0 && r.height > 0;
-  const describe = (t: SVGTextElement) => JSON.stringify((t.textContent ?? '').slice(0, 40));
+  const describe = (t: SVGTextElement) => JSON.stringify((t.textContent ?? "").slice(0, 40));
   const small: string[] = [];
   const overlaps: string[] = [];
   const clipped: string[] = [];
   let pictures = 0;
   let labels = 0;
-  for (const svg of document.querySelectorAll<SVGSVGElement>('svg.dmalab')) {
+  for (const svg of document.querySelectorAll<SVGSVGElement>("svg.dmalab")) {
     const box = svg.getBoundingClientRect();
-    if (!visible(box) || getComputedStyle(svg).display === 'none' || svg.closest('[hidden]')) continue;
+    if (!visible(box) || getComputedStyle(svg).display === "none" || svg.closest("[hidden]")) continue;
     pictures++;
     const scale = svg.getScreenCTM()?.a ?? 1;
-    const name = svg.closest('figure')?.dataset.scenario ?? svg.closest('figure')?.dataset.study ?? svg.getAttribute('aria-label')?.slice(0, 30) ?? 'picture';
-    const texts = [...svg.querySelectorAll<SVGTextElement>('text')]
-      .filter((t) => (t.textContent ?? '').trim() !== '')
+    const name =
+      svg.closest("figure")?.dataset.scenario ??
+      svg.closest("figure")?.dataset.study ??
+      svg.getAttribute("aria-label")?.slice(0, 30) ??
+      "picture";
+    const texts = [...svg.querySelectorAll<SVGTextElement>("text")]
+      .filter((t) => (t.textContent ?? "").trim() !== "")
       .map((t) => ({ t, r: t.getBoundingClientRect() }))
       .filter(({ r }) => visible(r));
     labels += texts.length;
     for (const { t, r } of texts) {
       const rendered = parseFloat(getComputedStyle(t).fontSize) * scale;
       if (rendered < minLabelPx - 0.05) small.push(`${name}: ${describe(t)} ${rendered.toFixed(1)} px`);
-      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) clipped.push(`${name}: ${describe(t)}`);
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        clipped.push(`${name}: ${describe(t)}`);
     }
     // Text boxes include the font's ascent and descent: stacked lines touch by a pixel or two,
     // which is not an overlap a reader sees; glyphs on top of glyphs overlap by much more.
@@ -41,19 +46,33 @@ export function measure(minLabelPx: number) {
   }
   // The copy button against the visible part of line 1's text (a Range measures the glyphs only).
   const covered: string[] = [];
-  document.querySelectorAll<HTMLElement>('.dma-playground .pg-static .expressive-code').forEach((block, n) => {
-    const button = block.querySelector('.copy button')?.getBoundingClientRect();
-    const line = block.querySelector('.ec-line');
-    const pre = block.querySelector('pre')?.getBoundingClientRect();
+  document.querySelectorAll<HTMLElement>(".dma-playground .pg-static .expressive-code").forEach((block, n) => {
+    const button = block.querySelector(".copy button")?.getBoundingClientRect();
+    const line = block.querySelector(".ec-line");
+    const pre = block.querySelector("pre")?.getBoundingClientRect();
     if (!button || !line || !pre || !visible(button)) return;
     const range = document.createRange();
     range.selectNodeContents(line);
     const glyphs = range.getBoundingClientRect();
     const right = Math.min(glyphs.right, pre.right);
-    if (Math.min(right, button.right) > Math.max(glyphs.left, button.left) && Math.min(glyphs.bottom, button.bottom) > Math.max(glyphs.top, button.top)) covered.push(`embed ${n}`);
+    if (
+      Math.min(right, button.right) > Math.max(glyphs.left, button.left) &&
+      Math.min(glyphs.bottom, button.bottom) > Math.max(glyphs.top, button.top)
+    )
+      covered.push(`embed ${n}`);
   });
   const root = document.documentElement;
-  return { theme: root.dataset.theme, scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, pictures, labels, small, overlaps, clipped, covered };
+  return {
+    theme: root.dataset.theme,
+    scrollWidth: root.scrollWidth,
+    clientWidth: root.clientWidth,
+    pictures,
+    labels,
+    small,
+    overlaps,
+    clipped,
+    covered,
+  };
 }
 
 /**
@@ -68,7 +87,8 @@ export function measure(minLabelPx: number) {
  */
 export function measureResults({ selector, mayScrollDown }: { selector: string; mayScrollDown: string }) {
   const shown = (el: Element) => el.checkVisibility({ visibilityProperty: true } as CheckVisibilityOptions);
-  const name = (el: Element) => `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}`;
+  const name = (el: Element) =>
+    `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? `.${el.className.trim().split(/\s+/).join(".")}` : ""}`;
   const roots = [...document.querySelectorAll<HTMLElement>(selector)].filter(shown);
   type Box = { left: number; top: number; right: number; bottom: number };
   const clips = new Map<Element, Box>();
@@ -81,11 +101,11 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
     const style = getComputedStyle(el);
     const r = el.getBoundingClientRect();
     const box = { ...outer };
-    if (style.overflowX !== 'visible') {
+    if (style.overflowX !== "visible") {
       box.left = Math.max(box.left, r.left);
       box.right = Math.min(box.right, r.right);
     }
-    if (style.overflowY !== 'visible') {
+    if (style.overflowY !== "visible") {
       box.top = Math.max(box.top, r.top);
       box.bottom = Math.min(box.bottom, r.bottom);
     }
@@ -107,34 +127,44 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const parent = node.parentElement;
-      if (!parent || (node.textContent ?? '').trim() === '' || parent.closest('svg') || !shown(parent)) continue;
+      if (!parent || (node.textContent ?? "").trim() === "" || parent.closest("svg") || !shown(parent)) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
       const clip = clipOf(parent);
       for (const r of range.getClientRects()) {
-        const box = { left: Math.max(r.left, clip.left), top: Math.max(r.top, clip.top), right: Math.min(r.right, clip.right), bottom: Math.min(r.bottom, clip.bottom) };
-        if (box.right - box.left > 1 && box.bottom - box.top > 1) texts.push({ box, text: (node.textContent ?? '').trim().slice(0, 30) });
+        const box = {
+          left: Math.max(r.left, clip.left),
+          top: Math.max(r.top, clip.top),
+          right: Math.min(r.right, clip.right),
+          bottom: Math.min(r.bottom, clip.bottom),
+        };
+        if (box.right - box.left > 1 && box.bottom - box.top > 1) texts.push({ box, text: (node.textContent ?? "").trim().slice(0, 30) });
       }
     }
-    for (const el of root.querySelectorAll('*')) {
-      if (!shown(el) || el.closest('svg')) continue;
+    for (const el of root.querySelectorAll("*")) {
+      if (!shown(el) || el.closest("svg")) continue;
       const style = getComputedStyle(el);
-      const scrolls = (o: string) => o === 'auto' || o === 'scroll';
-      if (scrolls(style.overflowX) && el.scrollWidth > el.clientWidth + 1) sideways.push(`${name(el)} ${el.scrollWidth} px in ${el.clientWidth} px`);
-      if (scrolls(style.overflowY) && el.scrollHeight > el.clientHeight + 1 && !el.matches(mayScrollDown)) scrollsDown.push(`${name(el)} ${el.scrollHeight} px in ${el.clientHeight} px`);
+      const scrolls = (o: string) => o === "auto" || o === "scroll";
+      if (scrolls(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+        sideways.push(`${name(el)} ${el.scrollWidth} px in ${el.clientWidth} px`);
+      if (scrolls(style.overflowY) && el.scrollHeight > el.clientHeight + 1 && !el.matches(mayScrollDown))
+        scrollsDown.push(`${name(el)} ${el.scrollHeight} px in ${el.clientHeight} px`);
     }
-    for (const table of root.querySelectorAll<HTMLTableElement>('table')) {
+    for (const table of root.querySelectorAll<HTMLTableElement>("table")) {
       const row = table.tBodies[0]?.rows[0];
       // A header hidden but for screen readers (stacked rows) paints nothing to measure.
       if (!table.tHead || !row || !shown(table) || table.tHead.getBoundingClientRect().width <= 1) continue;
-      const painted = [table.tHead, ...table.tHead.querySelectorAll('*')].filter((el) => {
+      const painted = [table.tHead, ...table.tHead.querySelectorAll("*")].filter((el) => {
         const bg = getComputedStyle(el).backgroundColor;
-        return el.getBoundingClientRect().width > 1 && bg !== 'transparent' && !/rgba\(.*, 0\)$/.test(bg);
+        return el.getBoundingClientRect().width > 1 && bg !== "transparent" && !/rgba\(.*, 0\)$/.test(bg);
       });
       const headerRight = Math.max(...painted.map((el) => el.getBoundingClientRect().right));
       const rowRight = row.getBoundingClientRect().right;
-      if (headerRight < rowRight - 1) headerShort.push(`${name(table)}: header background ends at ${Math.round(headerRight - row.getBoundingClientRect().left)} px of ${Math.round(row.getBoundingClientRect().width)} px`);
-      if (table.classList.contains('pg-trace')) {
+      if (headerRight < rowRight - 1)
+        headerShort.push(
+          `${name(table)}: header background ends at ${Math.round(headerRight - row.getBoundingClientRect().left)} px of ${Math.round(row.getBoundingClientRect().width)} px`,
+        );
+      if (table.classList.contains("pg-trace")) {
         const message = row.cells[2]!.getBoundingClientRect().width;
         const width = table.getBoundingClientRect().width;
         if (message < width / 2) narrowMessage.push(`Message ${Math.round(message)} px of ${Math.round(width)} px`);
@@ -150,7 +180,8 @@ export function measureResults({ selector, mayScrollDown }: { selector: string; 
       const b = texts[j]!;
       const w = Math.min(a.box.right, b.box.right) - Math.max(a.box.left, b.box.left);
       const h = Math.min(a.box.bottom, b.box.bottom) - Math.max(a.box.top, b.box.top);
-      if (w > 2 && h > 0.35 * Math.min(a.box.bottom - a.box.top, b.box.bottom - b.box.top)) overlaps.push(`${JSON.stringify(a.text)} × ${JSON.stringify(b.text)}`);
+      if (w > 2 && h > 0.35 * Math.min(a.box.bottom - a.box.top, b.box.bottom - b.box.top))
+        overlaps.push(`${JSON.stringify(a.text)} × ${JSON.stringify(b.text)}`);
     }
   }
   return { views: roots.length, texts: texts.length, overlaps, sideways, scrollsDown, headerShort, narrowMessage, smallSlider };

@@ -3,8 +3,8 @@
 // coloured by highlight-ts.ts (loaded then: the build's highlighter is not on the page). Either
 // can mark one line: a trace event's line.
 
-const HIGHLIGHT = 'pg-highlight';
-const ERROR_LINE = 'pg-error-line';
+const HIGHLIGHT = "pg-highlight";
+const ERROR_LINE = "pg-error-line";
 
 export class StaticCode {
   private showingOriginal = true;
@@ -21,20 +21,30 @@ export class StaticCode {
     this.highlighted.hidden = !this.showingOriginal;
     this.plain.hidden = this.showingOriginal;
     if (this.showingOriginal) return;
-    const lines = code.replace(/\n$/, '').split('\n').map((text) => {
-      const line = document.createElement('span');
-      line.className = 'pg-line';
-      line.textContent = text;
-      return line;
-    });
-    this.plain.querySelector('code')!.replaceChildren(...lines);
-    void import('./highlight-ts').then(({ highlightLines }) => {
-      if (this.plain.querySelector('code')!.firstChild !== lines[0]) return; // shown something else since
-      highlightLines(code.replace(/\n$/, '')).forEach((tokens, i) => {
-        lines[i]?.replaceChildren(...tokens.map(({ text, kind }) => (kind ? Object.assign(document.createElement('span'), { className: `pg-tok-${kind}`, textContent: text }) : text)));
+    const lines = code
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((text) => {
+        const line = document.createElement("span");
+        line.className = "pg-line";
+        line.textContent = text;
+        return line;
       });
-      this.plain.dataset.highlighted = '';
-    }, () => undefined); // plain text is still readable
+    this.plain.querySelector("code")!.replaceChildren(...lines);
+    void import("./highlight-ts.js").then(
+      ({ highlightLines }) => {
+        if (this.plain.querySelector("code")!.firstChild !== lines[0]) return; // shown something else since
+        highlightLines(code.replace(/\n$/, "")).forEach((tokens, i) => {
+          lines[i]?.replaceChildren(
+            ...tokens.map(({ text, kind }) =>
+              kind ? Object.assign(document.createElement("span"), { className: `pg-tok-${kind}`, textContent: text }) : text,
+            ),
+          );
+        });
+        this.plain.dataset.highlighted = "";
+      },
+      () => undefined,
+    ); // plain text is still readable
   }
 
   /** Hides both blocks (the editor took over). */
@@ -55,12 +65,13 @@ export class StaticCode {
 
   private mark(line: number | undefined, className: string): boolean {
     const box = this.showingOriginal ? this.highlighted : this.plain;
-    for (const old of [this.highlighted, this.plain].flatMap((b) => [...b.querySelectorAll(`.${className}`)])) old.classList.remove(className);
+    for (const old of [this.highlighted, this.plain].flatMap((b) => [...b.querySelectorAll(`.${className}`)]))
+      old.classList.remove(className);
     if (line === undefined) return false;
-    const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? '.ec-line' : '.pg-line')[line - 1];
+    const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? ".ec-line" : ".pg-line")[line - 1];
     if (!target || box.hidden) return false;
     target.classList.add(className);
-    target.scrollIntoView({ block: 'nearest' });
+    target.scrollIntoView({ block: "nearest" });
     return true;
   }
 }
