@@ -70,8 +70,22 @@ function niceStep(max: number, ticks = 5): number {
 }
 
 function checkResults(results: unknown): asserts results is StrategyResult[] {
-  const ok = Array.isArray(results) && results.every((r) => typeof r === "object" && r !== null && typeof (r as StrategyResult).name === "string" && typeof (r as StrategyResult).total === "number" && typeof (r as StrategyResult).breakdown === "object");
-  if (!ok) throw new SimError("INVALID_ARGUMENT", `renderCostChart(results): results must be what compareStrategies returns (an array of { name, total, perOp, breakdown, ... }), got ${describeValue(results)}`, "results");
+  const ok =
+    Array.isArray(results) &&
+    results.every(
+      (r) =>
+        typeof r === "object" &&
+        r !== null &&
+        typeof (r as StrategyResult).name === "string" &&
+        typeof (r as StrategyResult).total === "number" &&
+        typeof (r as StrategyResult).breakdown === "object",
+    );
+  if (!ok)
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart(results): results must be what compareStrategies returns (an array of { name, total, perOp, breakdown, ... }), got ${describeValue(results)}`,
+      "results",
+    );
 }
 
 /**
@@ -81,32 +95,31 @@ function checkResults(results: unknown): asserts results is StrategyResult[] {
  */
 export function renderCostChart(results: readonly StrategyResult[], options: CostChartOptions = {}): string {
   checkResults(results);
-  if (typeof options !== "object" || options === null) throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
-  const width = options.width ?? 760;
-  if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
-    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`, "options.width");
-  }
-  const mode = options.value ?? "perOp";
-  if (mode !== "perOp" && mode !== "total") throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`, "options.value");
+  const { width, mode } = chartSettings(options);
   const opName = options.opName ?? "op";
   const unit = mode === "perOp" ? `cycles per ${opName}` : "cycles";
   const scaleOf = (r: StrategyResult) => (mode === "perOp" ? (r.ops > 0 ? 1 / r.ops : 0) : 1);
-  const valueOf = (r: StrategyResult) => (mode === "perOp" ? r.perOp : r.total);
+  const barValue = (r: StrategyResult) => (mode === "perOp" ? r.perOp : r.total);
 
   // Kinds ordered by their share over all bars: the biggest cost sits next to the axis.
   const weight = new Map<string, number>();
   for (const r of results) for (const [k, v] of Object.entries(r.breakdown)) weight.set(k, (weight.get(k) ?? 0) + (v ?? 0) * scaleOf(r));
-  const kinds = [...weight.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+  const kinds = [...weight.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k]) => k);
 
   const nameWidth = Math.min(180, width * 0.3, Math.max(60, ...results.map((r) => textWidth(r.name, 11, true) + 12)));
   const x0 = LEFT_PAD + nameWidth;
-  const totals = results.map((r) => `${grouped(valueOf(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`);
+  const totals = results.map(
+    (r) => `${grouped(barValue(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`,
+  );
   const labelRoom = Math.min(220, Math.max(60, ...totals.map((t) => textWidth(t, 11) + 10)));
   // Totals beside the bars when there is room, else under them, so the bars keep the width.
   const totalsBelow = width - x0 - labelRoom - 8 < MIN_PLOT_BESIDE_TOTALS;
   const plotW = totalsBelow ? width - x0 - 16 : width - x0 - labelRoom - 8;
   const rowH = totalsBelow ? ROW_H + TOTAL_LINE_H : ROW_H;
-  const max = Math.max(0, ...results.map(valueOf));
+  const max = Math.max(0, ...results.map(barValue));
   // As many axis ticks as their numbers have room for, at most five.
   const tickRoom = textWidth(grouped(max * 2), 9) + 12;
   const step = niceStep(max, Math.max(1, Math.min(5, Math.floor(plotW / tickRoom))));
@@ -126,7 +139,10 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   const plotBottom = plotTop + results.length * rowH;
   for (let v = 0; v <= axisMax + step / 2; v += step) {
     const x = x0 + sx(v);
-    parts.push(el("line", { class: "dm-axis", x1: x, y1: plotTop - 2, x2: x, y2: plotBottom }), text(x, plotBottom + 12, grouped(v), { class: "dm-small", "text-anchor": "middle" }));
+    parts.push(
+      el("line", { class: "dm-axis", x1: x, y1: plotTop - 2, x2: x, y2: plotBottom }),
+      text(x, plotBottom + 12, grouped(v), { class: "dm-small", "text-anchor": "middle" }),
+    );
   }
   results.forEach((r, i) => {
     const top = plotTop + i * rowH + (ROW_H - BAR_H) / 2;
@@ -136,14 +152,16 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
       const v = (r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r);
       if (v <= 0) continue;
       const w = sx(v);
-      const share = valueOf(r) > 0 ? Math.round((v / valueOf(r)) * 100) : 0;
+      const share = barValue(r) > 0 ? Math.round((v / barValue(r)) * 100) : 0;
       const inside = grouped(v);
       bar.push(
         el(
           "g",
           { class: "dm-segment", "data-kind": k, "data-value": Math.round(v * 100) / 100 },
           el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x, y: top, width: Math.max(0.5, w), height: BAR_H }),
-          textWidth(inside, 9) + 4 <= w ? text(x + w / 2, top + BAR_H / 2 + 3, inside, { class: "dm-small dm-on-bar", "text-anchor": "middle" }) : "",
+          textWidth(inside, 9) + 4 <= w
+            ? text(x + w / 2, top + BAR_H / 2 + 3, inside, { class: "dm-small dm-on-bar", "text-anchor": "middle" })
+            : "",
           tooltip(`${r.name}: ${k} ${grouped(v)} ${unit} (${share}%)`),
         ),
       );
@@ -153,30 +171,89 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
     parts.push(
       el(
         "g",
-        { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(valueOf(r) * 100) / 100 },
-        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), { "text-anchor": "end", "font-weight": 600, class: "dm-bar-name" }),
+        { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(barValue(r) * 100) / 100 },
+        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), {
+          "text-anchor": "end",
+          "font-weight": 600,
+          class: "dm-bar-name",
+        }),
         ...bar,
         totalsBelow
           ? text(x0, top + BAR_H + 13, fitText(totals[i]!, width - x0 - 8, 11), { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` })
           : text(x + 6, top + BAR_H / 2 + 4, totals[i]!, { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` }),
-        tooltip(`${r.name}: ${grouped(valueOf(r))} ${unit} over ${grouped(r.ops)} ${opName}${r.ops === 1 ? "" : "s"}${errors}`),
+        tooltip(`${r.name}: ${grouped(barValue(r))} ${unit} over ${grouped(r.ops)} ${opName}${r.ops === 1 ? "" : "s"}${errors}`),
       ),
     );
   });
   y = plotBottom + 24;
-  const items: LegendItem[] = kinds.map((k) => ({ swatch: (lx, ly) => el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x: lx, y: ly, width: 12, height: 12 }), label: k }));
+  const items: LegendItem[] = kinds.map((k) => ({
+    swatch: (lx, ly) => el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x: lx, y: ly, width: 12, height: 12 }),
+    label: k,
+  }));
   const legend = drawLegend(items, LEFT_PAD, width - 16, y);
   parts.push(legend.svg);
   y += legend.height + 4;
-  const summary = `${options.title ? `${options.title}. ` : ""}${unit} by strategy: ${results
-    .map((r) => `${r.name} ${grouped(valueOf(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${kinds.length ? `, of which ${kinds.filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0).map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`).join(", ")}` : ""}`)
-    .join("; ")}.`;
+  const summary = chartSummary(results, kinds, options, unit, barValue, scaleOf);
   const height = Math.ceil(y + 4);
   return el(
     "svg",
-    { xmlns: "http://www.w3.org/2000/svg", class: "dmalab dm-cost-chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": summary },
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      class: "dmalab dm-cost-chart",
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": summary,
+    },
     tooltip(options.title ?? "Cost by strategy"),
     `<style>${styleSheet()}</style>`,
     ...parts,
   );
+}
+
+/** Checks the options a reader can pass and returns the chart's width and value mode. */
+function chartSettings(options: CostChartOptions): { width: number; mode: "perOp" | "total" } {
+  if (typeof options !== "object" || options === null)
+    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
+  const width = options.width ?? 760;
+  if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`,
+      "options.width",
+    );
+  }
+  const mode = options.value ?? "perOp";
+  if (mode !== "perOp" && mode !== "total")
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`,
+      "options.value",
+    );
+  return { width, mode };
+}
+
+/** The chart read as text (its aria-label): each bar's value and what it is made of. */
+function chartSummary(
+  results: readonly StrategyResult[],
+  kinds: string[],
+  options: CostChartOptions,
+  unit: string,
+  barValue: (r: StrategyResult) => number,
+  scaleOf: (r: StrategyResult) => number,
+): string {
+  return `${options.title ? `${options.title}. ` : ""}${unit} by strategy: ${results
+    .map(
+      (r) =>
+        `${r.name} ${grouped(barValue(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${
+          kinds.length
+            ? `, of which ${kinds
+                .filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0)
+                .map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`)
+                .join(", ")}`
+            : ""
+        }`,
+    )
+    .join("; ")}.`;
 }

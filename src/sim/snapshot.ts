@@ -163,7 +163,9 @@ export function takeSnapshot(m: Machine): MachineSnapshot {
     frames: frameRuns(m),
     domains: m.domains.map(domainSnapshot),
     devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
-    mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
+    mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) =>
+      api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend })),
+    ),
     iommu: iommuSnapshot(m),
     swiotlb: m.swiotlbPools.map(swiotlbSnapshot),
     grants: grantsSnapshot(m),
@@ -181,7 +183,11 @@ function frameRuns(m: Machine): FrameRun[] {
   const runs: FrameRun[] = [];
   const push = (mfn: number, count: number, owner: string, pfn: number | undefined) => {
     const last = runs[runs.length - 1];
-    const continues = last && last.owner === owner && last.start + last.count === mfn && (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
+    const continues =
+      last &&
+      last.owner === owner &&
+      last.start + last.count === mfn &&
+      (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
     if (continues) last.count += count;
     else runs.push(pfn === undefined ? { start: mfn, count, owner } : { start: mfn, count, owner, pfn });
   };
@@ -223,7 +229,9 @@ function domainSnapshot(d: Domain): DomainSnapshot {
     nrPages: d.nrPages,
     p2m: toRuns(ramPairs(d)),
     extra: toRuns([...d.extraP2m.entries()].sort((a, b) => a[0] - b[0])),
-    pages: [...d.pageState.entries()].filter(([, s]) => s.flags.size > 0 || s.private !== null).map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
+    pages: [...d.pageState.entries()]
+      .filter(([, s]) => s.flags.size > 0 || s.private !== null)
+      .map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
   };
 }
 
@@ -265,7 +273,7 @@ function swiotlbSnapshot(p: SwiotlbPool<Domain>): SwiotlbSnapshot {
 declare module "./machine.js" {
   interface Machine {
     /** Everything a picture needs, as plain data. */
-    snapshot(): MachineSnapshot
+    snapshot(): MachineSnapshot;
   }
 }
 
