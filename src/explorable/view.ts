@@ -73,7 +73,7 @@ export function stepView(scenario: ExplorableScenario, settings: Settings, m: Ma
     step: at,
     steps,
     position: `Event ${at} of ${steps}: ${event.kind}`,
-    description: [`${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${event.message}`, ...news, `Now: ${holdings(snapshot)}.`].join(" "),
+    description: [`${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${/[.!?]$/.test(event.message) ? event.message : `${event.message}.`}`, ...news, `Now: ${holdings(snapshot)}.`].join(" "),
     variants: memoryMapVariants(snapshot, { trace: [event], uptoSeq: at, title: scenario.title, idPrefix }),
   };
 }
