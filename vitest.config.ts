@@ -25,6 +25,9 @@ export default defineConfig({
           ],
           benchmark: { include: ['test/bench/**/*.bench.ts'] },
           setupFiles: ['test/support/fast-check-seed.ts'],
+          // Property tests take 1-3 s alone; on a loaded 2-core machine the default 5 s guard
+          // against hangs fires on slowness, not on a hang.
+          testTimeout: 20_000,
           // Lets the benchmark force a GC before measuring heap growth.
           execArgv: ['--expose-gc'],
         },

@@ -182,19 +182,19 @@ export class RequestQueue {
     const m = this.domain.machine;
     const where = { domain: this.domain.name, device: this.device.name };
     if (this.bounce === "none") {
-      m.emit("block", `${this.device.name}: request queue without block-layer bouncing (Linux >= 4.18: the DMA layer handles the ${this.device.dmaMask}-bit mask)`, where);
+      m.emit("block", () => `${this.device.name}: request queue without block-layer bouncing (Linux >= 4.18: the DMA layer handles the ${this.device.dmaMask}-bit mask)`, where);
       return Infinity;
     }
     if (!this.dma.isPhys) {
-      m.emit("block", `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${this.dma.backend} backend): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`, where);
+      m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${this.dma.backend} backend): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`, where);
       return Infinity;
     }
     const limit = maskLimit(this.device.dmaMask) - 1;
     if (limit >= 0xffffffff) {
-      m.emit("block", `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`, where);
+      m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`, where);
       return Infinity;
     }
-    m.emit("block", `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`, where);
+    m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`, where);
     return limit;
   }
 
@@ -224,7 +224,7 @@ export class RequestQueue {
     }
     internal.request.segments = this.merge(bvecs);
     internal.sg = internal.request.segments.map((s) => ({ address: s.address, length: s.length }));
-    m.emit("block", `request #${id}: ${op} of ${bytes / SECTOR_SIZE} sectors at sector ${sector}: ${bvecs.length} bio_vec${bvecs.length === 1 ? "" : "s"} → ${internal.request.segments.length} segment${internal.request.segments.length === 1 ? "" : "s"}`, { domain: this.domain.name, device: this.device.name, address: bvecs[0]?.address, bytes });
+    m.emit("block", () => `request #${id}: ${op} of ${bytes / SECTOR_SIZE} sectors at sector ${sector}: ${bvecs.length} bio_vec${bvecs.length === 1 ? "" : "s"} → ${internal.request.segments.length} segment${internal.request.segments.length === 1 ? "" : "s"}`, { domain: this.domain.name, device: this.device.name, address: bvecs[0]?.address, bytes });
     return clone(internal.request);
   }
 
@@ -246,7 +246,7 @@ export class RequestQueue {
     internal.mapping = mapping;
     internal.request.state = mapping.count === 0 ? "failed" : "mapped";
     if (mapping.count === 0) {
-      m.emit("block", `request #${internal.request.id}: mapping failed, end_request: I/O error, dev ${this.device.name}, sector ${internal.request.sector}`, { domain: this.domain.name, device: this.device.name, severity: "error" });
+      m.emit("block", () => `request #${internal.request.id}: mapping failed, end_request: I/O error, dev ${this.device.name}, sector ${internal.request.sector}`, { domain: this.domain.name, device: this.device.name, severity: "error" });
     }
     return { count: mapping.count, segments: mapping.segments.map((s) => ({ ...s })) };
   }
@@ -273,7 +273,7 @@ export class RequestQueue {
       ok = mapped;
     } finally {
       if (m.halted === undefined) {
-        m.emit("block", `request #${r.id} ${ok ? "completed" : "ended with an I/O error"}`, { domain: this.domain.name, device: this.device.name, bytes: r.bytes, severity: ok ? "info" : "error" });
+        m.emit("block", () => `request #${r.id} ${ok ? "completed" : "ended with an I/O error"}`, { domain: this.domain.name, device: this.device.name, bytes: r.bytes, severity: ok ? "info" : "error" });
       }
     }
   }
@@ -360,7 +360,7 @@ export class RequestQueue {
     for (const bvec of internal.request.bvecs) {
       if (bvec.pfn <= limitPfn) continue;
       const original = bvec.address;
-      m.emit("block", `blk_queue_bounce: pfn ${hex(bvec.pfn)} is above the bounce limit (pfn ${hex(limitPfn)}): bounce it through a low page`, { domain: this.domain.name, device: this.device.name, address: original, bytes: bvec.length });
+      m.emit("block", () => `blk_queue_bounce: pfn ${hex(bvec.pfn)} is above the bounce limit (pfn ${hex(limitPfn)}): bounce it through a low page`, { domain: this.domain.name, device: this.device.name, address: original, bytes: bvec.length });
       const bounce = bounceForBlockLayer(this.domain, { page: this.domain.page(bvec.pfn), offset: bvec.offset, length: bvec.length }, dir);
       internal.bounces.push(bounce);
       if (bounce.page.pfn > limitPfn) {
@@ -466,8 +466,8 @@ export class RequestQueue {
     frames.set(pfn, mfn);
     if (mfn === undefined || d.mode === "P==M") return mfn;
     const where = { domain: d.name, device: this.device.name, address: pfn * m.pageSize, machineAddress: mfn * m.pageSize };
-    if (d.mode === "P2M") m.emit("translate", `xen_biovec_phys_mergeable: p2m read pfn ${hex(pfn)} → mfn ${hex(mfn)}`, { ...where, cost: m.costs.p2mRead });
-    else m.emit("hypercall", `xen_biovec_phys_mergeable: hypercall to learn the machine frame of pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP)`, { ...where, cost: m.costs.hypercall });
+    if (d.mode === "P2M") m.emit("translate", () => `xen_biovec_phys_mergeable: p2m read pfn ${hex(pfn)} → mfn ${hex(mfn)}`, { ...where, cost: m.costs.p2mRead });
+    else m.emit("hypercall", () => `xen_biovec_phys_mergeable: hypercall to learn the machine frame of pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP)`, { ...where, cost: m.costs.hypercall });
     return mfn;
   }
 
@@ -488,7 +488,7 @@ export class RequestQueue {
       }
       internal.singles.push({ busAddress: bus, size: firstChunk });
       if (firstChunk < s.length) {
-        m.emit("block", `nommu_map_sg: segment at ${hex(s.address)} is ${formatSize(s.length)} but only its first page was translated (bus ${hex(bus)}); the device will run ${formatSize(s.length)} from there`, { domain: this.domain.name, device: this.device.name, address: s.address, busAddress: bus, bytes: s.length, severity: "warning" });
+        m.emit("block", () => `nommu_map_sg: segment at ${hex(s.address)} is ${formatSize(s.length)} but only its first page was translated (bus ${hex(bus)}); the device will run ${formatSize(s.length)} from there`, { domain: this.domain.name, device: this.device.name, address: s.address, busAddress: bus, bytes: s.length, severity: "warning" });
       }
       segments.push({ busAddress: bus, length: s.length });
     }

@@ -94,7 +94,7 @@ export class Device {
     this.segmentBoundary = boundary;
     const iommu = c.iommu ?? false;
     this.iommu = iommu === false ? null : machine.iommu.attach(this, iommu === true ? {} : (iommu as IommuOptions));
-    machine.emit("setup", `${this.name}: ${this.dmaMask}-bit DMA device of ${domain.name}${this.iommu ? `, behind the IOMMU (${this.iommu.invalidation} invalidation)` : ", no IOMMU (bus address = machine address)"}`, { device: this.name, domain: domain.name });
+    machine.emit("setup", () => `${this.name}: ${this.dmaMask}-bit DMA device of ${domain.name}${this.iommu ? `, behind the IOMMU (${this.iommu.invalidation} invalidation)` : ", no IOMMU (bus address = machine address)"}`, { device: this.name, domain: domain.name });
   }
 
   /** Exclusive upper bound of the bus addresses the device can emit. */
@@ -149,7 +149,7 @@ export class Device {
         const maddr = mfn * pageSize + offset;
         firstMaddr ??= maddr;
         if (mfn >= m.frameCount) {
-          m.emit("stray-dma", `${this.name} ${isWrite ? "wrote" : "read"} bus ${hex(bus)}, beyond the end of machine memory (${formatSize(m.memory)}): master abort`, { device: this.name, domain: this.domain.name, busAddress: bus, bytes: chunk, victim: "none" });
+          m.emit("stray-dma", () => `${this.name} ${isWrite ? "wrote" : "read"} bus ${hex(bus)}, beyond the end of machine memory (${formatSize(m.memory)}): master abort`, { device: this.name, domain: this.domain.name, busAddress: bus, bytes: chunk, victim: "none" });
         } else {
           if (!m.accessibleBy(domid, mfn)) this.reportStray(bus, maddr, chunk, isWrite);
           else if (isWrite && !m.writableBy(domid, mfn)) this.reportReadOnlyGrantWrite(bus, maddr, chunk);
@@ -170,7 +170,7 @@ export class Device {
     const mfn = Math.floor(maddr / m.pageSize);
     const victim = m.ownerName(mfn);
     const pfn = m.store.pfnOf(mfn);
-    m.emit("stray-dma", `stray DMA: ${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(bytes)} at machine ${hex(maddr)}, which belongs to ${victim}${pfn !== undefined ? ` (pfn ${hex(pfn)})` : ""}, not to ${this.domain.name}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim });
+    m.emit("stray-dma", () => `stray DMA: ${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(bytes)} at machine ${hex(maddr)}, which belongs to ${victim}${pfn !== undefined ? ` (pfn ${hex(pfn)})` : ""}, not to ${this.domain.name}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim });
   }
 
   /** A write into a frame the driver domain holds only through read-only grants: nothing but an IOMMU would stop it. */
@@ -178,12 +178,12 @@ export class Device {
     const m = this.machine;
     const mfn = Math.floor(maddr / m.pageSize);
     const victim = m.ownerName(mfn);
-    m.emit("stray-dma", `${this.name} wrote ${formatSize(bytes)} at machine ${hex(maddr)}, a frame ${victim} granted ${this.domain.name} read-only (GTF_readonly): ${this.iommu ? "a writable IOMMU mapping let it through" : "without an IOMMU nothing stops the device"}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim, code: "GTF_readonly" });
+    m.emit("stray-dma", () => `${this.name} wrote ${formatSize(bytes)} at machine ${hex(maddr)}, a frame ${victim} granted ${this.domain.name} read-only (GTF_readonly): ${this.iommu ? "a writable IOMMU mapping let it through" : "without an IOMMU nothing stops the device"}`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes, victim, code: "GTF_readonly" });
   }
 
   private reportUnmapped(bus: number, maddr: number, bytes: number, isWrite: boolean): void {
     const m = this.machine;
     const pfn = m.store.pfnOf(Math.floor(maddr / m.pageSize));
-    m.emit("unmapped-dma", `${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(bytes)} at machine ${hex(maddr)} (${this.domain.name} pfn ${pfn === undefined ? "?" : hex(pfn)}), which no live DMA mapping covers: the wrong frame, or a buffer already unmapped`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes });
+    m.emit("unmapped-dma", () => `${this.name} ${isWrite ? "wrote" : "read"} ${formatSize(bytes)} at machine ${hex(maddr)} (${this.domain.name} pfn ${pfn === undefined ? "?" : hex(pfn)}), which no live DMA mapping covers: the wrong frame, or a buffer already unmapped`, { device: this.name, domain: this.domain.name, busAddress: bus, machineAddress: maddr, bytes });
   }
 }

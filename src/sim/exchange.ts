@@ -1,5 +1,5 @@
 import { ownerOf } from "./frames.js";
-import { findFreeRun } from "./frame-alloc.js";
+import { findAlignedFreeRun } from "./frame-alloc.js";
 import { formatSize, hex, maskLimit } from "./units.js";
 import type { Domain } from "./domain.js";
 
@@ -9,14 +9,18 @@ import type { Domain } from "./domain.js";
  * (arch/x86/xen/mmu_pv.c). The old frames go back to Xen's free pool; contents are not kept, as
  * in Linux, which only does this to freshly allocated memory. Returns false when no such run is
  * free (the exchange fails and the original frames stay).
+ *
+ * The exchange asks for one extent of order log2(`pages`) (`out.extent_order = order`), and Xen's
+ * buddy allocator returns extents naturally aligned, so the run starts at a multiple of its own
+ * size in machine memory. `pages` is a power of two, as every caller's order is.
  */
 export function makeMachineContiguous(domain: Domain, firstPfn: number, pages: number, addressBits: number): boolean {
   const m = domain.machine;
   const limit = Math.min(m.domainFrameLimit, Math.floor(maskLimit(addressBits) / m.pageSize));
-  const start = findFreeRun(m.store, pages, limit);
+  const start = findAlignedFreeRun(m.store, pages, limit, 2 ** Math.ceil(Math.log2(pages)));
   const where = `${domain.name} pfn ${hex(firstPfn)}-${hex(firstPfn + pages - 1)}`;
   if (start === undefined) {
-    m.emit("exchange", `XENMEM_exchange failed: no ${formatSize(pages * m.pageSize)} of machine-contiguous free memory below 2^${addressBits} for ${where}`, { domain: domain.name, cost: m.costs.memoryExchange, severity: "warning" });
+    m.emit("exchange", () => `XENMEM_exchange failed: no ${formatSize(pages * m.pageSize)} of machine-contiguous free memory below 2^${addressBits} for ${where}`, { domain: domain.name, cost: m.costs.memoryExchange, severity: "warning" });
     return false;
   }
   const owner = ownerOf(domain.domid);
@@ -28,6 +32,6 @@ export function makeMachineContiguous(domain: Domain, firstPfn: number, pages: n
     if (domain.isRam(pfn)) domain.setRamMfn(pfn, start + i);
     else domain.extraP2m.set(pfn, start + i);
   }
-  m.emit("exchange", `XENMEM_exchange (xen_create_contiguous_region): ${where} now backed by machine-contiguous mfn ${hex(start)}-${hex(start + pages - 1)}, below 2^${addressBits}`, { domain: domain.name, address: firstPfn * m.pageSize, machineAddress: start * m.pageSize, bytes: pages * m.pageSize, cost: m.costs.memoryExchange });
+  m.emit("exchange", () => `XENMEM_exchange (xen_create_contiguous_region): ${where} now backed by machine-contiguous mfn ${hex(start)}-${hex(start + pages - 1)}, below 2^${addressBits}`, { domain: domain.name, address: firstPfn * m.pageSize, machineAddress: start * m.pageSize, bytes: pages * m.pageSize, cost: m.costs.memoryExchange });
   return true;
 }

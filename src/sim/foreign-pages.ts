@@ -75,7 +75,7 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
     const pfn = takeBalloonPfn(domain);
     markForeign(domain, pfn, f, true);
     registryOf(domain).tagged.set(f.handle, f);
-    m.emit("grant", `${domain.name}: SetPageForeign(pfn ${hex(pfn)}), page->private = grant handle ${f.handle} (${what}); the frame is not mapped into ${domain.name}'s address space`, { ...fields, address: pfn * m.pageSize });
+    m.emit("grant", () => `${domain.name}: SetPageForeign(pfn ${hex(pfn)}), page->private = grant handle ${f.handle} (${what}); the frame is not mapped into ${domain.name}'s address space`, { ...fields, address: pfn * m.pageSize });
     return { pfn, address: null };
   }
   if (domain.mode === "P==M") {
@@ -86,7 +86,7 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
     domain.extraP2m.set(pfn, f.mfn);
     markForeign(domain, pfn, f, false);
     markSharedReadonly(domain, pfn, users);
-    m.emit("grant", `${domain.name}: create_grant_host_mapping() is a stub that evaluates to 0 in a P==M dom0: nothing is mapped; ${domain.name} addresses ${what} at its machine address ${hex(pfn * m.pageSize)}, which nothing isolates`, { ...fields, address: pfn * m.pageSize });
+    m.emit("grant", () => `${domain.name}: create_grant_host_mapping() is a stub that evaluates to 0 in a P==M dom0: nothing is mapped; ${domain.name} addresses ${what} at its machine address ${hex(pfn * m.pageSize)}, which nothing isolates`, { ...fields, address: pfn * m.pageSize });
     return { pfn, address: pfn * m.pageSize };
   }
   const pfn = takeBalloonPfn(domain);
@@ -95,7 +95,7 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
   if (domain.mode === "P2M") {
     m.emit("p2m-update", `${domain.name}: set_foreign_p2m_mapping: pfn ${hex(pfn)} → FOREIGN_FRAME(mfn ${hex(f.mfn)}) (${what}, at a ballooned-out page)`, { ...fields, address: pfn * m.pageSize, cost: m.costs.p2mRead });
   } else {
-    m.emit("grant", `${domain.name}: Xen installed ${what} at pfn ${hex(pfn)} during the hypercall (VP: ${domain.name} never learns the machine frame)`, { domain: domain.name, address: pfn * m.pageSize, bytes: m.pageSize });
+    m.emit("grant", () => `${domain.name}: Xen installed ${what} at pfn ${hex(pfn)} during the hypercall (VP: ${domain.name} never learns the machine frame)`, { domain: domain.name, address: pfn * m.pageSize, bytes: m.pageSize });
   }
   return { pfn, address: pfn * m.pageSize };
 }
@@ -123,7 +123,7 @@ export function removeForeignPage(domain: Domain, handle: number, pfn: number): 
   if (r.tagged.delete(handle)) {
     domain.pageState.delete(pfn);
     r.balloon.push(pfn);
-    m.emit("grant", `${domain.name}: ClearPageForeign(pfn ${hex(pfn)}) (grant handle ${handle})`, { domain: domain.name, address: pfn * m.pageSize });
+    m.emit("grant", () => `${domain.name}: ClearPageForeign(pfn ${hex(pfn)}) (grant handle ${handle})`, { domain: domain.name, address: pfn * m.pageSize });
     return;
   }
   const users = r.identity.get(pfn);

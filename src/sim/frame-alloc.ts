@@ -10,7 +10,17 @@ export function findFreeRun(store: FrameStore, count: number, limit: number, top
   return topDown ? findFromTop(store, count, limit) : findFromBottom(store, count, limit);
 }
 
-function findFromBottom(store: FrameStore, count: number, limit: number): number | undefined {
+/**
+ * Lowest free run of `count` frames below `limit` that starts at a multiple of `align` frames:
+ * what Xen's buddy allocator hands out for one extent of order log2(`align`), naturally aligned
+ * to its size (XENMEM_exchange, alloc_domheap_pages).
+ */
+export function findAlignedFreeRun(store: FrameStore, count: number, limit: number, align: number): number | undefined {
+  if (count <= 0 || count > limit) return undefined;
+  return findFromBottom(store, count, limit, align);
+}
+
+function findFromBottom(store: FrameStore, count: number, limit: number, align = 1): number | undefined {
   let runStart = 0;
   let i = 0;
   while (i < limit) {
@@ -23,7 +33,8 @@ function findFromBottom(store: FrameStore, count: number, limit: number): number
       runStart = i;
       continue;
     }
-    if (i - runStart >= count) return runStart;
+    const start = align === 1 ? runStart : Math.ceil(runStart / align) * align;
+    if (i - start >= count) return start;
   }
   return undefined;
 }

@@ -166,7 +166,7 @@ export function grantAccess(granter: Domain, pfn: number, grantee: Domain, optio
   const frame = granter.mode === "VP" ? pfn : mfn;
   const flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
   table.entries.set(ref, { flags, domid: to.domid, frame, pfn, mfn, pins: { hostRead: 0, hostWrite: 0, devRead: 0, devWrite: 0 } });
-  m.emit("grant", `${granter.name}: gnttab_grant_foreign_access(${to.name} (d${to.domid}), frame ${hex(frame)}, ${readonly ? "readonly" : "read/write"}) = gref ${hex(ref)} (pfn ${hex(pfn)})`, {
+  m.emit("grant", () => `${granter.name}: gnttab_grant_foreign_access(${to.name} (d${to.domid}), frame ${hex(frame)}, ${readonly ? "readonly" : "read/write"}) = gref ${hex(ref)} (pfn ${hex(pfn)})`, {
     domain: granter.name,
     address: pfn * m.pageSize,
     machineAddress: mfn * m.pageSize,
@@ -192,7 +192,7 @@ export function endAccess(granter: Domain, gref: number): boolean {
     throw new SimError("INVALID_ARGUMENT", `${granter.name}.endAccess: gref must be a grant reference ${granter.name} handed out and has not ended, got ${describeValue(gref)}`, "gref");
   }
   if (slot.flags & (GTF_reading | GTF_writing)) {
-    m.emit("grant", `WARNING: g.e. ${hex(gref)} still in use! (${granter.name}: ${grantFlagNames(slot.flags).join("|")}; an in-use GTF_permit_access entry cannot be revoked until the grantee unmaps it)`, {
+    m.emit("grant", () => `WARNING: g.e. ${hex(gref)} still in use! (${granter.name}: ${grantFlagNames(slot.flags).join("|")}; an in-use GTF_permit_access entry cannot be revoked until the grantee unmaps it)`, {
       domain: granter.name,
       address: slot.pfn * m.pageSize,
       severity: "warning",
@@ -203,7 +203,7 @@ export function endAccess(granter: Domain, gref: number): boolean {
   }
   table.entries.delete(gref);
   table.putRef(gref);
-  m.emit("grant", `${granter.name}: gnttab_end_foreign_access_ref(${hex(gref)}): access revoked (pfn ${hex(slot.pfn)})`, { domain: granter.name, address: slot.pfn * m.pageSize, cost: m.costs.p2mRead });
+  m.emit("grant", () => `${granter.name}: gnttab_end_foreign_access_ref(${hex(gref)}): access revoked (pfn ${hex(slot.pfn)})`, { domain: granter.name, address: slot.pfn * m.pageSize, cost: m.costs.p2mRead });
   return true;
 }
 
@@ -285,7 +285,7 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
   adjustGranted(m, mapper.domid, mfn, readonly, 1);
   const record: MaptrackEntry = { handle, granter, ref: gref, mfn, readonly, host, strategy, pfn: null, address: null, deviceMap: dmap };
   mine.maptrack.set(handle, record);
-  m.emit("grant-map", `${mapper.name}: ${call} = GNTST_okay, handle ${handle}${dmap ? `, dev_bus_addr ${hex(dmap.busAddress)}` : ""} (${granter.name} pfn ${hex(entry.pfn)}, machine ${hex(mfn * m.pageSize)})`, {
+  m.emit("grant-map", () => `${mapper.name}: ${call} = GNTST_okay, handle ${handle}${dmap ? `, dev_bus_addr ${hex(dmap.busAddress)}` : ""} (${granter.name} pfn ${hex(entry.pfn)}, machine ${hex(mfn * m.pageSize)})`, {
     domain: mapper.name,
     device: dmap?.device?.name,
     machineAddress: mfn * m.pageSize,
@@ -314,7 +314,7 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
 /** Records a failed grant hypercall in the trace (it was made, so it costs) and builds its error. */
 function hypercallFailure(domain: Domain, kind: "grant-map" | "grant-unmap", call: string, status: GntStatusName, xenSays: string, field?: string): GrantError {
   const m = domain.machine;
-  m.emit(kind, `${domain.name}: ${call} = GNTST_${status} (${STATUS_TEXT[status]}): Xen: "${xenSays}"`, {
+  m.emit(kind, () => `${domain.name}: ${call} = GNTST_${status} (${STATUS_TEXT[status]}): Xen: "${xenSays}"`, {
     domain: domain.name,
     severity: "error",
     code: `GNTST_${status}`,
@@ -419,7 +419,7 @@ export function unmapGrant(mapper: Domain, handle: number, options: UnmapGrantOp
   }
   table.maptrack.delete(handle);
   table.putHandle(handle);
-  m.emit("grant-unmap", `${mapper.name}: ${call} = GNTST_okay (${r.granter.name} gref ${hex(r.ref)}, machine ${hex(r.mfn * m.pageSize)})`, {
+  m.emit("grant-unmap", () => `${mapper.name}: ${call} = GNTST_okay (${r.granter.name} gref ${hex(r.ref)}, machine ${hex(r.mfn * m.pageSize)})`, {
     domain: mapper.name,
     device: d?.device?.name,
     machineAddress: r.mfn * m.pageSize,
@@ -501,7 +501,7 @@ export function reportLiveGrantMappings(m: Machine): void {
     const live = [...grantTableOf(domain).maptrack.values()];
     if (live.length === 0) continue;
     const first = live[0]!;
-    m.emit("grant", `${domain.name} still holds ${live.length} grant mapping${live.length === 1 ? "" : "s"} at the end of the run (e.g. handle ${first.handle}: ${first.granter.name} gref ${hex(first.ref)}); the guest cannot end access to those pages until they are unmapped`, {
+    m.emit("grant", () => `${domain.name} still holds ${live.length} grant mapping${live.length === 1 ? "" : "s"} at the end of the run (e.g. handle ${first.handle}: ${first.granter.name} gref ${hex(first.ref)}); the guest cannot end access to those pages until they are unmapped`, {
       domain: domain.name,
       machineAddress: first.mfn * m.pageSize,
       severity: "warning",

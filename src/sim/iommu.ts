@@ -12,7 +12,8 @@ import type { Direction } from "./dma/types.js";
  *
  * Sources (versions in docs/reference/sources.mdx): Linux's Documentation/Intel-IOMMU.txt (domains, IOVA, reserved ranges, faults);
  * drivers/iommu/dma-iommu.c and drivers/iommu/iova.c (IOVA allocation); drivers/iommu/intel/dmar.c
- * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush).
+ * (fault messages); Mark Gross, "PCI: iommu: iotlb flushing" (the 250-entry / 10 ms lazy flush of
+ * era "2006"); dma-iommu.c's flush queue (256-entry ring, 10 ms, era "modern").
  *
  * Simplifications, each said where it applies: the IOVA granule is the machine page; the IOVA
  * allocator has no per-CPU range cache (freed ranges go straight back to the tree); PCI MMIO
@@ -26,7 +27,8 @@ export type Invalidation = "strict" | "lazy";
 export interface IommuOptions {
   /**
    * Default "strict": every unmap invalidates the IOTLB at once, so the device loses access
-   * immediately. "lazy" queues unmaps and flushes after 250 of them or 10 ms; until then a stale
+   * immediately. "lazy" queues unmaps and flushes them when the next unmap finds the queue full
+   * (250 queued in era "2006", 255 in "modern") or after 10 ms; until then a stale
    * IOTLB entry still lets the device through. A device joining an existing group inherits its policy.
    */
   invalidation?: Invalidation;
@@ -38,8 +40,15 @@ export interface IommuOptions {
   group?: string;
 }
 
-/** The lazy queue is flushed once it holds this many unmaps (HIGH_WATER_MARK in Mark Gross's VT-d batching). */
-export const LAZY_FLUSH_HIGH_WATER = 250;
+/**
+ * How many unmaps the lazy queue holds; the next unmap flushes them first, then queues itself.
+ * Era "2006" shows the first VT-d driver's batching (VT-d support came to Linux in 2008):
+ * intel-iommu.c's add_unmap flushes when `list_size == HIGH_WATER_MARK` (250), i.e. when the
+ * 251st unmap arrives. Era "modern": the flush queue (drivers/iommu/dma-iommu.c, earlier iova.c)
+ * is a ring of IOVA_FQ_SIZE 256 entries that keeps one slot empty (fq_full: tail + 1 == head),
+ * and queue_iova flushes a full ring before adding, so the 256th unmap flushes 255.
+ */
+export const LAZY_FLUSH_HIGH_WATER = { "2006": 250, modern: 255 } as const;
 /** ...or once its oldest unmap is this many microseconds old (the 10 ms unmap timer). */
 export const LAZY_FLUSH_MICROSECONDS = 10_000;
 /** Translations the shared IOTLB holds before evicting the oldest (a model size; real IOTLBs are small caches). */
@@ -48,6 +57,10 @@ export const IOTLB_CAPACITY = 512;
 export const IOVA_BITS = 48;
 /** iova.h: log2 of the largest cached range (pages); smaller allocations are rounded up to a power of two. */
 const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+/** The IOTLB's key for an IOVA page of a protection domain (IOVA pages stay below 2^37 with 4 KiB pages). */
+function iotlbKey(domainId: number, iovaPage: number): number {
+  return domainId * 2 ** 37 + iovaPage;
+}
 /** The interrupt (MSI) address window: "not translated", so reserved in every IOVA space. */
 const MSI_WINDOW_START = 0xfee00000;
 const MSI_WINDOW_END = 0xfeefffff;
@@ -156,7 +169,7 @@ export class IommuDomain {
       at = this.iova.alloc(size, align, true, sacLimit);
       if (at === undefined) {
         this.iommu.markDac(device);
-        m.emit("setup", `${device.name}: Using ${maskBits}-bit DMA addresses`, { device: device.name, domain: device.domain.name });
+        m.emit("setup", () => `${device.name}: Using ${maskBits}-bit DMA addresses`, { device: device.name, domain: device.domain.name });
       }
     }
     at ??= this.iova.alloc(size, align, true, limit);
@@ -179,7 +192,7 @@ export class IommuDomain {
     const m = this.machine;
     this.pageTable.set(iovaPage, { mfn, read: prot.read, write: prot.write });
     const access = prot.read && prot.write ? "read/write" : prot.read ? "device may only read" : "device may only write";
-    m.emit("iommu-map", `IOMMU ${this.label}: IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${access})`, {
+    m.emit("iommu-map", () => `IOMMU ${this.label}: IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${access})`, {
       device: device?.name,
       domain: device?.domain.name,
       busAddress: iovaPage * m.pageSize,
@@ -203,15 +216,18 @@ export class IommuDomain {
     const where = `${cleared} PTE${cleared === 1 ? "" : "s"} at IOVA ${hex(range.iovaPage * m.pageSize)}`;
     const fields = { device: device?.name, domain: device?.domain.name, busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iommuPteClear * cleared };
     if (this.invalidation === "strict") {
-      m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}`, fields);
+      m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}`, fields);
       this.iommu.invalidateRange(this, range);
       this.freeIova(range);
       return;
     }
-    this.queue.push({ ...range, at: m.traceLog.now });
+    // The PTEs are cleared first; then a full queue is flushed, and this unmap joins the queue.
+    const highWater = LAZY_FLUSH_HIGH_WATER[m.era];
+    const full = this.queue.length >= highWater;
+    m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`, fields);
+    if (full) this.flushQueue(m.era === "2006" ? `HIGH_WATER_MARK: ${highWater} unmaps queued` : `flush queue full: ${highWater} unmaps queued`);
+    this.queue.push({ iovaPage: range.iovaPage, pages: range.pages, at: m.traceLog.now });
     this.ranges.set(range.iovaPage, { pages: range.pages, use: "flush-queued" });
-    m.emit("iommu-unmap", `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${this.queue.length} queued)`, fields);
-    if (this.queue.length >= LAZY_FLUSH_HIGH_WATER) this.flushQueue(`${LAZY_FLUSH_HIGH_WATER} unmaps queued`);
   }
 
   /**
@@ -225,7 +241,7 @@ export class IommuDomain {
     for (const [iovaPage, pte] of this.pageTable) {
       if (pte.mfn !== mfn) continue;
       this.pageTable.delete(iovaPage);
-      m.emit("iommu-unmap", `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
+      m.emit("iommu-unmap", () => `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
       this.iommu.invalidateRange(this, { iovaPage, pages: 1 });
     }
   }
@@ -253,7 +269,7 @@ export class IommuDomain {
       return undefined;
     }
     if (cached && !this.pageTable.has(iovaPage)) {
-      m.emit("iotlb-stale", `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
+      m.emit("iotlb-stale", () => `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
         device: device.name,
         domain: device.domain.name,
         busAddress,
@@ -297,7 +313,7 @@ interface IotlbEntry {
 export class Iommu {
   /** Protection domains in creation order. */
   readonly domains: IommuDomain[] = [];
-  private readonly iotlb = new Map<string, IotlbEntry>();
+  private readonly iotlb = new Map<number, IotlbEntry>();
   /** Devices that gave up on 32-bit IOVAs (pci_32bit_workaround cleared). */
   private readonly dacDevices = new Set<string>();
 
@@ -343,20 +359,20 @@ export class Iommu {
 
   /** @internal */
   iotlbLookup(domain: IommuDomain, iovaPage: number): IommuPte | undefined {
-    return this.iotlb.get(`${domain.id}:${iovaPage}`)?.pte;
+    return this.iotlb.get(iotlbKey(domain.id, iovaPage))?.pte;
   }
 
   /** @internal Caches a translation, evicting the oldest entry when full. */
   iotlbInsert(domain: IommuDomain, iovaPage: number, pte: IommuPte): void {
     if (this.iotlb.size >= IOTLB_CAPACITY) this.iotlb.delete(this.iotlb.keys().next().value!);
-    this.iotlb.set(`${domain.id}:${iovaPage}`, { domain, iovaPage, pte });
+    this.iotlb.set(iotlbKey(domain.id, iovaPage), { domain, iovaPage, pte });
   }
 
   /** @internal Strict unmap: page-selective invalidation of one range (one costed flush). */
   invalidateRange(domain: IommuDomain, range: IovaRange): void {
-    for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(`${domain.id}:${p}`);
+    if (this.iotlb.size > 0) for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(iotlbKey(domain.id, p));
     const m = this.machine;
-    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
+    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
   }
 
   /** @internal Lazy flush: domain-selective invalidation (flush_iotlb_all) covering the queued ranges. */
@@ -364,7 +380,7 @@ export class Iommu {
     for (const [key, entry] of [...this.iotlb]) if (entry.domain === domain) this.iotlb.delete(key);
     const m = this.machine;
     const pages = queued.reduce((sum, r) => sum + r.pages, 0);
-    m.emit("iotlb-flush", `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
+    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
   }
 
   /**

@@ -80,7 +80,7 @@ export function kmap(domain: Domain, page: StructPage, what = "kmap"): number {
   const p = checkPage(domain, page, "page");
   const state = domain.pageState.get(p.pfn);
   const fail = (why: string): never => {
-    m.emit("kmap", `${what}(pfn ${hex(p.pfn)}) failed: ${why}`, { domain: domain.name, address: p.pfn * m.pageSize, severity: "error", code: "KMAP_FAILED" });
+    m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) failed: ${why}`, { domain: domain.name, address: p.pfn * m.pageSize, severity: "error", code: "KMAP_FAILED" });
     throw new SimError("KMAP_FAILED", `${domain.name}: ${what}(pfn ${hex(p.pfn)}) failed: ${why}`, "page");
   };
   if (state?.flags.has("foreign-tagged")) {
@@ -88,7 +88,7 @@ export function kmap(domain: Domain, page: StructPage, what = "kmap"): number {
   }
   if (domain.pfnToMfn(p.pfn) === undefined) fail("no frame backs this pfn (a ballooned-out page): there is nothing to map");
   const address = p.pfn * m.pageSize;
-  m.emit("kmap", `${what}(pfn ${hex(p.pfn)}) = ${hex(address)} (lowmem: page_address())`, { domain: domain.name, address, cost: m.costs.directMap });
+  m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) = ${hex(address)} (lowmem: page_address())`, { domain: domain.name, address, cost: m.costs.directMap });
   return address;
 }
 
@@ -191,7 +191,7 @@ function toByteArray(data: unknown): Uint8Array {
 function copyWithCpu(domain: Domain, from: number, to: number, length: number, message: string): void {
   const m = domain.machine;
   domain.write(to, domain.read(from, length));
-  m.emit("bounce-copy", `${message} (${formatSize(length)})`, { domain: domain.name, address: to, bytes: length, code: "blk_queue_bounce", cost: m.costs.bounceBase + m.costs.memcpyPerByte * length });
+  m.emit("bounce-copy", () => `${message} (${formatSize(length)})`, { domain: domain.name, address: to, bytes: length, code: "blk_queue_bounce", cost: m.costs.bounceBase + m.costs.memcpyPerByte * length });
 }
 
 /** Options of {@link pioTransfer}. */
@@ -232,11 +232,11 @@ export function pioTransfer(domain: Domain, segment: PageSegment, dir: Direction
   const fields = { domain: domain.name, device: device?.name, address: base + seg.offset, bytes: seg.length, cost: m.costs.memcpyPerByte * seg.length };
   if (incoming) {
     domain.write(base + seg.offset, incoming);
-    m.emit("cpu-copy", `PIO: the CPU copied ${formatSize(seg.length)} from ${port} into pfn ${hex(seg.page.pfn)} (no DMA: floppy.c-style)`, fields);
+    m.emit("cpu-copy", () => `PIO: the CPU copied ${formatSize(seg.length)} from ${port} into pfn ${hex(seg.page.pfn)} (no DMA: floppy.c-style)`, fields);
     return incoming;
   }
   const out = domain.read(base + seg.offset, seg.length);
-  m.emit("cpu-copy", `PIO: the CPU copied ${formatSize(seg.length)} from pfn ${hex(seg.page.pfn)} to ${port} (no DMA: floppy.c-style)`, fields);
+  m.emit("cpu-copy", () => `PIO: the CPU copied ${formatSize(seg.length)} from pfn ${hex(seg.page.pfn)} to ${port} (no DMA: floppy.c-style)`, fields);
   return out;
 }
 

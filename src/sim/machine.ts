@@ -3,7 +3,7 @@ import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./err
 import { FrameStore, FREE, XEN, domidOf } from "./frames.js";
 import { countFree } from "./frame-alloc.js";
 import { SeededRandom } from "./rng.js";
-import { EventFields, EventKind, Stats, Trace, TraceEvent } from "./trace.js";
+import { EventFields, EventKind, EventMessage, Stats, Trace, TraceEvent } from "./trace.js";
 import { GiB, MiB, Size, formatSize, hex, parsePageSize, parseSize } from "./units.js";
 import { Domain, DomainConfig } from "./domain.js";
 import { Device, DeviceConfig } from "./device.js";
@@ -62,9 +62,11 @@ export interface MachineConfig {
   seed?: number;
   /** Resource bounds. */
   limits?: Partial<Limits>;
+  /** A label for this machine, shown by the playground's results views. */
+  name?: string;
 }
 
-const MACHINE_KEYS = ["arch", "pageSize", "memory", "era", "hypervisor", "swiotlb", "xenMemory", "debug", "costs", "seed", "limits"] as const;
+const MACHINE_KEYS = ["arch", "pageSize", "memory", "era", "hypervisor", "swiotlb", "xenMemory", "debug", "costs", "seed", "limits", "name"] as const;
 const MAX_MEMORY = 16 * 1024 * GiB;
 
 interface ResolvedLimits {
@@ -107,6 +109,8 @@ export class Machine {
   readonly cacheLine: number;
   /** Machine memory in bytes (a whole number of pages). */
   readonly memory: number;
+  /** `config.name`, if given: a label for the results views. */
+  readonly name: string | undefined;
   /** Which Linux is simulated: "2006" or "modern" (default). See {@link Era}. */
   readonly era: Era;
   /** "xen" (default) or "none" (bare-metal Linux: one P==M domain that owns the IOMMU). */
@@ -172,6 +176,10 @@ export class Machine {
       throw new SimError("INVALID_CONFIG", `era must be "2006" or "modern", got ${describeValue(era)}`, "era");
     }
     this.era = era;
+    if (c.name !== undefined && typeof c.name !== "string") {
+      throw new SimError("INVALID_CONFIG", `name must be a string, got ${describeValue(c.name)}`, "name");
+    }
+    this.name = c.name;
     const hypervisor = c.hypervisor ?? "xen";
     if (hypervisor !== "xen" && hypervisor !== "none") {
       throw new SimError("INVALID_CONFIG", `hypervisor must be "xen" or "none" (bare-metal Linux), got ${describeValue(hypervisor)}`, "hypervisor");
@@ -287,7 +295,7 @@ export class Machine {
   }
 
   /** @internal Appends a trace event. */
-  emit(kind: EventKind, message: string, fields?: EventFields): TraceEvent {
+  emit(kind: EventKind, message: EventMessage, fields?: EventFields): TraceEvent {
     return this.traceLog.emit(kind, message, fields);
   }
 

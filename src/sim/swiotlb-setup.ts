@@ -1,6 +1,6 @@
 import { SimError } from "./errors.js";
 import { CHUNK_FRAMES, FrameStore, ownerOf } from "./frames.js";
-import { findFreeRun, lowestFreeFrames } from "./frame-alloc.js";
+import { findAlignedFreeRun, findFreeRun, lowestFreeFrames } from "./frame-alloc.js";
 import { GiB, MiB, formatSize, hex } from "./units.js";
 import type { Domain } from "./domain.js";
 import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, SwiotlbKind, SwiotlbPool } from "./swiotlb-pool.js";
@@ -38,10 +38,9 @@ const FIRST_DMA_BITS = Math.log2(IO_TLB_SEGMENT_BYTES);
  *   machine-contiguous with one XENMEM_exchange (xen_create_contiguous_region), retrying with
  *   dma_bits from 18 up to 32. Simplification: the simulator finds the lowest free run at once
  *   and traces one `exchange` event per segment (its cost, and the dma_bits the retries would
- *   end at), not each failed attempt. Modern Linux vs 2006: the xenified 2.6.16 copy
- *   (arch/i386/kernel/swiotlb.c) made the whole aperture contiguous with one call below 2^31
- *   (rounding its size up to a power of two); the simulator uses the per-segment scheme of
- *   drivers/xen/swiotlb-xen.c in both eras.
+ *   end at), not each failed attempt. Each segment is one extent of its order, so it starts at
+ *   a multiple of 256 KiB in machine memory.
+ * - `xen-swiotlb` in era "2006": see {@link placeXen2006Pool} (one exchange for the whole pool).
  *
  * Era "2006" also sets aside the 32 KiB io_tlb_overflow_buffer (alloc_bootmem_low: never
  * exchanged, so in P2M/VP its frames need not be machine-contiguous).
@@ -50,6 +49,7 @@ export function swiotlbPoolFor(domain: Domain, kind: SwiotlbKind): SwiotlbPool<D
   const m = domain.machine;
   const existing = m.swiotlbPools.find((p) => p.domain === domain && p.kind === kind);
   if (existing) return existing;
+  if (kind === "xen-swiotlb" && m.era === "2006") return placeXen2006Pool(domain);
   const configured = m.swiotlbConfig.size;
   const scaled = Math.max(IO_TLB_SEGMENT_BYTES, Math.min(SWIOTLB_DEFAULT_SIZE, segmentsIn(m.memory / 16) * IO_TLB_SEGMENT_BYTES));
   const wanted = configured ?? scaled;
@@ -72,6 +72,47 @@ export function swiotlbPoolFor(domain: Domain, kind: SwiotlbKind): SwiotlbPool<D
       `${configured !== undefined ? "; choose a smaller swiotlb.size (a multiple of 256 KiB)" : ""}`,
     "swiotlb.size",
   );
+}
+
+/** The xenified swiotlb.c of January 2006 never took more than one exchange below this line. */
+const XEN_2006_POOL_BITS = 31;
+
+/**
+ * Era "2006" xen-swiotlb: the xenified linux-2.6-xen-sparse/arch/xen/i386/kernel/swiotlb.c of
+ * the Jan 2006 tree. Size: `swiotlb.size` if given, else swiotlb_init's 64 MiB, or 2 MiB when
+ * dom0's machine has RAM ending below 2 GiB (XENMEM_maximum_ram_page <= 0x7ffff); either way rounded
+ * up to a power of two ("Round up to power of two (xen_create_contiguous_region)"). Placement:
+ * the whole pool in one xen_create_contiguous_region(..., get_order(bytes), 31) ("Hardcode 31
+ * address bits for now: aacraid limitation"): one extent, so one machine-contiguous run aligned
+ * to its own size below 2^31. There is no shrinking: if no such run is free the kernel hit
+ * BUG_ON(rc), here SWIOTLB_NO_ROOM.
+ */
+function placeXen2006Pool(domain: Domain): SwiotlbPool<Domain> {
+  const m = domain.machine;
+  const configured = m.swiotlbConfig.size;
+  // The 2 MiB rule is in Domain 0's branch; a domU booted with swiotlb=force keeps 64 MiB.
+  const wanted = configured ?? (domain.domid === 0 && m.memory <= 2 * GiB ? 2 * MiB : SWIOTLB_DEFAULT_SIZE);
+  const size = 2 ** Math.ceil(Math.log2(Math.ceil(wanted / IO_TLB_SEGMENT_BYTES) * IO_TLB_SEGMENT_BYTES));
+  const pool = tryPlace(domain, "xen-swiotlb", size);
+  if (!pool) {
+    throw new SimError(
+      "SWIOTLB_NO_ROOM",
+      `Cannot allocate SWIOTLB buffer: xen_create_contiguous_region found no machine-contiguous ${formatSize(size)} (one extent, aligned to its size) below 2^${XEN_2006_POOL_BITS} for ${domain.name}'s swiotlb (BUG_ON(rc))` +
+        `${configured !== undefined ? "; choose a smaller swiotlb.size" : ""}`,
+      "swiotlb.size",
+    );
+  }
+  const where = { domain: domain.name, address: pool.address, bytes: pool.bytes };
+  if (configured === undefined && wanted < SWIOTLB_DEFAULT_SIZE) {
+    m.emit("setup", `swiotlb: ${formatSize(wanted)} instead of the ${formatSize(SWIOTLB_DEFAULT_SIZE)} default: this machine's RAM ends below 2 GiB ("2MB on <2GB on systems", Domain 0's swiotlb_init)`, where);
+  }
+  if (size !== wanted) {
+    m.emit("setup", `swiotlb: ${formatSize(wanted)} rounded up to ${formatSize(size)}, a power of two, for xen_create_contiguous_region`, where);
+  }
+  // Sizes were explained above; announce() only prints the kernel's banner.
+  announce(pool, configured, SWIOTLB_DEFAULT_SIZE, size);
+  m.swiotlbPools.push(pool);
+  return pool;
 }
 
 function segmentsIn(bytes: number): number {
@@ -113,7 +154,15 @@ function tryPlace(domain: Domain, kind: SwiotlbKind, size: number): SwiotlbPool<
     kind === "swiotlb" ? address + s * IO_TLB_SEGMENT_BYTES : placement.frames[s * pagesPerSegment]! * pageSize,
   );
   const pool = new SwiotlbPool(domain, kind, size >> IO_TLB_SHIFT, address, segmentBus);
-  placement.exchangeBits?.forEach((bits, s) => {
+  if (placement.exchangeBits && m.era === "2006") {
+    m.emit("exchange", `swiotlb_init: XENMEM_exchange (xen_create_contiguous_region, order ${Math.log2(pages)}) made ${domain.name} pfn ${hex(firstPfn)}-${hex(firstPfn + pages - 1)} (the whole ${formatSize(size)} aperture) machine-contiguous at mfn ${hex(placement.frames[0]!)}-${hex(placement.frames[0]! + pages - 1)}, below 2^${XEN_2006_POOL_BITS}`, {
+      domain: domain.name,
+      address: firstPfn * pageSize,
+      machineAddress: placement.frames[0]! * pageSize,
+      bytes: size,
+      cost: m.costs.memoryExchange,
+    });
+  } else placement.exchangeBits?.forEach((bits, s) => {
     const pfn = firstPfn + s * pagesPerSegment;
     const mfn = placement.frames[s * pagesPerSegment]!;
     m.emit("exchange", `xen_swiotlb_fixup: XENMEM_exchange (xen_create_contiguous_region) made ${domain.name} pfn ${hex(pfn)}-${hex(pfn + pagesPerSegment - 1)} (swiotlb segment ${s}, ${IO_TLB_SEGSIZE} slots) machine-contiguous at mfn ${hex(mfn)}-${hex(mfn + pagesPerSegment - 1)}, below 2^${bits}`, {
@@ -144,6 +193,11 @@ function planPool(domain: Domain, kind: SwiotlbKind, pages: number, limit: numbe
     const frames = lowestFreeFrames(store, pages, limit);
     return frames && { frames };
   }
+  if (domain.machine.era === "2006") {
+    const below = Math.min(limit, Math.floor(2 ** XEN_2006_POOL_BITS / domain.machine.pageSize));
+    const frames = run(findAlignedFreeRun(store, pages, below, pages), pages);
+    return frames && { frames, exchangeBits: [XEN_2006_POOL_BITS] };
+  }
   return planSegments(store, pages, IO_TLB_SEGMENT_BYTES / domain.machine.pageSize, limit, domain.machine.pageSize);
 }
 
@@ -153,7 +207,9 @@ function run(start: number | undefined, count: number): number[] | undefined {
 
 /**
  * One machine-contiguous run of `pagesPerSegment` frames per 256 KiB segment, each the lowest
- * free run left (what successive XENMEM_exchange calls with widening dma_bits end up with).
+ * free run left (what successive XENMEM_exchange calls with widening dma_bits end up with). Each
+ * exchange asks for one extent of the segment's order, so every segment starts at a multiple of
+ * 256 KiB in machine memory.
  */
 function planSegments(store: FrameStore, pages: number, pagesPerSegment: number, limit: number, pageSize: number): Placement | undefined {
   const segments = pages / pagesPerSegment;
@@ -161,10 +217,11 @@ function planSegments(store: FrameStore, pages: number, pagesPerSegment: number,
   const exchangeBits: number[] = [];
   let runStart = 0;
   let i = 0;
-  const take = () => {
-    for (let f = runStart; f < runStart + pagesPerSegment; f++) frames.push(f);
-    exchangeBits.push(Math.max(FIRST_DMA_BITS, Math.ceil(Math.log2((runStart + pagesPerSegment) * pageSize))));
-    runStart += pagesPerSegment;
+  const aligned = () => Math.ceil(runStart / pagesPerSegment) * pagesPerSegment;
+  const take = (start: number) => {
+    for (let f = start; f < start + pagesPerSegment; f++) frames.push(f);
+    exchangeBits.push(Math.max(FIRST_DMA_BITS, Math.ceil(Math.log2((start + pagesPerSegment) * pageSize))));
+    runStart = start + pagesPerSegment;
   };
   while (i < limit && exchangeBits.length < segments) {
     if (store.chunkFree(i)) i = Math.min(limit, (Math.floor(i / CHUNK_FRAMES) + 1) * CHUNK_FRAMES);
@@ -173,7 +230,7 @@ function planSegments(store: FrameStore, pages: number, pagesPerSegment: number,
       runStart = ++i;
       continue;
     }
-    while (i - runStart >= pagesPerSegment && exchangeBits.length < segments) take();
+    while (i - aligned() >= pagesPerSegment && exchangeBits.length < segments) take(aligned());
   }
   return exchangeBits.length === segments ? { frames, exchangeBits } : undefined;
 }

@@ -88,6 +88,12 @@ export interface Stats {
   droppedEvents: number;
 }
 
+/**
+ * An event's message, or a function that builds it. Hot paths pass a function so a run with the
+ * trace full (or switched off with `limits.traceEvents: 0`) never formats text nobody stores.
+ */
+export type EventMessage = string | (() => string);
+
 export type EventFields = Omit<TraceEvent, "seq" | "time" | "cost" | "severity" | "kind" | "message"> & {
   cost?: number;
   severity?: Severity;
@@ -152,7 +158,7 @@ export class Trace {
     return this.seq;
   }
 
-  emit(kind: EventKind, message: string, fields: EventFields = {}): TraceEvent {
+  emit(kind: EventKind, message: EventMessage, fields: EventFields = {}): TraceEvent {
     // Integer cycles keep every sum exact, so trace costs always add up to stats() totals.
     const cost = Math.round(fields.cost ?? 0);
     this.cycles += cost;
@@ -163,15 +169,15 @@ export class Trace {
       this.dropped++;
       return DROPPED;
     }
-    const event: TraceEvent = {
-      ...fields,
-      seq: ++this.seq,
-      kind,
-      cost,
-      time: this.now,
-      message,
-      severity: fields.severity ?? SEVERITY_BY_KIND[kind] ?? "info",
-    };
+    // Object.assign, not a spread: same keys in the same order, several times faster in V8 for
+    // the many shapes of `fields`.
+    const event = Object.assign({}, fields) as TraceEvent;
+    event.seq = ++this.seq;
+    event.kind = kind;
+    event.cost = cost;
+    event.time = this.now;
+    event.message = typeof message === "string" ? message : message();
+    event.severity = fields.severity ?? SEVERITY_BY_KIND[kind] ?? "info";
     const line = this.locate?.();
     if (line !== undefined) event.line = line;
     this.events.push(event);

@@ -65,6 +65,10 @@ describe('playground after activation', () => {
     await expect.poll(() => squiggles.count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await p.page.waitForTimeout(1000);
     expect(await squiggles.count()).toBe(1);
+    // Run does not wait for the type checker, and its status line says how many type errors there are.
+    await run(p.page);
+    expect(await embed(p.page).locator('.pg-run-status').getAttribute('data-status')).toBe('finished');
+    await expect.poll(() => embed(p.page).locator('.pg-run-status .pg-type-errors').innerText(), { timeout: 10_000 }).toBe(' · 1 type error in the editor');
   });
 
   test('an uncaught error shows its message and the reader’s line', async () => {
@@ -84,6 +88,13 @@ fail("test");
     const error = embed(p.page).locator('.pg-output .pg-error');
     expect(await error.count()).toBe(1);
     expect(await error.innerText()).toBe('RangeError: broken on purpose: test (line 5)');
+    // The line is marked in the editor, beside the line's text, until the next edit.
+    const marked = embed(p.page).locator('.monaco-editor .pg-error-line');
+    await expect.poll(() => marked.count()).toBe(1);
+    const lineBox = await embed(p.page).locator('.monaco-editor .view-line', { hasText: 'throw new RangeError' }).boundingBox();
+    const markBox = await marked.boundingBox();
+    expect(Math.abs(lineBox!.y - markBox!.y)).toBeLessThan(2);
+    expect(await embed(p.page).getAttribute('data-error-line')).toBe('5');
   });
 
   test('an error thrown by the simulator names the reader’s line and its code', async () => {

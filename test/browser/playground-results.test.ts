@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
-import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, openTab, parseNumber, run, waitForResults, type PlaygroundPage } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/share-code';
+import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, openTab, parseNumber, run, waitForResults, type PlaygroundPage , workersBesidesRunner } from '../support/playground-page';
+import { encodeShare } from '../../src/playground/page/share-code';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -53,7 +53,7 @@ describe('results views (no editor)', () => {
     expect(await box.locator('.pg-static').isHidden()).toBe(true);
     expect(await box.locator('.pg-status').innerText()).toMatch(/Restored the code from the link/);
     await p.page.waitForLoadState('networkidle');
-    expect(p.workers).toEqual([]);
+    expect(workersBesidesRunner(p)).toEqual([]);
     expect(await box.locator('.pg-output > *').count()).toBe(0);
     expect(p.requests.filter((u) => MONACO_URL.test(u))).toEqual([]);
   });
@@ -111,7 +111,7 @@ describe('results views (no editor)', () => {
   test('two machines: a selector switches the views to the second', async () => {
     const machine = embed(p.page).getByRole('combobox', { name: 'Machine' });
     expect(await machine.isVisible()).toBe(true);
-    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1 (line 2): x86_64, 1 GiB, era modern', 'Machine 2 (line 13): ia64, 64 MiB, era modern']);
+    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1 (line 2): x86_64, 1 GiB, 4 KiB pages', 'Machine 2 (line 13): ia64, 64 MiB, 16 KiB pages']);
     await machine.selectOption({ index: 1 });
     expect(await embed(p.page).locator('.pg-stats tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^setup\s+1\s+0/)]);
     await machine.selectOption({ index: 0 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startPreview } from '../support/preview.mjs';
 import { launchChromium } from '../support/chromium.mjs';
-import { PLAYGROUND_PATH, activate, embed, openPage, openTab, replaceCode, run, waitForResults, type PlaygroundPage } from '../support/playground-page';
+import { PLAYGROUND_PATH, activate, embed, openPage, openTab, replaceCode, run, waitForResults, type PlaygroundPage , workersBesidesRunner } from '../support/playground-page';
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -70,7 +70,7 @@ describe('share and persistence', () => {
       await expect.poll(() => box.locator('.pg-plain').innerText()).toContain('console.log("edited and kept");');
       await fresh.page.waitForLoadState('networkidle');
       await fresh.page.waitForTimeout(300);
-      expect(fresh.workers).toEqual([]);
+      expect(workersBesidesRunner(fresh)).toEqual([]);
       expect(await box.locator('.pg-output > *').count()).toBe(0);
       expect(await box.getAttribute('data-started')).toBeNull();
       expect(await run(fresh.page)).toBe('edited and kept');

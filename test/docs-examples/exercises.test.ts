@@ -1,13 +1,13 @@
 // The exercises page (docs/exercises.mdx): each exercise is src/examples/exercise-<id>.ts (the
 // broken code the reader starts from) with a reference fix exercise-<id>.solution.ts, judged by
-// CHECKS[<id>] from src/playground/checks.ts. Both run here exactly as the playground runs them
+// CHECKS[<id>] from src/playground/page/checks.ts. Both run here exactly as the playground runs them
 // (run-example.ts), and the check must fail on the starting code and pass on the fix: a check
 // that passes on broken code teaches nothing, one that fails on the fix is a trap.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CHECKS } from "../../src/playground/checks.js";
-import type { RunOutcome } from "../../src/playground/checks.js";
+import { CHECKS } from "../../src/playground/page/checks.js";
+import type { RunOutcome } from "../../src/playground/page/checks.js";
 import { runExample } from "./run-example.js";
 
 const EXAMPLES = new URL("../../src/examples/", import.meta.url).pathname;

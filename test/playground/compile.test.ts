@@ -1,6 +1,6 @@
 // Run's type-stripping must keep the reader's lines where they were, or error lines lie.
 import { describe, expect, test } from 'vitest';
-import { compile } from '../../src/playground/compile';
+import { compile } from '../../src/playground/worker/compile';
 
 describe('compile (sucrase, for Run)', () => {
   test('strips types and turns the dma-lab import into require, line for line', () => {

@@ -3,8 +3,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CHECKS } from '../../src/playground/checks';
-import { judgeGuess } from '../../src/playground/exercise';
+import { CHECKS } from '../../src/playground/page/checks';
+import { judgeGuess } from '../../src/playground/page/exercise';
 
 const DOCS = new URL('../../docs/', import.meta.url).pathname;
 

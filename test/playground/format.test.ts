@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatArgs } from '../../src/playground/format';
+import { formatArgs } from '../../src/playground/worker/format';
 
 describe('formatArgs (console lines)', () => {
   test('strings as they are, other values readably', () => {

@@ -1,9 +1,9 @@
 // What a run did, as exercise checks and comparisons see it: console lines, the error that ended
 // it, the machines; and the side-by-side numbers with their differences.
 import { describe, expect, test } from 'vitest';
-import { CHECKS } from '../../src/playground/checks';
-import { OutcomeBuilder } from '../../src/playground/outcome';
-import { compareKinds, diffLines, formatDelta, summarize } from '../../src/playground/compare-summary';
+import { CHECKS } from '../../src/playground/page/checks';
+import { OutcomeBuilder } from '../../src/playground/page/outcome';
+import { compareKinds, diffLines, formatDelta, summarize } from '../../src/playground/page/compare-summary';
 import { runInNode } from '../support/run-in-node';
 
 const STRAY = (backend: string) => `import { createMachine } from "dma-lab";
@@ -28,7 +28,7 @@ describe('OutcomeBuilder', () => {
     b.add({ type: 'error', name: 'SimError', message: 'bad', code: 'INVALID_ARGUMENT', line: 3 });
     b.add({ type: 'crash', message: 'later' });
     expect(b.hasResults).toBe(false);
-    b.add({ type: 'results', machines: [], machinesOmitted: 2 });
+    b.add({ type: 'results', machines: [], machinesOmitted: 2, labels: [], flags: { errors: 0, warnings: 0, dmaDebug: 0 } });
     expect(b.outcome()).toEqual({ console: ['one', 'two'], error: { name: 'SimError', message: 'bad', code: 'INVALID_ARGUMENT' }, machines: [] });
     expect(b.hasResults).toBe(true);
     expect(b.machinesOmitted).toBe(2);

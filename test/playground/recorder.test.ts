@@ -1,9 +1,9 @@
 // The playground's `dma-lab` module records the reader's machines and tags every trace event with
 // the reader's line that caused it (the trace view's "line" column and click-to-highlight).
 import { beforeAll, describe, expect, test } from 'vitest';
-import { compile } from '../../src/playground/compile';
-import { buildUserFunction, headerLines, readerLineFromStack } from '../../src/playground/user-function';
-import { createRecorder, stackLocator, TRACE_POST_LIMIT, MACHINE_REPORT_LIMIT, type Recorder } from '../../src/playground/recorder';
+import { compile } from '../../src/playground/worker/compile';
+import { buildUserFunction, headerLines, readerLineFromStack } from '../../src/playground/worker/user-function';
+import { createRecorder, stackLocator, TRACE_POST_LIMIT, MACHINE_REPORT_LIMIT, type Recorder } from '../../src/playground/worker/recorder';
 import { Machine } from '../../src/sim/index';
 
 beforeAll(() => {
@@ -93,7 +93,37 @@ describe('createRecorder', () => {
     expect(recorder.machines[0]).toBeInstanceOf(Machine);
     expect(recorder.machines[0]!.trace[0]!.line).toBe(5);
     const reports = recorder.reports();
-    expect(reports.map((r) => r.label)).toEqual(['Machine 1 (line 2): ia64, 64 MiB, era modern', 'Machine 2 (line 3): x86_64, 64 MiB, era modern']);
+    // Labels name what differs between the machines (arch, hence page size), not what they share.
+    expect(reports.map((r) => r.label)).toEqual(['Machine 1 (line 2): ia64, 16 KiB pages', 'Machine 2 (line 3): x86_64, 4 KiB pages']);
+  });
+
+  test('labels tell machines apart: a loop iteration, differing settings, a reader-given name', async () => {
+    const { recorder, error } = await runWithRecorder(
+      [
+        'import { createMachine } from "dma-lab";',
+        'for (const era of ["2006", "modern", "modern"] as const) createMachine({ memory: "16 MiB", era });',
+        'createMachine({ memory: "16 MiB", name: "spare" });',
+      ].join('\n'),
+    );
+    expect(error).toBeUndefined();
+    expect(recorder.labels()).toEqual([
+      'Machine 1 (line 2, iteration 1): era 2006',
+      'Machine 2 (line 2, iteration 2): era modern',
+      'Machine 3 (line 2, iteration 3): era modern',
+      'Machine 4 “spare” (line 3): era modern',
+    ]);
+    expect(new Set(recorder.labels()).size).toBe(4);
+  });
+
+  test('every machine can be reported, not only those sent with the results', async () => {
+    const { recorder } = await runWithRecorder(
+      `import { createMachine } from "dma-lab";\nfor (let i = 0; i < ${MACHINE_REPORT_LIMIT + 2}; i++) createMachine({ memory: "16 MiB" }).createDomain({ name: "d" + i, mode: "P2M", memory: "4 MiB" });`,
+    );
+    const last = recorder.report(MACHINE_REPORT_LIMIT + 1);
+    expect(last?.index).toBe(MACHINE_REPORT_LIMIT + 2);
+    expect(last?.label).toBe(`Machine ${MACHINE_REPORT_LIMIT + 2} (line 2, iteration ${MACHINE_REPORT_LIMIT + 2})`);
+    expect(last?.trace.length).toBeGreaterThan(0);
+    expect(recorder.report(MACHINE_REPORT_LIMIT + 2)).toBeUndefined();
   });
 
   test('machines a scenario helper builds are recorded, their events on the line that called it', async () => {

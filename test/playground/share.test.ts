@@ -2,9 +2,9 @@
 // refused with a reason (never restored as garbage), and a reload keeps the reader's last edit.
 import { describe, expect, test } from 'vitest';
 import { compressToEncodedURIComponent } from 'lz-string';
-import { readHashParam, shareKey, withHashParam } from '../../src/playground/hash-params';
-import { decodeShare, encodeShare, MAX_SHARED_CODE_CHARS } from '../../src/playground/share-code';
-import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type KeyValueStore } from '../../src/playground/persist';
+import { readHashParam, shareKey, withHashParam } from '../../src/playground/page/hash-params';
+import { decodeShare, encodeShare, MAX_SHARED_CODE_CHARS } from '../../src/playground/page/share-code';
+import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type KeyValueStore } from '../../src/playground/page/persist';
 
 const CODE = 'import { createMachine } from "dma-lab";\nconst m = createMachine({ memory: "1 GiB" }); // ünïcode ✓ & = # %\n';
 

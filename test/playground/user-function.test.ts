@@ -1,7 +1,7 @@
 // Errors must point at the reader's line, whatever header the engine puts before the body.
 import { describe, expect, test } from 'vitest';
-import { compile } from '../../src/playground/compile';
-import { buildUserFunction, readerLine } from '../../src/playground/user-function';
+import { compile } from '../../src/playground/worker/compile';
+import { buildUserFunction, readerLine } from '../../src/playground/worker/user-function';
 
 async function lineOfThrow(source: string): Promise<number | undefined> {
   const compiled = compile(source);

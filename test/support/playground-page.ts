@@ -101,3 +101,31 @@ export async function openTab(page: Page, name: string): Promise<void> {
 
 /** Reads a number as the results views print it ("12,345"). */
 export const parseNumber = (text: string): number => Number(text.replace(/,/g, '').trim());
+
+/** The run status line of embed `n` ("Finished in 3 ms · 1 machine …"). */
+export function runStatus(page: Page, n = 0) {
+  return embed(page, n).locator('.pg-run-status');
+}
+
+/** Waits until embed `n`'s status line says how run number `runs` ended; returns that status. */
+export async function waitForStatus(page: Page, runs: number, n = 0): Promise<string> {
+  await waitForCounter(page, 'runs', runs, n);
+  return (await runStatus(page, n).getAttribute('data-status')) ?? '';
+}
+
+/**
+ * Puts `code` into embed `n` the way a shared link does (the hash changes; the page restores the
+ * code and does not run it), without loading the editor.
+ */
+export async function loadCode(page: Page, code: string, encode: (code: string) => string, n = 0): Promise<void> {
+  await page.evaluate(([key, value]) => (location.hash = `${key}=${value}`), [`pg-${n + 1}`, encode(code)] as const);
+  await page.waitForFunction(
+    ([sel, i, text]) => document.querySelectorAll<HTMLElement>(sel as string)[i as number]?.querySelector<HTMLElement>('.pg-plain code')?.textContent === text,
+    [EMBED, n, code.replace(/\n$/, '').split('\n').join('')] as const,
+  );
+}
+
+/** Workers other than the prepared runner (which starts once an embed is on screen). */
+export function workersBesidesRunner(p: PlaygroundPage): string[] {
+  return p.workers.filter((u) => !/runner-worker/.test(u));
+}

@@ -3,7 +3,9 @@
 // - Documentation/core-api/dma-api-howto.rst: dma_map_single "will fail if the user tries to map
 //   a non-physically contiguous piece of memory";
 // - xenLinux arch/i386/kernel/pci-dma-xen.c (2.6.18-xen): bus = phys_to_machine, IOMMU_BUG_ON on
-//   range_straddles_page_boundary.
+//   range_straddles_page_boundary. In January 2006 the same code was
+//   linux-2.6-xen-sparse/arch/xen/i386/kernel/pci-dma.c (xen.git a365040987, the Sources page's
+//   "Jan 2006 tree"; renamed pci-dma-xen.c by xen.git 66ee4af453 on 2006-01-30).
 import { describe, expect, it } from "vitest";
 import { DMA_MAPPING_ERROR } from "../../src/sim/index.js";
 import { bytes, eventsOf, simError, smallMachine, text } from "./helpers.js";
@@ -87,6 +89,8 @@ describe("P2M with the p2m backend", () => {
     const error = simError(() => dma.mapSingle(0, 32768, "FROM_DEVICE"));
     expect(error.code).toBe("KERNEL_PANIC");
     expect(error.message).toMatch(/^Fatal DMA error! Please use 'swiotlb=force'/);
+    // Era "2006" is the thread's month: the file was still arch/xen/i386/kernel/pci-dma.c.
+    expect(error.message).toMatch(/kernel BUG in arch\/xen\/i386\/kernel\/pci-dma\.c \(IOMMU_BUG_ON\)/);
     expect(eventsOf(m.trace, "panic")).toHaveLength(1);
     expect(simError(() => dom0.alloc(100)).code).toBe("MACHINE_HALTED");
   });

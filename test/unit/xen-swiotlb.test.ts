@@ -4,7 +4,8 @@
 //   xen_swiotlb_fixup, xen_swiotlb_alloc_coherent, xen_swiotlb_dma_supported;
 // - the 2006 xenified copy arch/i386/kernel/swiotlb.c ("PCI-DMA:" messages, swiotlb=force that
 //   "doesn't force its use for every DMA like it does on native Linux") and pci-dma-xen.c
-//   (dma_alloc_coherent always calling xen_create_contiguous_region);
+//   (dma_alloc_coherent always calling xen_create_contiguous_region); in the Jan 2006 tree
+//   (xen.git a365040987) they are linux-2.6-xen-sparse/arch/xen/i386/kernel/swiotlb.c and pci-dma.c;
 // - arch/x86/xen/mmu_pv.c xen_create_contiguous_region (XENMEM_exchange).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -43,7 +44,7 @@ describe("the pool, made machine-contiguous per 256 KiB segment by xen_swiotlb_f
     const exchanges = eventsOf(m.trace, "exchange");
     expect(exchanges).toHaveLength(4);
     expect(exchanges.every((e) => e.cost === m.costs.memoryExchange && e.bytes === 256 * KiB)).toBe(true);
-    expect(exchanges[0]!.message).toMatch(/^xen_swiotlb_fixup: XENMEM_exchange \(xen_create_contiguous_region\) made dom0 pfn 0x5-0x44 \(swiotlb segment 0, 128 slots\) machine-contiguous at mfn 0x42-0x81, below 2\^20$/);
+    expect(exchanges[0]!.message).toMatch(/^xen_swiotlb_fixup: XENMEM_exchange \(xen_create_contiguous_region\) made dom0 pfn 0x5-0x44 \(swiotlb segment 0, 128 slots\) machine-contiguous at mfn 0x80-0xbf, below 2\^20$/);
     const firstPfn = pool.address / PAGE;
     for (let s = 0; s < 4; s++) {
       const mfns = Array.from({ length: 64 }, (_, i) => dom0.pfnToMfn(firstPfn + s * 64 + i)!);
@@ -51,8 +52,13 @@ describe("the pool, made machine-contiguous per 256 KiB segment by xen_swiotlb_f
       expect((mfns[63]! + 1) * PAGE).toBeLessThanOrEqual(4 * 1024 * MiB);
       expect(pool.segmentBus[s]).toBe(mfns[0]! * PAGE);
     }
-    // Frames 5, 64 and 65 are dom0's RAM: 0-4 and 6-63 are too short, the segments start at 66.
-    expect(pool.segmentBus).toEqual([0x42 * PAGE, 0x82 * PAGE, 0xc2 * PAGE, 0x102 * PAGE]);
+    // Frames 5, 64 and 65 are dom0's RAM: 0-4 and 6-63 are too short. The free run from 66 holds
+    // the segments, each at a multiple of 256 KiB (64 frames): xen_create_contiguous_region asks
+    // XENMEM_exchange for one extent of the segment's order (linux.git arch/x86/xen/mmu_pv.c:
+    // `xen_exchange_memory(1UL << order, 0, in_frames, 1, order, &out_frame, address_bits)`), and a
+    // buddy allocator's extent of order n is aligned to 2^n frames.
+    expect(pool.segmentBus).toEqual([0x80 * PAGE, 0xc0 * PAGE, 0x100 * PAGE, 0x140 * PAGE]);
+    expect(pool.segmentBus.every((bus) => bus % (256 * KiB) === 0)).toBe(true);
     expect(dom0.memory).toBe(5 * PAGE);
   });
 
@@ -234,7 +240,9 @@ describe("scatterlists (xen_swiotlb_map_sg)", () => {
     it(`${era}: a failed map_sg unmaps the entries already mapped ${era === "modern" ? "with DMA_ATTR_SKIP_CPU_SYNC" : "copying FROM_DEVICE bounces back over the originals"} and returns 0`, () => {
       // modern: xen_swiotlb_unmap_sg(dev, sgl, i, dir, attrs | DMA_ATTR_SKIP_CPU_SYNC), return -EIO;
       // 2006: swiotlb_unmap_sg(hwdev, sg - i, i, dir), whose unmap_single copies FROM_DEVICE back.
-      const { m, dom0, dma, pool } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era, swiotlb: { size: "256 KiB" } } });
+      // A 24-bit device: dom0's frames (at the top of 64 MiB) need mapping in both eras (2006
+      // map_sg tests only the mask).
+      const { m, dom0, dma, pool } = xenDom0({ layout: "reverse", domMemory: "1 MiB", dmaMask: 24, machine: { era, swiotlb: { size: "256 KiB" } } });
       const entries = [0, 1, 2].map((i) => ({ address: i * 100 * KiB, length: 100 * KiB }));
       dom0.write(0, "precious original");
       const result = dma.mapSg(entries, "FROM_DEVICE");
@@ -288,9 +296,126 @@ describe("coherent memory (xen_swiotlb_alloc_coherent; 2006 pci-dma-xen.c dma_al
     dma.freeCoherent(2 * PAGE, two.cpuAddress, two.busAddress);
   });
 
-  it("2006 makes every coherent allocation contiguous, even a single page", () => {
+  it("2006 makes every coherent allocation contiguous below 2^31, even a single page", () => {
+    // Jan 2006 pci-dma.c dma_alloc_coherent: xen_create_contiguous_region(vstart, order, 31),
+    // "Hardcode 31 address bits for now: aacraid limitation".
     const { m, dma } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era: "2006", swiotlb: { size: "1 MiB" } } });
     dma.allocCoherent(PAGE);
-    expect(eventsOf(m.trace, "exchange")).toHaveLength(5);
+    const exchanges = eventsOf(m.trace, "exchange");
+    expect(exchanges).toHaveLength(2); // the pool's one, then this allocation's
+    expect(exchanges[1]!.message).toMatch(/below 2\^31$/);
+  });
+
+  // The DMA-API promises coherent memory "aligned to the smallest PAGE_SIZE order which is greater
+  // than or equal to the requested size" (linux.git Documentation/core-api/dma-api-howto.rst), and
+  // xen_create_contiguous_region gets exactly that: one XENMEM_exchange extent of the order
+  // (arch/x86/xen/mmu_pv.c `xen_exchange_memory(1UL << order, 0, in_frames, 1, order, ...)`).
+  for (const era of ["2006", "modern"] as const) {
+    it(`${era}: an exchanged coherent region is aligned to its size in machine memory`, () => {
+      const { dma } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era, swiotlb: { size: "1 MiB" } } });
+      for (const size of [3 * PAGE, 8 * PAGE, 16 * PAGE]) {
+        const region = dma.allocCoherent(size)!;
+        const order = 2 ** Math.ceil(Math.log2(size / PAGE)) * PAGE;
+        expect(region.busAddress % order).toBe(0);
+        expect(region.cpuAddress % order).toBe(0);
+      }
+    });
+  }
+
+  it("p2m: xen_alloc_coherent's exchanged region is aligned to its size too", () => {
+    const m = createMachine({ arch: "x86_64", memory: "64 MiB" });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", layout: "reverse", memory: "1 MiB" });
+    const dma = dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "p2m");
+    const region = dma.allocCoherent(8 * PAGE)!;
+    expect(eventsOf(m.trace, "exchange")).toHaveLength(1);
+    expect(region.busAddress % (8 * PAGE)).toBe(0);
+  });
+});
+
+// The xenified swiotlb of the thread's month: Jan 2006 tree (xen.git a365040987),
+// linux-2.6-xen-sparse/arch/xen/i386/kernel/swiotlb.c swiotlb_init / swiotlb_init_with_default_size.
+describe("era 2006: the whole pool in one exchange below 2^31", () => {
+  it("dom0 on a machine under 2 GiB gets 2 MiB, machine-contiguous in one extent aligned to its size", () => {
+    // "2MB on <2GB on systems"; "Hardcode 31 address bits for now: aacraid limitation."
+    const m = createMachine({ arch: "x86_64", memory: "64 MiB", era: "2006" });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", layout: "reverse", memory: "1 MiB" });
+    dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "xen-swiotlb");
+    const pool = m.swiotlbPools[0]!;
+    expect(pool.bytes).toBe(2 * MiB);
+    const exchanges = eventsOf(m.trace, "exchange");
+    expect(exchanges).toHaveLength(1);
+    expect(exchanges[0]!.bytes).toBe(2 * MiB);
+    expect(exchanges[0]!.message).toMatch(/^swiotlb_init: XENMEM_exchange \(xen_create_contiguous_region, order 9\) made dom0 .* \(the whole 2 MiB aperture\) machine-contiguous at mfn .*, below 2\^31$/);
+    const first = pool.segmentBus[0]!;
+    expect(first % (2 * MiB)).toBe(0);
+    expect(pool.segmentBus).toEqual(pool.segmentBus.map((_, s) => first + s * 256 * KiB));
+    expect(first + pool.bytes).toBeLessThanOrEqual(2 ** 31);
+    expect(eventsOf(m.trace, "setup").map((e) => e.message).join("\n")).toMatch(/Software IO TLB enabled: Aperture: 2 megabytes/);
+  });
+
+  it("a bigger machine gets swiotlb_init's 64 MiB; a given size is rounded up to a power of two", () => {
+    const big = createMachine({ arch: "x86_64", memory: "4 GiB", era: "2006" });
+    const dom0 = big.createDomain({ name: "dom0", mode: "P2M", memory: "64 MiB" });
+    dom0.dmaApi(big.attachDevice({ name: "sda", domain: dom0 }), "xen-swiotlb");
+    expect(big.swiotlbPools[0]!.bytes).toBe(64 * MiB);
+    expect(big.swiotlbPools[0]!.segmentBus[0]! % (64 * MiB)).toBe(0);
+    const m = createMachine({ arch: "x86_64", memory: "64 MiB", era: "2006", swiotlb: { size: "768 KiB" } });
+    const d = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
+    d.dmaApi(m.attachDevice({ name: "sda", domain: d }), "xen-swiotlb");
+    expect(m.swiotlbPools[0]!.bytes).toBe(MiB);
+    expect(eventsOf(m.trace, "setup").some((e) => /768 KiB rounded up to 1 MiB, a power of two/.test(e.message))).toBe(true);
+  });
+
+  it("the 2 MiB rule is dom0's: a domU's swiotlb (booted with swiotlb=force) keeps the 64 MiB default", () => {
+    // swiotlb_init: the "2MB on <2GB" branch runs only `if (... xen_start_info->flags & SIF_INITDOMAIN)`.
+    const m = createMachine({ arch: "x86_64", memory: "1 GiB", era: "2006" });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "64 MiB" });
+    const domU = m.createDomain({ name: "domU", mode: "P2M", memory: "64 MiB", privileged: true });
+    dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "xen-swiotlb");
+    domU.dmaApi(m.attachDevice({ name: "nic", domain: domU }), "xen-swiotlb");
+    expect(m.swiotlbPools.map((p) => p.bytes)).toEqual([2 * MiB, 64 * MiB]);
+  });
+
+  it("panics when a bounce larger than the 32 KiB overflow buffer finds the pool full: both messages", () => {
+    // swiotlb_full: "PCI-DMA: Memory would be corrupted" (FROM_DEVICE, BIDIRECTIONAL),
+    // "PCI-DMA: Random memory would be DMAed" (TO_DEVICE).
+    for (const [dir, message] of [["FROM_DEVICE", "PCI-DMA: Memory would be corrupted"], ["TO_DEVICE", "PCI-DMA: Random memory would be DMAed"]] as const) {
+      const { dma } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era: "2006", swiotlb: { size: "256 KiB" } } });
+      for (let i = 0; i < 8; i++) dma.mapSingle(i * 32 * KiB, 32 * KiB, "TO_DEVICE");
+      const error = simError(() => dma.mapSingle(400 * KiB, 64 * KiB, dir));
+      expect(error.code).toBe("KERNEL_PANIC");
+      expect(error.message).toBe(message);
+    }
+  });
+
+  it("copies a FROM_DEVICE bounce only at unmap (modern also copies at map)", () => {
+    // 2006 map_single: `if ((dir == DMA_TO_DEVICE) || (dir == DMA_BIDIRECTIONAL)) __sync_single(...)`.
+    for (const era of ["2006", "modern"] as const) {
+      const { m, dom0, dma } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era, swiotlb: { size: "1 MiB" } } });
+      dom0.write(0, pattern(2 * PAGE));
+      const before = eventsOf(m.trace, "bounce-copy").length;
+      const bus = dma.mapSingle(0, 2 * PAGE, "FROM_DEVICE");
+      expect(eventsOf(m.trace, "bounce-copy").length - before).toBe(era === "2006" ? 0 : 1);
+      dma.unmapSingle(bus, 2 * PAGE, "FROM_DEVICE");
+      expect(eventsOf(m.trace, "bounce-copy").length - before).toBe(era === "2006" ? 1 : 2);
+    }
+  });
+
+  it("map_sg tests the mask only: a straddling entry goes to the device unbounced (modern bounces it)", () => {
+    // 2006 swiotlb_map_sg: `if (address_needs_mapping(hwdev, dev_addr))` only.
+    for (const era of ["2006", "modern"] as const) {
+      const { m, dma } = xenDom0({ layout: SPLIT_LAYOUT, machine: { era, swiotlb: { size: "1 MiB" } } });
+      const sg = dma.mapSg([{ address: 2 * PAGE, length: 2 * PAGE }], "TO_DEVICE");
+      expect(sg.count).toBe(1);
+      expect(sg.segments[0]!.busAddress === 202 * PAGE).toBe(era === "2006");
+      expect(eventsOf(m.trace, "bounce")).toHaveLength(era === "2006" ? 0 : 1);
+    }
+  });
+
+  it("a dom0 using the p2m backend is a dom0 booted with swiotlb=off, and the trace says so", () => {
+    const m = createMachine({ arch: "x86_64", memory: "64 MiB", era: "2006" });
+    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
+    dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "p2m");
+    expect(eventsOf(m.trace, "setup").some((e) => e.message.includes('"Domain 0 always has a swiotlb" unless booted with swiotlb=off'))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { hex16 } from "../units.js";
-import type { EventFields, EventKind } from "../trace.js";
+import type { EventFields, EventKind, EventMessage } from "../trace.js";
 import type { Direction } from "./types.js";
 
 /**
@@ -50,8 +50,10 @@ const DIR_NAME: Record<Direction, string> = {
  */
 export interface DebugHost {
   readonly debugEnabled: boolean;
+  /** "2006" shows the first dma-debug (exact-address sync lookup), "modern" kernel/dma/debug.c. */
+  readonly era: "2006" | "modern";
   readonly cacheLine: number;
-  emit(kind: EventKind, message: string, fields?: EventFields): unknown;
+  emit(kind: EventKind, message: EventMessage, fields?: EventFields): unknown;
 }
 
 /** What dma-debug needs of a device: its names (for messages) and its dma_parms (D20, D21). */
@@ -78,7 +80,7 @@ export class DmaDebug {
   }
 
   private report(device: Device, code: string, text: string, busAddress?: number): void {
-    this.machine.emit("dma-debug", `DMA-API: ${device.driver} ${device.name}: ${text}`, { device: device.name, domain: device.domain.name, code, busAddress });
+    this.machine.emit("dma-debug", () => `DMA-API: ${device.driver} ${device.name}: ${text}`, { device: device.name, domain: device.domain.name, code, busAddress });
   }
 
   private bucket(device: Device): Map<number, DebugEntry[]> {
@@ -157,63 +159,71 @@ export class DmaDebug {
       else this.report(device, "D1", `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
       return;
     }
-    const at = `[device address=${hex16(ref.busAddress)}]`;
     if (ref.size !== entry.size) {
-      this.report(device, "D3", `device driver frees DMA memory with different size ${at} [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, ref.busAddress);
+      this.report(device, "D3", `device driver frees DMA memory with different size [device address=${hex16(ref.busAddress)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, ref.busAddress);
     }
     if (ref.type !== entry.type) {
-      this.report(device, "D4", `device driver frees DMA memory with wrong function ${at} [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, ref.busAddress);
+      this.report(device, "D4", `device driver frees DMA memory with wrong function [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, ref.busAddress);
     } else if (ref.type === "coherent" && ref.paddr !== undefined && ref.paddr !== entry.paddr) {
-      this.report(device, "D5", `device driver frees DMA memory with different CPU address ${at} [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`, ref.busAddress);
+      this.report(device, "D5", `device driver frees DMA memory with different CPU address [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`, ref.busAddress);
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
       this.report(device, "D6", `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`, ref.busAddress);
     }
     if (ref.direction !== entry.direction) {
-      this.report(device, "D7", `device driver frees DMA memory with different direction ${at} [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(device, "D7", `device driver frees DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (entry.mapErr === "not-checked") {
-      this.report(device, "D8", `device driver failed to check map error${at} [size=${entry.size} bytes] [mapped as ${entry.type}]`, ref.busAddress);
+      this.report(device, "D8", `device driver failed to check map error[device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped as ${entry.type}]`, ref.busAddress);
     }
     this.remove(device, entry);
   }
 
-  /** check_sync: D9-D14. `busAddress`/`size` may be a sub-range of the mapping (partial sync). */
+  /**
+   * check_sync: D9-D14. `busAddress`/`size` may be a sub-range of the mapping (partial sync).
+   * The lookup follows the era. Modern (kernel/dma/debug.c): bucket_find_contain /
+   * containing_match accept only an entry holding the whole synced range, so a sync that runs
+   * past the mapping's end matches nothing and is D9, "tries to sync DMA memory it has not
+   * allocated"; the D10 test (`ref->size > entry->size`) cannot fire after such a match.
+   * Era "2006": dma-debug did not exist yet (Linux 2.6.30, 2009); the simulator shows the first
+   * lib/dma-debug.c, whose hash_bucket_find matched the exact bus address only (a sync must
+   * name the mapping's start; partial syncs went through dma_sync_single_range with an offset,
+   * here always 0), so running past the end is D10, "outside allocated range".
+   */
   checkSync(device: Device, ref: DebugRef, toCpu: boolean): void {
     if (!this.enabled) return;
-    const entry = this.findContaining(device, ref.busAddress);
-    const at = `[device address=${hex16(ref.busAddress)}]`;
+    const firstDmaDebug = this.machine.era === "2006";
+    const entry = firstDmaDebug ? this.bucket(device).get(ref.busAddress)?.[0] : this.findContaining(device, ref.busAddress, ref.size);
     if (!entry) {
-      this.report(device, "D9", `device driver tries to sync DMA memory it has not allocated ${at} [size=${ref.size} bytes]`, ref.busAddress);
+      this.report(device, "D9", `device driver tries to sync DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
       return;
     }
-    const end = ref.busAddress - entry.busAddress + ref.size;
-    if (end > entry.size) {
-      this.report(device, "D10", `device driver syncs DMA memory outside allocated range ${at} [allocation size=${entry.size} bytes] [sync offset+size=${end}]`, ref.busAddress);
+    if (firstDmaDebug && ref.size > entry.size) {
+      this.report(device, "D10", `device driver syncs DMA memory outside allocated range [device address=${hex16(entry.busAddress)}] [allocation size=${entry.size} bytes] [sync offset=0] [sync size=${ref.size}]`, ref.busAddress);
     }
     if (entry.direction === "BIDIRECTIONAL") return;
-    const dirs = `[mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`;
     if (ref.direction !== entry.direction) {
-      this.report(device, "D11", `device driver syncs DMA memory with different direction ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D11", `device driver syncs DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (toCpu && entry.direction !== "FROM_DEVICE" && ref.direction !== "TO_DEVICE") {
-      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (!toCpu && entry.direction !== "TO_DEVICE" && ref.direction !== "FROM_DEVICE") {
-      this.report(device, "D13", `device driver syncs device write-only DMA memory to device ${at} [size=${ref.size} bytes] ${dirs}`, ref.busAddress);
+      this.report(device, "D13", `device driver syncs device write-only DMA memory to device [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
       this.report(device, "D14", `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`, ref.busAddress);
     }
   }
 
-  /** bucket_find_contain: an entry whose range holds `busAddress`. */
-  private findContaining(device: Device, busAddress: number): DebugEntry | undefined {
+  /** bucket_find_contain / containing_match: an entry whose range holds all of [busAddress, busAddress + size). */
+  private findContaining(device: Device, busAddress: number, size: number): DebugEntry | undefined {
     const table = this.bucket(device);
-    const exact = table.get(busAddress);
-    if (exact && exact.length > 0) return exact[0];
+    const holds = (e: DebugEntry) => busAddress >= e.busAddress && busAddress + size <= e.busAddress + e.size;
+    const exact = table.get(busAddress)?.find(holds);
+    if (exact) return exact;
     for (const list of table.values()) {
-      for (const e of list) if (busAddress >= e.busAddress && busAddress < e.busAddress + e.size) return e;
+      for (const e of list) if (holds(e)) return e;
     }
     return undefined;
   }

@@ -7,7 +7,8 @@ import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
 
 /**
  * A P2M driver domain that reads its own p2m table: bus address = p2m[pfn] << PAGE_SHIFT | offset,
- * as the 2006 xenified pci-dma-xen.c did (virt_to_bus = phys_to_machine(__pa(x))). It cannot
+ * as the xenified arch/xen/i386/kernel/pci-dma.c of January 2006 did (virt_to_bus =
+ * phys_to_machine(__pa(x)); renamed arch/i386/kernel/pci-dma-xen.c on 2006-01-30). It cannot
  * bounce, so a buffer whose pages are not machine-contiguous, or that lies beyond the mask,
  * cannot be mapped: era "2006" hits IOMMU_BUG_ON ("Fatal DMA error! Please use 'swiotlb=force'",
  * then BUG), era "modern" returns DMA_MAPPING_ERROR. Drivers must split such buffers (mapSg per page).
@@ -24,6 +25,10 @@ export class P2mBackend extends EntryWiseBackend {
     super(ctx);
     if (via === "p2m" && ctx.domain.mode === "VP") {
       throw new SimError("BACKEND_UNSUITABLE", `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`, "backend");
+    }
+    // Jan 2006 swiotlb.c swiotlb_init: "Domain 0 always has a swiotlb" unless booted swiotlb=off.
+    if (via === "p2m" && ctx.machine.era === "2006" && ctx.domain.domid === 0) {
+      ctx.machine.emit("setup", () => `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`, { domain: ctx.domain.name, device: ctx.device.name });
     }
   }
 
@@ -44,7 +49,7 @@ export class P2mBackend extends EntryWiseBackend {
   /** 2006: IOMMU_BUG_ON prints the advice and BUG()s; modern: a mapping error. */
   private fail(reason: string): MapResult<undefined> {
     if (this.ctx.machine.era === "2006") {
-      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in pci-dma-xen.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
+      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in arch/xen/i386/kernel/pci-dma.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
     }
     return { ok: false, reason };
   }
@@ -53,7 +58,10 @@ export class P2mBackend extends EntryWiseBackend {
 
   /**
    * xen_alloc_coherent: pages from the allocator, then xen_create_contiguous_region to make them
-   * machine-contiguous below the coherent mask when they are not already.
+   * machine-contiguous below the coherent mask when they are not already. Era "2006" is
+   * arch/xen/i386/kernel/pci-dma.c's dma_alloc_coherent (Jan 2006 tree): it always calls
+   * xen_create_contiguous_region(vstart, order, 31) ("Hardcode 31 address bits for now: aacraid
+   * limitation").
    */
   allocCoherent(size: number): CoherentResult<undefined> {
     const { machine, domain, device } = this.ctx;
@@ -63,10 +71,12 @@ export class P2mBackend extends EntryWiseBackend {
     const pages = bytes / machine.pageSize;
     const frames = lookupFrames(this.ctx, gpa, bytes, this.via) as number[];
     const reachable = (frames[0]! + pages) * machine.pageSize <= device.dmaLimit;
-    if (firstDiscontinuity(frames) >= 0 || !reachable) {
-      if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, device.dmaMask)) {
+    const era2006 = machine.era === "2006";
+    if (era2006 || firstDiscontinuity(frames) >= 0 || !reachable) {
+      const bits = era2006 ? 31 : device.dmaMask;
+      if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, bits)) {
         domain.free(gpa);
-        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below the ${device.dmaMask}-bit mask` };
+        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below ${era2006 ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}` };
       }
       // xen_create_contiguous_region hands back the new machine address: no second lookup to charge.
       return { ok: true, cpuAddress: gpa, busAddress: domain.toMachine(gpa)! };

@@ -79,8 +79,8 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     return this.pool.overflow !== null && busAddress === this.pool.overflow.busAddress;
   }
 
-  /** phys_to_dma: the guest-physical address, unchanged. */
-  protected translate(range: PhysRange): Translation {
+  /** phys_to_dma: the guest-physical address, unchanged. `inSg`: one scatterlist entry. */
+  protected translate(range: PhysRange, _inSg: boolean): Translation {
     const { machine, device } = this.ctx;
     if (machine.swiotlbConfig.force) return { busAddress: range.gpa, bounce: "swiotlb=force bounces every mapping" };
     if (!this.dmaCapable(range.gpa, range.length)) {
@@ -101,7 +101,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
 
   /** map_page / map_single, or one scatterlist entry (`inSg`: no panic, no overflow buffer). */
   protected mapOne(range: PhysRange, dir: Direction, inSg: boolean): MapResult<undefined> {
-    const t = this.translate(range);
+    const t = this.translate(range, inSg);
     if ("failure" in t) return { ok: false, reason: t.failure };
     if (t.bounce === undefined) return { ok: true, busAddress: t.busAddress };
     return this.bounce(range, dir, t.bounce, inSg);
@@ -120,7 +120,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     if (index < 0) return this.poolFull(range, dir, inSg);
     pool.occupy(index, nslots, range.gpa, range.length);
     const busAddress = pool.slotBus(index);
-    machine.emit("bounce", `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`, { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length });
+    machine.emit("bounce", () => `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`, { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length });
     if (this.era === "modern" || dir !== "FROM_DEVICE") {
       try {
         this.bounceCopy(true, range.gpa, pool.slotAddress(index), busAddress, range.length);
@@ -259,7 +259,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     domain.write(cpuAddress, new Uint8Array(size));
     const busAddress = this.pool.slotBus(index);
     if (!this.dmaCapable(busAddress, size)) {
-      machine.emit("mapping-error", `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, { domain: domain.name, device: device.name, busAddress });
+      machine.emit("mapping-error", () => `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, { domain: domain.name, device: device.name, busAddress });
       machine.panic("swiotlb_alloc_coherent: allocated memory is out of range for device", { domain: domain.name, device: device.name, busAddress });
     }
     return { ok: true, cpuAddress, busAddress, state: { poolSlot: index } };
@@ -281,8 +281,8 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     const { machine, domain, device } = this.ctx;
     if (toDevice) this.copyGuest(orig, bounce, length);
     else this.copyGuest(bounce, orig, length);
-    const what = toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`;
-    machine.emit("bounce-copy", `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what}`, {
+    const what = () => (toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`);
+    machine.emit("bounce-copy", () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what()}`, {
       domain: domain.name,
       device: device.name,
       address: orig,
@@ -317,7 +317,7 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
   private cpuFrame(gpa: number): number {
     const domain = this.ctx.domain;
     const pfn = Math.floor(gpa / this.ctx.machine.pageSize);
-    const state = domain.pageState.get(pfn);
+    const state = domain.pageState.size === 0 ? undefined : domain.pageState.get(pfn);
     if (state?.flags.has("foreign-tagged")) {
       throw new SimError("KMAP_FAILED", `${domain.name}: swiotlb cannot copy pfn ${hex(pfn)}: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${domain.name}'s address space, so kmap() has nothing to map`, "address");
     }

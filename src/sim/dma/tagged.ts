@@ -76,7 +76,7 @@ export class TaggedPageBackend implements DmaBackend {
         return { ok: false, reason: `the ${what} is at machine ${hex(f.mfn * m.pageSize)}, beyond ${device.name}'s ${device.dmaMask}-bit mask, and it cannot be bounced: a bounce buffer is filled by a CPU copy, through kmap(), and a tagged page has no mapping` };
       }
     }
-    m.emit("grant", `PageForeign: ${domain.name}'s DMA-API takes the bus address of the ${what} from the grant: ${hex(busAddress)} (no p2m lookup, no hypercall)`, {
+    m.emit("grant", () => `PageForeign: ${domain.name}'s DMA-API takes the bus address of the ${what} from the grant: ${hex(busAddress)} (no p2m lookup, no hypercall)`, {
       domain: domain.name,
       device: device.name,
       address: range.gpa,

@@ -30,9 +30,14 @@ import { firstDiscontinuity, lookupFrames, naturalVia } from "./translate.js";
  * - The 2006 copy had no "bounce buffer not DMA'ble" check (its pool sat below 2^31); the
  *   simulator applies modern's release-and-fail in both eras rather than hand a device an address
  *   it cannot emit.
+ * - map_sg: the 2006 Xen copy's swiotlb_map_sg tested only address_needs_mapping, not
+ *   straddling (its callers' entries were single pages), and so does era "2006" here: a
+ *   multi-page entry over machine-discontiguous frames is handed to the device as one bus
+ *   address, and the device's access runs into whatever frames follow the first. Modern
+ *   xen_swiotlb_map_sg maps each entry with xen_swiotlb_map_page's full test.
  * Simplifications: xen_destroy_contiguous_region at free is not modelled (the frames stay
- * contiguous); the 2006 Xen copy's map_sg tested only the mask, not straddling (its entries were
- * single pages); the simulator applies the map_page test to every entry in both eras.
+ * contiguous); 2006 swiotlb_map_page also tested only the mask, but the backend interface does
+ * not tell map_page from map_single, so both get map_single's straddle test.
  */
 export class XenSwiotlbBackend extends SwiotlbBackend {
   /** The backend's name. */
@@ -44,13 +49,15 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
   }
 
   /** xen_phys_to_dma through the p2m (P2M, P==M) or Xen (VP), and the bounce decision. */
-  protected override translate(range: PhysRange): Translation {
+  protected override translate(range: PhysRange, inSg: boolean): Translation {
     const { machine, domain, device } = this.ctx;
     const pageSize = machine.pageSize;
     const frames = lookupFrames(this.ctx, range.gpa, range.length, naturalVia(this.ctx));
     if (typeof frames === "string") return { failure: frames };
     const busAddress = frames[0]! * pageSize + (range.gpa % pageSize);
-    const gap = firstDiscontinuity(frames);
+    // 2006 swiotlb_map_sg tested address_needs_mapping only: a straddling entry went to the
+    // device as one bus address, whose later pages are other machine frames.
+    const gap = inSg && this.era === "2006" ? -1 : firstDiscontinuity(frames);
     if (gap >= 0) {
       const pfn = Math.floor(range.gpa / pageSize) + gap;
       return { busAddress, bounce: `range_straddles_page_boundary: ${domain.name} pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}` };
@@ -95,9 +102,11 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
     const frames = lookupFrames(this.ctx, gpa, bytes, naturalVia(this.ctx)) as number[];
     const reachable = frames[0]! * pageSize + bytes <= device.dmaLimit;
     if (this.era === "2006" || !reachable || firstDiscontinuity(frames) >= 0) {
-      if (!makeMachineContiguous(domain, pfn, pages, device.dmaMask)) {
+      // 2006 pci-dma.c: "Hardcode 31 address bits for now: aacraid limitation."
+      const bits = this.era === "2006" ? 31 : device.dmaMask;
+      if (!makeMachineContiguous(domain, pfn, pages, bits)) {
         domain.free(gpa);
-        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${formatSize(bytes)} below the ${device.dmaMask}-bit mask` };
+        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${formatSize(bytes)} below ${this.era === "2006" ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}` };
       }
     }
     return { ok: true, cpuAddress: gpa, busAddress: domain.pfnToMfn(pfn)! * pageSize };

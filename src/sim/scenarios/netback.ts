@@ -196,7 +196,7 @@ function runPacket(r: PacketRun): NetbackResult {
     const lastPfn = Math.floor((address + r.packetSize - 1) / pageSize);
     straddles = lastPfn > firstPfn;
     for (let pfn = firstPfn + 1; pfn <= lastPfn; pfn++) if (domU.pfnToMfn(pfn) !== domU.pfnToMfn(pfn - 1)! + 1) machineContiguous = false;
-    m.emit("setup", `${domU.name} (netfront): ${r.packetSize}-byte packet at ${hex(address)} in a ${r.allocation} skb: ${straddles ? `crosses ${lastPfn - firstPfn} page boundar${lastPfn - firstPfn === 1 ? "y" : "ies"}, ${machineContiguous ? "machine-contiguous" : "NOT machine-contiguous"}` : "within one page"}`, { domain: domU.name, address, bytes: r.packetSize, severity: straddles && !machineContiguous ? "warning" : "info" });
+    m.emit("setup", () => `${domU.name} (netfront): ${r.packetSize}-byte packet at ${hex(address)} in a ${r.allocation} skb: ${straddles ? `crosses ${lastPfn - firstPfn} page boundar${lastPfn - firstPfn === 1 ? "y" : "ies"}, ${machineContiguous ? "machine-contiguous" : "NOT machine-contiguous"}` : "within one page"}`, { domain: domU.name, address, bytes: r.packetSize, severity: straddles && !machineContiguous ? "warning" : "info" });
     // netfront grants every page the packet touches; netback maps them.
     const pages: { page: StructPage; offset: number; length: number }[] = [];
     for (let pfn = firstPfn; pfn <= lastPfn; pfn++) {

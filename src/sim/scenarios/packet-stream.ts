@@ -15,7 +15,8 @@ import type { Scenario, ScenarioOutcome, StrategySpec } from "./compare.js";
  * - "none": no IOMMU; dma_map_single is an identity (the unprotected baseline).
  * - "strict" / "single-use": map before and unmap after every DMA, IOTLB flushed at each unmap
  *   (intel_iommu=strict; Willmann et al.'s "single-use").
- * - "deferred": the same, with Linux's lazy invalidation (flush every 250 unmaps or 10 ms).
+ * - "deferred": the same, with Linux's lazy invalidation (a flush once 250 unmaps are queued in era
+ *   "2006", 255 in "modern", or after 10 ms).
  * - "optimistic": vIOMMU's optimistic teardown — "Keep the translation alive within the OS mapping
  *   data structure, optimistically expecting it to be reused"; a kept mapping is torn down only
  *   after `keepMicroseconds` unused, and its IOTLB invalidation is batched as in "deferred" (the
@@ -221,7 +222,7 @@ function runStream(w: Workload, strategy: PacketStrategy): ScenarioOutcome {
       }
       if (sameBytes(seen, packet)) delivered++;
       else if (errors.length < 5) errors.push(`packet ${k}: the bytes ${dir === "FROM_DEVICE" ? "the CPU read" : "the NIC sent"} differ from the packet`);
-      m.emit("packet", `packet ${k}: ${w.direction === "rx" ? "received" : "sent"} ${w.packetSize} bytes (stack and driver work)`, { domain: dom0.name, device: nic.name, bytes: w.packetSize, cost: m.costs.packetProcessing });
+      m.emit("packet", () => `packet ${k}: ${w.direction === "rx" ? "received" : "sent"} ${w.packetSize} bytes (stack and driver work)`, { domain: dom0.name, device: nic.name, bytes: w.packetSize, cost: m.costs.packetProcessing });
       if (dir === "TO_DEVICE") dom0.write(entry.buffer, packetBytes(k + w.ring, w.packetSize));
       entry.bus = mapper.acquire(slot, entry.buffer);
       ops++;
@@ -406,7 +407,7 @@ function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
       const size = c.ring * c.bufferSize;
       const copy = (from: number, to: number, what: string) => {
         c.domain.write(to, c.domain.read(from, c.packetSize));
-        c.machine.emit("bounce-copy", `shadow buffer: ${what} (${c.packetSize} bytes)`, { domain: c.domain.name, device: c.device.name, address: to, bytes: c.packetSize, cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize });
+        c.machine.emit("bounce-copy", () => `shadow buffer: ${what} (${c.packetSize} bytes)`, { domain: c.domain.name, device: c.device.name, address: to, bytes: c.packetSize, cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize });
       };
       return {
         setup() {

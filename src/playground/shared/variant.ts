@@ -2,7 +2,7 @@
 // code can run under two configurations (era 2006 vs modern, hypercall vs iommu, ...). Plain
 // data and pure functions: the page parses and shows them, the runner worker applies them
 // (variant-module.ts), and Node tests check both.
-import type { BackendName, DeviceConfig, MachineConfig } from '../sim/index';
+import type { BackendName, DeviceConfig, MachineConfig } from '../../sim/index.ts';
 
 /** Device settings a variant may change (never which device it is, or its domain). */
 export type DeviceOverride = Partial<Omit<DeviceConfig, 'name' | 'domain'>>;

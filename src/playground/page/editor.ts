@@ -9,6 +9,13 @@ export interface EditorHandle {
   focus(): void;
   /** Marks 1-based `line` (a trace event's line) and scrolls it into view, without taking focus. */
   highlightLine(line: number): void;
+  /** Marks the line a run failed on, with the error as its hover message; undefined clears it. */
+  markError(error: { line: number; message: string } | undefined): void;
+  /**
+   * The type errors in the code as it is now, once the TypeScript worker has checked this
+   * version (or after a few seconds, what it has).
+   */
+  typeErrorCount(): Promise<number>;
 }
 
 export interface EditorOptions {
@@ -22,6 +29,10 @@ export interface EditorOptions {
 }
 
 const TOTAL_STEPS = 4;
+/** Markers the runner sets (a failed run's line), as opposed to the type checker's. */
+const RUN_MARKER_OWNER = 'dma-lab-run';
+/** How long a Run's status waits for the type checker before counting what it has. */
+const TYPE_CHECK_WAIT_MS = 5000;
 let embedCount = 0;
 let cssLoaded: Promise<void> | undefined;
 
@@ -41,6 +52,16 @@ function loadCss(): Promise<void> {
 
 const siteTheme = (): string => (document.documentElement.dataset.theme === 'light' ? 'vs' : 'vs-dark');
 
+/**
+ * Starts loading what the editor needs (stylesheet, Monaco, the simulator's types) without
+ * creating it: called when the reader points at Edit, so a click finds much of it loaded.
+ */
+export function preloadEditor(): void {
+  void loadCss().catch(() => undefined);
+  void import('./monaco-setup').catch(() => undefined);
+  void import('./sim-types').catch(() => undefined);
+}
+
 export async function createEditor(container: HTMLElement, options: EditorOptions): Promise<EditorHandle> {
   options.onProgress('styles', 1, TOTAL_STEPS);
   await loadCss();
@@ -49,7 +70,8 @@ export async function createEditor(container: HTMLElement, options: EditorOption
   options.onProgress('simulator types', 3, TOTAL_STEPS);
   const { simLibraries } = await import('./sim-types');
   if (typescriptDefaults.getExtraLibs()['file:///node_modules/dma-lab/index.ts'] === undefined) {
-    for (const [path, content] of simLibraries()) typescriptDefaults.addExtraLib(content, path);
+    // One update of the TypeScript worker's files, not one per file.
+    typescriptDefaults.setExtraLibs(simLibraries().map(([filePath, content]) => ({ filePath, content })));
   }
   options.onProgress('starting', 4, TOTAL_STEPS);
 
@@ -91,13 +113,53 @@ export async function createEditor(container: HTMLElement, options: EditorOption
     marked.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: 'pg-line-highlight' } }]);
     editor.revealLineInCenterIfOutsideViewport(n);
   };
-  // The mark belongs to the code it was set on: the first edit clears it.
-  editor.onDidChangeModelContent(() => marked.clear());
+  const errorMark = editor.createDecorationsCollection();
+  const markError = (error: { line: number; message: string } | undefined): void => {
+    if (!error) {
+      errorMark.clear();
+      monaco.editor.setModelMarkers(model, RUN_MARKER_OWNER, []);
+      return;
+    }
+    const n = Math.min(Math.max(1, error.line), model.getLineCount());
+    errorMark.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: 'pg-error-line', linesDecorationsClassName: 'pg-error-gutter' } }]);
+    monaco.editor.setModelMarkers(model, RUN_MARKER_OWNER, [
+      { severity: monaco.MarkerSeverity.Error, message: `Run failed here: ${error.message}`, startLineNumber: n, startColumn: 1, endLineNumber: n, endColumn: model.getLineMaxColumn(n) },
+    ]);
+    editor.revealLineInCenterIfOutsideViewport(n);
+  };
+  // The marks belong to the code they were set on: the first edit clears them.
+  editor.onDidChangeModelContent(() => {
+    marked.clear();
+    markError(undefined);
+  });
+
+  // The version of the code the markers last changed on. A clean check of clean code changes no
+  // marker (so no event): then the count is read after TYPE_CHECK_WAIT_MS.
+  let checkedVersion = -1;
+  const checked: (() => void)[] = [];
+  monaco.editor.onDidChangeMarkers((uris) => {
+    if (!uris.some((u) => u.toString() === model.uri.toString())) return;
+    checkedVersion = model.getAlternativeVersionId();
+    for (const wake of checked.splice(0)) wake();
+  });
+  const typeErrorCount = async (): Promise<number> => {
+    if (checkedVersion !== model.getAlternativeVersionId()) {
+      await new Promise<void>((resolve) => {
+        checked.push(resolve);
+        setTimeout(resolve, TYPE_CHECK_WAIT_MS);
+      });
+    }
+    return monaco.editor
+      .getModelMarkers({ resource: model.uri })
+      .filter((m) => m.owner !== RUN_MARKER_OWNER && m.severity === monaco.MarkerSeverity.Error).length;
+  };
 
   return {
     getValue: () => editor.getValue(),
     setValue: (code) => editor.setValue(code),
     focus: () => editor.focus(),
     highlightLine,
+    markError,
+    typeErrorCount,
   };
 }

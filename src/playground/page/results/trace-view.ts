@@ -1,8 +1,8 @@
 // The Trace tab: every event of one machine, filterable by kind and text. Errors and warnings
 // stand out (colour plus a word, never colour alone); an event's line button marks that line
 // of the reader's code and moves the picture to that step.
-import type { EventKind, TraceEvent } from '../../sim/index';
-import type { MachineReport } from '../protocol';
+import type { EventKind, TraceEvent } from '../../../sim/index.ts';
+import type { MachineReport } from '../../shared/protocol';
 import { grouped, h } from './dom';
 import { KIND_HELP } from './kinds';
 
@@ -17,8 +17,16 @@ export interface TraceActions {
 
 export class TraceView {
   private report: MachineReport | undefined;
+  private kindsShown = new Map<EventKind, number>();
   private shown = PAGE_ROWS;
   private readonly kind = h('select', { class: 'pg-input', 'aria-label': 'Filter by kind' });
+  private readonly severity = h(
+    'select',
+    { class: 'pg-input', 'aria-label': 'Filter by severity' },
+    h('option', { value: '' }, 'Any severity'),
+    h('option', { value: 'error' }, 'Errors'),
+    h('option', { value: 'warning' }, 'Warnings'),
+  );
   private readonly search = h('input', { class: 'pg-input', type: 'search', placeholder: 'Filter text', 'aria-label': 'Filter by text' });
   private readonly count = h('span', { class: 'pg-trace-count', 'aria-live': 'polite' });
   private readonly body = h('tbody');
@@ -28,6 +36,7 @@ export class TraceView {
 
   constructor(private readonly panel: HTMLElement, private readonly actions: TraceActions) {
     this.kind.addEventListener('change', () => this.refilter());
+    this.severity.addEventListener('change', () => this.refilter());
     this.search.addEventListener('input', () => this.refilter());
     this.more.addEventListener('click', () => {
       this.shown += PAGE_ROWS;
@@ -54,6 +63,7 @@ export class TraceView {
       ...[...counts].map(([kind, n]) => h('option', { value: kind }, `${kind} (${grouped(n)})`)),
     );
     this.kind.value = counts.has(previous as EventKind) ? previous : '';
+    this.kindsShown = counts;
     this.legend.replaceChildren(...[...counts.keys()].flatMap((kind) => [h('dt', {}, kind), h('dd', {}, KIND_HELP[kind] ?? '')]));
     this.notes.replaceChildren(
       h('div', {},
@@ -66,7 +76,7 @@ export class TraceView {
     const exportButton = h('button', { type: 'button', class: 'pg-button', 'data-action': 'export' }, 'Export trace as JSON');
     exportButton.addEventListener('click', () => this.actions.exportJson());
     this.panel.replaceChildren(
-      h('div', { class: 'pg-controls' }, this.kind, this.search, exportButton, this.count),
+      h('div', { class: 'pg-controls' }, this.kind, this.severity, this.search, exportButton, this.count),
       h(
         'div',
         { class: 'pg-table-scroll' },
@@ -84,6 +94,19 @@ export class TraceView {
     this.renderRows();
   }
 
+  /** Shows only events of one kind or one severity (a status line's link). */
+  filter(filter: { kind: EventKind } | { severity: 'error' | 'warning' }): void {
+    this.search.value = '';
+    if ('kind' in filter) {
+      this.severity.value = '';
+      this.kind.value = this.kindsShown.has(filter.kind) ? filter.kind : '';
+    } else {
+      this.kind.value = '';
+      this.severity.value = filter.severity;
+    }
+    this.refilter();
+  }
+
   private refilter(): void {
     this.shown = PAGE_ROWS;
     this.renderRows();
@@ -91,10 +114,12 @@ export class TraceView {
 
   private matching(): TraceEvent[] {
     const kind = this.kind.value;
+    const severity = this.severity.value;
     const text = this.search.value.trim().toLowerCase();
     return (this.report?.trace ?? []).filter(
       (e) =>
         (kind === '' || e.kind === kind) &&
+        (severity === '' || e.severity === severity) &&
         (text === '' || `${e.kind} ${e.message} ${e.domain ?? ''} ${e.device ?? ''} ${e.code ?? ''}`.toLowerCase().includes(text)),
     );
   }

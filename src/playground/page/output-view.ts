@@ -1,6 +1,7 @@
 // Renders run events as lines in the output area. Console lines and errors look different
 // (class names, and an "Error" prefix so the difference does not rest on colour alone).
 import type { RunEvent } from './run';
+import './output-view.css';
 
 export class OutputView {
   constructor(private readonly root: HTMLElement) {}
@@ -25,10 +26,7 @@ export class OutputView {
         break;
       }
       case 'timeout':
-        this.append(
-          'pg-error pg-timeout',
-          `Stopped: your code ran longer than ${event.limitMs / 1000} s (time limit). Look for a loop that never ends.`,
-        );
+        this.append('pg-error pg-timeout', timeoutText(event));
         break;
       case 'crash':
         this.append('pg-error', `The runner failed: ${event.message}`);
@@ -42,4 +40,15 @@ export class OutputView {
     line.textContent = text;
     this.root.append(line);
   }
+}
+
+function timeoutText(event: Extract<RunEvent, { type: 'timeout' }>): string {
+  const limit = `${event.limitMs / 1000} s`;
+  const pending = event.pending;
+  if (!pending) return `Stopped: your code ran longer than ${limit} (time limit). Look for a loop that never ends.`;
+  const what = [
+    pending.awaiting && 'its top level was still awaiting a promise that never settled',
+    pending.timers > 0 && `${pending.timers} ${pending.timers === 1 ? 'timer was' : 'timers were'} still pending (a setInterval never cleared?)`,
+  ].filter(Boolean);
+  return `Stopped: your code ran longer than ${limit} (time limit): ${what.join('; ')}.`;
 }

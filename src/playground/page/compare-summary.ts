@@ -1,7 +1,7 @@
 // The numbers a side-by-side comparison shows, and which of them differ: events and cost by kind
 // (summed over every machine a run reported), totals, error-severity events, and the console
 // lines that only one side printed. Pure: Node tests compare outcomes the same way the page does.
-import type { EventKind } from '../sim/index';
+import type { EventKind } from '../../sim/index.ts';
 import type { RunOutcome } from './checks';
 
 /** One run, reduced to what a comparison shows. */

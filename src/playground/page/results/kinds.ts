@@ -1,5 +1,5 @@
 // One sentence per trace event kind, shown beside the trace (the kinds a run produced).
-import type { EventKind } from '../../sim/index';
+import type { EventKind } from '../../../sim/index.ts';
 
 export const KIND_HELP: Record<EventKind, string> = {
   setup: 'Something was set up: a domain, a device, a DMA-API instance, a request queue, a packet.',

@@ -1,11 +1,11 @@
 // The Picture tab: the memory map of one machine (src/render), with a step slider over the trace:
 // moving it (or picking an event in the Trace tab) redraws the map with the events up to that
 // step. The renderer loads the first time the tab is opened.
-import type { TraceEvent } from '../../sim/index';
-import type { MachineReport } from '../protocol';
+import type { TraceEvent } from '../../../sim/index.ts';
+import type { MachineReport } from '../../shared/protocol';
 import { h } from './dom';
 
-type Render = typeof import('../../render/index');
+type Render = typeof import('../../../render/index.ts');
 let renderer: Promise<Render> | undefined;
 
 /** Narrowest and widest picture the renderer draws. */
@@ -76,7 +76,7 @@ export class PictureView {
     this.caption.textContent = text;
     this.slider.setAttribute('aria-valuetext', text);
     try {
-      const { renderMemoryMap } = await (renderer ??= import('../../render/index'));
+      const { renderMemoryMap } = await (renderer ??= import('../../../render/index.ts'));
       if (report !== this.report) return;
       const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
       // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.

@@ -4,11 +4,13 @@
 // and on request the two memory maps. Loaded the first time the reader opens Compare.
 import { runCode, type RunHandle } from './run';
 import { OutcomeBuilder } from './outcome';
-import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, variantText, type Variant, type VariantApplied } from './variant';
+import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, variantText, type Variant, type VariantApplied } from '../shared/variant';
 import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from './compare-summary';
 import { grouped, h } from './results/dom';
 import { KIND_HELP } from './results/kinds';
-import type { MachineReport } from './protocol';
+import { PictureView } from './results/picture-view';
+import './results/results.css';
+import './compare.css';
 
 export interface CompareHost {
   panel: HTMLElement;
@@ -143,6 +145,8 @@ export class CompareView {
     });
     this.handles = runs.map((r) => r.handle);
     await Promise.all(this.handles.map((handle) => handle.finished));
+    // The runners stay for `inspect`, which a comparison does not use.
+    for (const handle of this.handles) handle.dispose();
     if (generation !== this.generation) return;
     this.handles = [];
     this.runButton.removeAttribute('aria-busy');
@@ -188,39 +192,27 @@ export class CompareView {
     );
   }
 
-  /** The first machine of each side as a memory map, drawn when the reader opens them. */
+  /**
+   * The first machine of each side as a memory map, drawn when the reader opens them: the results
+   * views' own picture (with its step slider), one per side.
+   */
   private pictures(a: SideResult, b: SideResult): HTMLElement {
-    const boxes = [a, b].map((r, i) => h('figure', { class: 'pg-compare-picture', 'data-side': SIDES[i] }, h('figcaption', {}, `${NAME[SIDES[i]!]}: ${r.label}`)));
-    const details = h('details', { class: 'pg-compare-pictures' }, h('summary', {}, 'Pictures: the first machine of each run'), h('div', { class: 'pg-compare-sides' }, ...boxes));
+    const sides = [a, b].map((r, i) => {
+      const panel = h('div', { class: 'pg-compare-picture-panel' });
+      const figure = h('figure', { class: 'pg-compare-picture', 'data-side': SIDES[i] }, h('figcaption', {}, `${NAME[SIDES[i]!]}: ${r.label}`), panel);
+      return { figure, panel, report: r.builder.outcome().machines[0], view: new PictureView(panel, `${this.host.idPrefix}-cmp-${SIDES[i]}`) };
+    });
+    const details = h('details', { class: 'pg-compare-pictures' }, h('summary', {}, 'Pictures: the first machine of each run'), h('div', { class: 'pg-compare-sides' }, ...sides.map((s) => s.figure)));
     details.addEventListener('toggle', () => {
       if (!details.open || details.dataset.drawn) return;
-      details.dataset.drawn = 'pending';
-      void import('../render/index').then(({ renderMemoryMap }) => {
-        [a, b].forEach((r, i) => drawPicture(boxes[i]!, r.builder.outcome().machines[0], renderMemoryMap, `${this.host.idPrefix}-cmp-${SIDES[i]}`));
-        details.dataset.drawn = 'yes';
-      }, (err: unknown) => {
-        details.dataset.drawn = '';
-        boxes.forEach((box) => box.append(h('p', { class: 'pg-empty' }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`)));
-      });
+      details.dataset.drawn = 'yes';
+      for (const { panel, report, view } of sides) {
+        if (report) view.show(report);
+        else panel.replaceChildren(h('p', { class: 'pg-empty' }, 'No machine to draw.'));
+      }
     });
     return details;
   }
-}
-
-function drawPicture(box: HTMLElement, report: MachineReport | undefined, render: typeof import('../render/index').renderMemoryMap, idPrefix: string): void {
-  if (!report?.snapshot) {
-    box.append(h('p', { class: 'pg-empty' }, report ? `No picture: the machine's snapshot failed (${report.snapshotError ?? 'unknown error'}).` : 'No machine to draw.'));
-    return;
-  }
-  const width = Math.min(4000, Math.max(360, Math.floor(box.clientWidth) || 560));
-  const figure = h('div', { class: 'pg-picture' });
-  try {
-    // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.
-    figure.innerHTML = render(report.snapshot, { trace: report.trace, width, idPrefix });
-  } catch (err) {
-    figure.textContent = `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  box.append(figure);
 }
 
 function sameVariantText(a: string, b: string): boolean {

@@ -2,7 +2,7 @@
 // judge and that a comparison sets side by side. No DOM: Node tests build outcomes the same way.
 import type { RunOutcome } from './checks';
 import type { RunEvent } from './run';
-import type { VariantApplied } from './variant';
+import type { VariantApplied } from '../shared/variant';
 
 export class OutcomeBuilder {
   private readonly lines: string[] = [];
@@ -10,6 +10,8 @@ export class OutcomeBuilder {
   private machines: RunOutcome['machines'] = [];
   private omitted = 0;
   private reported = false;
+  /** The reader's line of the error that ended the run, when known. */
+  errorLine: number | undefined;
   /** What the run's variant changed (compare runs only). */
   applied: VariantApplied | undefined;
 
@@ -20,6 +22,7 @@ export class OutcomeBuilder {
         break;
       case 'error':
         // The runner reports one uncaught error; the first one is the one that ended the run.
+        if (this.error === null) this.errorLine = event.line;
         this.error ??= { name: event.name, message: event.message, ...(event.code !== undefined && { code: event.code }) };
         break;
       case 'timeout':

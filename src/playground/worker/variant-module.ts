@@ -2,10 +2,10 @@
 // devices and DMA-APIs get the variant's overrides. Nothing shared is modified: the simulator's
 // classes and prototypes stay as they are; the overrides live in wrapper functions, class proxies
 // and own (non-enumerable) methods of the machines and domains the reader's code creates.
-import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from '../sim/index';
-import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from './variant';
+import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from '../../sim/index.ts';
+import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from '../shared/variant';
 
-type SimModule = typeof import('../sim/index');
+type SimModule = typeof import('../../sim/index.ts');
 
 /** Sets an own method that `console.log` (Object.entries) and snapshots do not see. */
 function defineHidden<T extends object>(target: T, name: string, value: unknown): void {

@@ -6,8 +6,8 @@
 // reader can see in the trace, not the shape of the code: any fix that makes the machine behave
 // passes. Each also insists on what the exercise is about still happening (the packet still
 // arrives, the pool still fills), so deleting the scenario does not count as fixing it.
-import type { TraceEvent } from '../sim/index';
-import type { MachineReport } from './protocol';
+import type { TraceEvent } from '../../sim/index.ts';
+import type { MachineReport } from '../shared/protocol';
 
 /** What one Run did, as an exercise check sees it. */
 export interface RunOutcome {

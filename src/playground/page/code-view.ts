@@ -3,6 +3,7 @@
 // need the highlighter on the page). Either can mark one line: a trace event's line.
 
 const HIGHLIGHT = 'pg-highlight';
+const ERROR_LINE = 'pg-error-line';
 
 export class StaticCode {
   private showingOriginal = true;
@@ -36,11 +37,21 @@ export class StaticCode {
 
   /** Marks 1-based `line` and scrolls it into view; false if there is no such line shown. */
   highlight(line: number): boolean {
+    return this.mark(line, HIGHLIGHT);
+  }
+
+  /** Marks the line a run failed on (undefined clears the mark); false if there is no such line shown. */
+  markError(line: number | undefined): boolean {
+    return this.mark(line, ERROR_LINE);
+  }
+
+  private mark(line: number | undefined, className: string): boolean {
     const box = this.showingOriginal ? this.highlighted : this.plain;
-    for (const old of box.querySelectorAll(`.${HIGHLIGHT}`)) old.classList.remove(HIGHLIGHT);
+    for (const old of [this.highlighted, this.plain].flatMap((b) => [...b.querySelectorAll(`.${className}`)])) old.classList.remove(className);
+    if (line === undefined) return false;
     const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? '.ec-line' : '.pg-line')[line - 1];
     if (!target || box.hidden) return false;
-    target.classList.add(HIGHLIGHT);
+    target.classList.add(className);
     target.scrollIntoView({ block: 'nearest' });
     return true;
   }
