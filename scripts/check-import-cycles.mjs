@@ -2,13 +2,13 @@
 // Fails when src/ has an import circle (a strongly connected group of files, type imports
 // included) larger than MAX_CIRCLE files. madge builds the import graph; Tarjan's algorithm
 // finds the groups, so one long circle is reported once, by its size, not as every cycle in it.
-import madge from 'madge';
+import madge from "madge";
 
 const MAX_CIRCLE = 4;
 
-const result = await madge('src', {
-  fileExtensions: ['ts', 'mjs'],
-  tsConfig: 'tsconfig.json',
+const result = await madge("src", {
+  fileExtensions: ["ts", "mjs"],
+  tsConfig: "tsconfig.json",
   detectiveOptions: { ts: { skipTypeImports: false }, es6: { skipTypeImports: false } },
 });
 const graph = result.obj();
@@ -51,7 +51,7 @@ function stronglyConnected(g) {
 }
 
 const circles = stronglyConnected(graph);
-for (const c of circles) console.log(`import circle of ${c.length} files: ${c.join(', ')}`);
+for (const c of circles) console.log(`import circle of ${c.length} files: ${c.join(", ")}`);
 const tooLarge = circles.filter((c) => c.length > MAX_CIRCLE);
 if (tooLarge.length > 0) {
   console.error(`${tooLarge.length} import circle(s) larger than ${MAX_CIRCLE} files in src/`);

@@ -3,23 +3,23 @@
 // Monaco's ESM files import their own per-file CSS. Astro/Vite would hoist that CSS into a
 // render-blocking stylesheet on every page (+175 KB). We stub those imports and load the
 // prebuilt `min/vs/editor/editor.main.css` only when a reader activates an editor.
-import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'vite';
+import { fileURLToPath } from "node:url";
+import type { Plugin } from "vite";
 
-const STUB_ID = '\0monaco-css-stub';
+const STUB_ID = "\0monaco-css-stub";
 const MONACO_ESM = /[\\/]node_modules[\\/]monaco-editor[\\/]esm[\\/]/;
 
 /** Replaces every `import './x.css'` inside monaco-editor/esm with an empty module. */
 export function stubMonacoCss(): Plugin {
   return {
-    name: 'dma-lab:stub-monaco-css',
-    enforce: 'pre',
+    name: "dma-lab:stub-monaco-css",
+    enforce: "pre",
     resolveId(source, importer) {
       if (importer && MONACO_ESM.test(importer) && /\.css(\?.*)?$/.test(source)) return STUB_ID;
       return null;
     },
     load(id) {
-      return id === STUB_ID ? 'export {};' : null;
+      return id === STUB_ID ? "export {};" : null;
     },
   };
 }
@@ -31,5 +31,5 @@ export function stubMonacoCss(): Plugin {
  */
 export const monacoMinAlias = {
   find: /^monaco-editor\/min\/(.*)$/,
-  replacement: fileURLToPath(new URL('../../node_modules/monaco-editor/min/', import.meta.url)) + '$1',
+  replacement: `${fileURLToPath(new URL("../../node_modules/monaco-editor/min/", import.meta.url))}$1`,
 };

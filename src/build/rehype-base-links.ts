@@ -13,40 +13,46 @@ interface TreeNode {
   children?: TreeNode[];
 }
 
-const URL_ATTRIBUTES = new Set(['href', 'src', 'srcset', 'poster']);
+const URL_ATTRIBUTES = new Set(["href", "src", "srcset", "poster"]);
 
 /** `/dma-lab`, `dma-lab/`, `/dma-lab/` → `/dma-lab`; `/` or empty → `` (no prefix). */
 export function normalizeBase(base: string | undefined): string {
-  const trimmed = (base ?? '').replace(/^\/+|\/+$/g, '');
-  return trimmed ? `/${trimmed}` : '';
+  const trimmed = (base ?? "").replace(/^\/+|\/+$/g, "");
+  return trimmed ? `/${trimmed}` : "";
 }
 
 /** Prefixes a root-relative URL with `base` (normalized); leaves every other URL, and URLs already under base, alone. */
 export function withBase(url: string, base: string): string {
   const prefix = normalizeBase(base);
-  if (!prefix || !url.startsWith('/') || url.startsWith('//')) return url;
+  if (!prefix || !url.startsWith("/") || url.startsWith("//")) return url;
   if (url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}#`) || url.startsWith(`${prefix}?`)) return url;
   return prefix + url;
 }
 
 /** `srcset` lists several URLs, each followed by an optional descriptor. */
 function rewrite(name: string, value: string, base: string): string {
-  if (name !== 'srcset') return withBase(value, base);
+  if (name !== "srcset") return withBase(value, base);
   return value
-    .split(',')
+    .split(",")
     .map((part) => part.replace(/^(\s*)(\S+)/, (_m, space: string, url: string) => space + withBase(url, base)))
-    .join(',');
+    .join(",");
 }
 
 function visit(node: TreeNode, base: string): void {
-  if (node.type === 'element' && node.properties) {
+  if (node.type === "element" && node.properties) {
     for (const [name, value] of Object.entries(node.properties)) {
-      if (URL_ATTRIBUTES.has(name.toLowerCase()) && typeof value === 'string') node.properties[name] = rewrite(name.toLowerCase(), value, base);
+      if (URL_ATTRIBUTES.has(name.toLowerCase()) && typeof value === "string")
+        node.properties[name] = rewrite(name.toLowerCase(), value, base);
     }
   }
-  if ((node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') && node.attributes) {
+  if ((node.type === "mdxJsxFlowElement" || node.type === "mdxJsxTextElement") && node.attributes) {
     for (const attribute of node.attributes) {
-      if (attribute.type === 'mdxJsxAttribute' && attribute.name && URL_ATTRIBUTES.has(attribute.name.toLowerCase()) && typeof attribute.value === 'string') {
+      if (
+        attribute.type === "mdxJsxAttribute" &&
+        attribute.name &&
+        URL_ATTRIBUTES.has(attribute.name.toLowerCase()) &&
+        typeof attribute.value === "string"
+      ) {
         attribute.value = rewrite(attribute.name.toLowerCase(), attribute.value, base);
       }
     }
@@ -56,7 +62,7 @@ function visit(node: TreeNode, base: string): void {
 
 /** The rehype plugin: `rehypePlugins: [[rehypeBaseLinks, { base }]]` with Astro's `base`. */
 export function rehypeBaseLinks(options: { base?: string } = {}) {
-  const base = options.base ?? '/';
+  const base = options.base ?? "/";
   return (tree: TreeNode): void => {
     if (normalizeBase(base)) visit(tree, base);
   };

@@ -34,9 +34,19 @@ function p2mFragmented(): ScenarioPicture {
   const dma = dom0.dmaApi(disk, "p2m");
   const buf = dom0.alloc("32 KiB");
   dma.mappingError(dma.mapSingle(buf, 32768, "TO_DEVICE"));
-  const sg = dma.mapSg([{ address: buf, length: 16384 }, { address: buf + 16384, length: 16384 }], "TO_DEVICE");
+  const sg = dma.mapSg(
+    [
+      { address: buf, length: 16384 },
+      { address: buf + 16384, length: 16384 },
+    ],
+    "TO_DEVICE",
+  );
   for (const s of sg.segments) disk.read(s.busAddress, s.length);
-  return picture(m, "P2M dom0, fragmented: a 2-page buffer is not machine-contiguous", "PFNs 0 and 1 are adjacent, their machine frames are not: dma_map_single fails, dma_map_sg hands the disk two segments.");
+  return picture(
+    m,
+    "P2M dom0, fragmented: a 2-page buffer is not machine-contiguous",
+    "PFNs 0 and 1 are adjacent, their machine frames are not: dma_map_single fails, dma_map_sg hands the disk two segments.",
+  );
 }
 
 /** P==M: PFN == MFN, so a multi-page buffer is machine-contiguous and bus = physical. */
@@ -49,7 +59,11 @@ function pem(): ScenarioPicture {
   const buf = dom0.alloc("32 KiB");
   const bus = dma.mapSingle(buf, 32768, "TO_DEVICE");
   if (!dma.mappingError(bus)) disk.read(bus, 32768);
-  return picture(m, "P==M dom0: every PFN is its MFN", "dom0's lines drop straight down: a buffer contiguous in PFNs is contiguous in machine memory, and the bus address is the physical address.");
+  return picture(
+    m,
+    "P==M dom0: every PFN is its MFN",
+    "dom0's lines drop straight down: a buffer contiguous in PFNs is contiguous in machine memory, and the bus address is the physical address.",
+  );
 }
 
 /** VP dom0 with an IOMMU: Xen maps a scattered buffer into one contiguous IOVA range. */
@@ -62,7 +76,11 @@ function vpIommu(): ScenarioPicture {
   const buf = dom0.alloc("48 KiB");
   const bus = dma.mapSingle(buf, 49152, "FROM_DEVICE");
   if (!dma.mappingError(bus)) disk.write(bus, new Uint8Array(49152).fill(7));
-  return picture(m, "VP dom0 behind an IOMMU: one IOVA range for scattered frames", "Three pages in three scattered machine frames become one contiguous IOVA range; the disk writes through the IOMMU's page table.");
+  return picture(
+    m,
+    "VP dom0 behind an IOMMU: one IOVA range for scattered frames",
+    "Three pages in three scattered machine frames become one contiguous IOVA range; the disk writes through the IOMMU's page table.",
+  );
 }
 
 /** xen-swiotlb: a buffer straddling non-contiguous frames bounces through the machine-contiguous pool. */
@@ -75,7 +93,11 @@ function xenSwiotlbBounce(): ScenarioPicture {
   dom0.write(buf, new Uint8Array(32768).fill(1));
   const bus = dma.mapSingle(buf, 32768, "TO_DEVICE");
   if (!dma.mappingError(bus)) disk.read(bus, 32768);
-  return picture(m, "xen-swiotlb: bouncing a buffer that straddles non-contiguous frames", "The buffer's two frames are not adjacent, so xen-swiotlb copies it into its bounce pool (hatched), whose frames XENMEM_exchange made machine-contiguous; the disk reads the copy.");
+  return picture(
+    m,
+    "xen-swiotlb: bouncing a buffer that straddles non-contiguous frames",
+    "The buffer's two frames are not adjacent, so xen-swiotlb copies it into its bounce pool (hatched), whose frames XENMEM_exchange made machine-contiguous; the disk reads the copy.",
+  );
 }
 
 /** The direct backend in a P2M dom0: bus = guest-physical, which is another domain's frame. */
@@ -89,7 +111,11 @@ function strayDma(): ScenarioPicture {
   const buf = dom0.alloc("16 KiB") + 2 * 16384;
   const bus = dma.mapSingle(buf, 16384, "FROM_DEVICE");
   if (!dma.mappingError(bus)) disk.write(bus, new Uint8Array(512).fill(0xee));
-  return picture(m, "Stray DMA: the direct backend in a P2M dom0", "dom0 hands the disk its guest-physical address as the bus address; without an IOMMU that is a machine address, and the frame there belongs to domU1.");
+  return picture(
+    m,
+    "Stray DMA: the direct backend in a P2M dom0",
+    "dom0 hands the disk its guest-physical address as the bus address; without an IOMMU that is a machine address, and the frame there belongs to domU1.",
+  );
 }
 
 /** Today's grant map (dom0) next to the summit's tag (a second driver domain), for one domU. */
@@ -108,7 +134,11 @@ function grantMapVsTag(): ScenarioPicture {
   if (!a.mappingError(busA)) sda.read(busA, 16384);
   const busB = b.mapPage(tagged.page!, 0, 16384, "TO_DEVICE");
   if (!b.mappingError(busB)) sdb.read(busB, 16384);
-  return picture(m, "A domU's page in a backend: grant-mapped (dom0) vs tagged (drv1)", "dom0 maps domU1's granted frame at a pseudo-physical page of its own (dashed line); drv1 only tags a struct page with the grant handle (dotted: never mapped). Both disks read the same kind of frame.");
+  return picture(
+    m,
+    "A domU's page in a backend: grant-mapped (dom0) vs tagged (drv1)",
+    "dom0 maps domU1's granted frame at a pseudo-physical page of its own (dashed line); drv1 only tags a struct page with the grant handle (dotted: never mapped). Both disks read the same kind of frame.",
+  );
 }
 
 /** Lazy IOTLB invalidation: after an unmap the device still gets through until the flush; a never-mapped IOVA faults. */
@@ -125,7 +155,11 @@ function iommuLazyStale(): ScenarioPicture {
     nic.write(bus, new Uint8Array(64).fill(2));
     nic.write(bus - 16384 * 8, new Uint8Array(64).fill(3));
   }
-  return picture(m, "Lazy IOTLB invalidation: a stale entry, then a fault", "After the unmap the IOTLB still holds the translation (amber) and the NIC writes through it; a write to an IOVA never mapped faults (red) and touches no memory.");
+  return picture(
+    m,
+    "Lazy IOTLB invalidation: a stale entry, then a fault",
+    "After the unmap the IOTLB still holds the translation (amber) and the NIC writes through it; a write to an IOVA never mapped faults (red) and touches no memory.",
+  );
 }
 
 /** Scenario name → builder. */
@@ -146,7 +180,11 @@ export type ScenarioName = keyof typeof SCENARIOS;
 export function runScenario(name: string): ScenarioPicture {
   const build = (SCENARIOS as Record<string, (() => ScenarioPicture) | undefined>)[name];
   if (!Object.hasOwn(SCENARIOS, name) || !build) {
-    throw new SimError("INVALID_ARGUMENT", `unknown picture scenario ${describeValue(name)} (known: ${Object.keys(SCENARIOS).join(", ")})`, "scenario");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `unknown picture scenario ${describeValue(name)} (known: ${Object.keys(SCENARIOS).join(", ")})`,
+      "scenario",
+    );
   }
   return build();
 }

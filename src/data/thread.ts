@@ -39,7 +39,20 @@ export interface Post {
   body: string;
 }
 
-const MONTHS: Record<string, string> = { Jan: "01", Feb: "02", Mar: "03", Apr: "04", May: "05", Jun: "06", Jul: "07", Aug: "08", Sep: "09", Oct: "10", Nov: "11", Dec: "12" };
+const MONTHS: Record<string, string> = {
+  Jan: "01",
+  Feb: "02",
+  Mar: "03",
+  Apr: "04",
+  May: "05",
+  Jun: "06",
+  Jul: "07",
+  Aug: "08",
+  Sep: "09",
+  Oct: "10",
+  Nov: "11",
+  Dec: "12",
+};
 
 function personOf(archiveAuthor: string, line: number): Person {
   const person = PEOPLE.find((p) => archiveAuthor.includes(p.given) && archiveAuthor.includes(p.family));
@@ -61,8 +74,16 @@ export function parseThread(text: string): Post[] {
   const posts: Post[] = [];
   for (let i = 0; i < lines.length; i += 4) {
     const [author, when, subject, body] = lines.slice(i, i + 4) as [string, string, string, string];
-    if (!/VP problematic for backend drivers on IA64\?/.test(subject)) throw new Error(`thread text, line ${i + 3}: expected the thread's subject, got "${subject}"`);
-    posts.push({ index: i / 4, archiveAuthor: author.trim(), person: personOf(author, i + 1), ...parseWhen(when, i + 2), subject: subject.trim(), body });
+    if (!/VP problematic for backend drivers on IA64\?/.test(subject))
+      throw new Error(`thread text, line ${i + 3}: expected the thread's subject, got "${subject}"`);
+    posts.push({
+      index: i / 4,
+      archiveAuthor: author.trim(),
+      person: personOf(author, i + 1),
+      ...parseWhen(when, i + 2),
+      subject: subject.trim(),
+      body,
+    });
   }
   return posts;
 }

@@ -4,7 +4,7 @@ const m = createMachine({ arch: "ia64", memory: "1 GiB" }); // ia64: 16 KiB page
 const pm = m.createDomain({ name: "dom0", mode: "P==M", memory: "64 MiB" });
 const p2m = m.createDomain({ name: "drv1", mode: "P2M", memory: "64 MiB", privileged: true });
 const vp = m.createDomain({ name: "drv2", mode: "VP", memory: "64 MiB", privileged: true });
-const hex = (n: number) => "0x" + n.toString(16);
+const hex = (n: number) => `0x${n.toString(16)}`;
 
 // Each domain's p2m: pseudo-physical frame (PFN) -> machine frame (MFN), first runs only.
 for (const d of m.snapshot().domains) {
@@ -13,8 +13,12 @@ for (const d of m.snapshot().domains) {
 }
 
 // Map one page for a device in each domain, the way its mode allows.
-for (const [dom, backend] of [[pm, "direct"], [p2m, "p2m"], [vp, "hypercall"]] as const) {
-  const disk = m.attachDevice({ name: "sd-" + dom.name, domain: dom, dmaMask: 32 });
+for (const [dom, backend] of [
+  [pm, "direct"],
+  [p2m, "p2m"],
+  [vp, "hypercall"],
+] as const) {
+  const disk = m.attachDevice({ name: `sd-${dom.name}`, domain: dom, dmaMask: 32 });
   const dma = dom.dmaApi(disk, backend);
   const buf = dom.alloc("16 KiB");
   const start = m.stats().cost.total;

@@ -7,7 +7,11 @@ import { createMachine, createRequestQueue } from "dma-lab";
 const pem = Array.from({ length: 32768 }, (_, i) => 8192 + i);
 function run(mode: "P==M" | "P2M", backend: "direct" | "swiotlb" | "p2m", op: "write" | "read") {
   const m = createMachine({ arch: "ia64", memory: "4 GiB", era: "2006", seed: 1 });
-  const dom0 = m.createDomain({ name: "dom0", mode, ...(mode === "P==M" ? { layout: pem } : { memory: "512 MiB", layout: "fragmented" as const }) });
+  const dom0 = m.createDomain({
+    name: "dom0",
+    mode,
+    ...(mode === "P==M" ? { layout: pem } : { memory: "512 MiB", layout: "fragmented" as const }),
+  });
   const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 28 });
   const queue = createRequestQueue(dom0.dmaApi(disk, backend));
   const low = dom0.alloc("256 MiB"); // taken, so that the buffer lies above the disk's reach
@@ -34,7 +38,9 @@ function run(mode: "P==M" | "P2M", backend: "direct" | "swiotlb" | "p2m", op: "w
   const copyCycles = copies.reduce((n, e) => n + (e.cost ?? 0), 0);
   const kmaps = events.filter((e) => e.kind === "kmap").length;
   const who = backend === "swiotlb" ? "DMA layer" : "block layer";
-  console.log(`${mode} ${op}, ${who} bounces: ${copies.length} cop${copies.length === 1 ? "y" : "ies"}, ${copyCycles} cycles copying, ${kmaps} kmap() calls; ${outcome}`);
+  console.log(
+    `${mode} ${op}, ${who} bounces: ${copies.length} cop${copies.length === 1 ? "y" : "ies"}, ${copyCycles} cycles copying, ${kmaps} kmap() calls; ${outcome}`,
+  );
 }
 for (const op of ["write", "read"] as const) {
   run("P==M", "direct", op);

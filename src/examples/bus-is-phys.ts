@@ -16,6 +16,8 @@ for (const backend of ["direct", "swiotlb", "iommu"] as const) {
   const bus = queue.map(rq).segments[0].busAddress;
   const seen = new TextDecoder().decode(disk.read(bus, 13));
   queue.complete(rq);
-  console.log(`${backend}: PCI_DMA_BUS_IS_PHYS = ${dma.isPhys ? 1 : 0}; buffer at 0x${buf.toString(16)}; the disk reads "${seen}" at bus 0x${bus.toString(16)}`);
+  console.log(
+    `${backend}: PCI_DMA_BUS_IS_PHYS = ${dma.isPhys ? 1 : 0}; buffer at 0x${buf.toString(16)}; the disk reads "${seen}" at bus 0x${bus.toString(16)}`,
+  );
   for (const e of m.trace.filter((e) => e.kind === "bounce-copy" || e.kind === "iommu-map")) console.log(`  [${e.kind}] ${e.message}`);
 }

@@ -24,6 +24,11 @@ for (const backend of BACKEND_NAMES) {
   dma.unmapSingle(bus, SIZE, "TO_DEVICE");
   const after = m.stats();
   const n = (k: EventKind) => (after.events[k] ?? 0) - (before.events[k] ?? 0);
-  const work = WORK.filter((k) => n(k) > 0).map((k) => `${n(k)} ${k}`).join(", ") || "no translation";
-  console.log(`${backend} (${dom0.mode}): bus 0x${bus.toString(16)}, disk read "${got}"; ${work}; ${after.cost.total - before.cost.total} cycles`);
+  const work =
+    WORK.filter((k) => n(k) > 0)
+      .map((k) => `${n(k)} ${k}`)
+      .join(", ") || "no translation";
+  console.log(
+    `${backend} (${dom0.mode}): bus 0x${bus.toString(16)}, disk read "${got}"; ${work}; ${after.cost.total - before.cost.total} cycles`,
+  );
 }

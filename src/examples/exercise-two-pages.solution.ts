@@ -6,7 +6,8 @@ const m = createMachine({ arch: "ia64", memory: "1 GiB" });
 const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB" });
 const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 32 });
 const dma = dom0.dmaApi(disk, "p2m");
-const SIZE = 32 * 1024, PAGE = m.pageSize;
+const SIZE = 32 * 1024,
+  PAGE = m.pageSize;
 const block = dom0.alloc(SIZE);
 dom0.write(block, new Uint8Array(SIZE).fill(0x5a)); // the data to write
 

@@ -7,7 +7,8 @@ const m = createMachine({ arch: "ia64", memory: "1 GiB", swiotlb: { size: "256 K
 const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB" });
 const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 32 });
 const dma = dom0.dmaApi(nic, "xen-swiotlb");
-const RING = 8, SIZE = 64 * 1024;
+const RING = 8,
+  SIZE = 64 * 1024;
 
 const ring: { buffer: number; bus: number }[] = [];
 for (let i = 0; i < RING; i++) {

@@ -7,6 +7,6 @@ const buf = dom0.alloc("16 KiB");
 dom0.write(buf, new TextEncoder().encode("hello from dom0"));
 const bus = dma.mapSingle(buf, 16, "TO_DEVICE");
 if (dma.mappingError(bus)) throw new Error("mapping failed");
-console.log("bus address", "0x" + bus.toString(16));
+console.log("bus address", `0x${bus.toString(16)}`);
 console.log(new TextDecoder().decode(disk.read(bus, 15)));
 dma.unmapSingle(bus, 16, "TO_DEVICE");

@@ -9,8 +9,11 @@ for (const strategy of ["map", "tag"] as const) {
 
   const buf = domU.alloc("16 KiB"); // blkfront's I/O buffer
   const gref = domU.grantAccess(domU.pfnOf(buf), dom0);
-  const g = dom0.mapGrant(domU, gref, { host: strategy === "map" }), page = g.page!; // "tag": no host map
-  console.log(`${strategy}: struct page pfn 0x${page.pfn.toString(16)}, flags [${page.flags}], private ${page.private}, CPU address ${g.address === null ? "none" : "0x" + g.address.toString(16)}`);
+  const g = dom0.mapGrant(domU, gref, { host: strategy === "map" }),
+    page = g.page!; // "tag": no host map
+  console.log(
+    `${strategy}: struct page pfn 0x${page.pfn.toString(16)}, flags [${page.flags}], private ${page.private}, CPU address ${g.address === null ? "none" : `0x${g.address.toString(16)}`}`,
+  );
 
   const bus = dma.mapPage(page, 0, 512, "FROM_DEVICE"); // a READ: disk -> domU's page
   disk.write(bus, new TextEncoder().encode("sector 0"));

@@ -8,8 +8,13 @@ const cases = [
 ] as const;
 for (const c of cases) {
   const r = blkbackRoundTrip({
-    machine: { arch: "ia64", memory: "512 MiB", era: "2006" }, dom0Memory: "64 MiB", domUMemory: "64 MiB",
-    backend: "p2m", foreignPages: c.foreignPages, dmaMask: c.dmaMask, sectors: 32,
+    machine: { arch: "ia64", memory: "512 MiB", era: "2006" },
+    dom0Memory: "64 MiB",
+    domUMemory: "64 MiB",
+    backend: "p2m",
+    foreignPages: c.foreignPages,
+    dmaMask: c.dmaMask,
+    sectors: 32,
   });
   const queue = r.machine.trace.find((e) => e.kind === "block")!.message;
   console.log(`${c.foreignPages}, ${c.dmaMask}-bit disk: ${r.ok ? "data arrived" : "FAILED"}`);

@@ -5,10 +5,18 @@ import { blkbackRoundTrip } from "dma-lab";
 // the device runs the whole length from there ("first-frame").
 for (const xenMergeCheck of [true, false]) {
   const r = blkbackRoundTrip({
-    machine: { arch: "ia64", memory: "256 MiB" }, dom0Memory: "32 MiB", domUMemory: "16 MiB",
-    backend: "p2m", op: "read", sectors: 96, xenMergeCheck, sgMapping: "first-frame",
+    machine: { arch: "ia64", memory: "256 MiB" },
+    dom0Memory: "32 MiB",
+    domUMemory: "16 MiB",
+    backend: "p2m",
+    op: "read",
+    sectors: 96,
+    xenMergeCheck,
+    sgMapping: "first-frame",
   });
-  console.log(`Xen merge check ${xenMergeCheck ? "on" : "off"}: ${r.bioVecs} bio_vecs -> ${r.dmaSegments} DMA segment(s); domU got its data: ${r.bytesIdentical}`);
+  console.log(
+    `Xen merge check ${xenMergeCheck ? "on" : "off"}: ${r.bioVecs} bio_vecs -> ${r.dmaSegments} DMA segment(s); domU got its data: ${r.bytesIdentical}`,
+  );
   for (const e of r.trace.filter((e) => e.kind === "block" && e.message.startsWith("merge"))) {
     console.log(`  ${e.message.replace(/^merge bio_vec at (\S+) with (\S+): /, "$1 + $2: ")}`);
   }

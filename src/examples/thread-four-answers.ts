@@ -12,7 +12,12 @@ function driver(dma: DmaApi, buffer: number): number | null {
   return bus;
 }
 
-const answers: [DomainMode, BackendName][] = [["P2M", "p2m"], ["P==M", "direct"], ["VP", "hypercall"], ["VP", "iommu"]];
+const answers: [DomainMode, BackendName][] = [
+  ["P2M", "p2m"],
+  ["P==M", "direct"],
+  ["VP", "hypercall"],
+  ["VP", "iommu"],
+];
 for (const [mode, backend] of answers) {
   const m = createMachine({ arch: "ia64", memory: "1 GiB" });
   const dom0 = m.createDomain({ name: "dom0", mode, memory: "256 MiB" });
@@ -21,6 +26,8 @@ for (const [mode, backend] of answers) {
   const buffer = dom0.alloc(SIZE);
   const bus = driver(dom0.dmaApi(disk, backend), buffer);
   const work = m.trace.filter((e) => ["translate", "hypercall", "iommu-map", "iotlb-flush"].includes(e.kind));
-  console.log(`${mode.padEnd(4)} ${backend.padEnd(9)} buffer 0x${buffer.toString(16)} -> ${bus === null ? "mapping error" : "bus 0x" + bus.toString(16)}` +
-    ` (${work.map((e) => e.kind).join(", ") || "nothing to translate"}; ${m.stats().cost.total} cycles)`);
+  console.log(
+    `${mode.padEnd(4)} ${backend.padEnd(9)} buffer 0x${buffer.toString(16)} -> ${bus === null ? "mapping error" : `bus 0x${bus.toString(16)}`}` +
+      ` (${work.map((e) => e.kind).join(", ") || "nothing to translate"}; ${m.stats().cost.total} cycles)`,
+  );
 }

@@ -14,13 +14,14 @@ function wake(root: HTMLElement, pending?: string): void {
   root.dataset.explorableLoading = "1";
   if (pending) root.dataset.explorablePending = pending;
   root.setAttribute("aria-busy", "true");
-  runtime ??= import("./runtime");
+  runtime ??= import("./runtime.js");
   runtime
     .then((r) => r.mount(root))
     .catch((err: unknown) => {
       root.removeAttribute("aria-busy");
       const note = root.querySelector(".dma-explorable-description");
-      if (note) note.textContent = `The interactive figure could not load (${err instanceof Error ? err.message : String(err)}); the picture shows the default settings.`;
+      if (note)
+        note.textContent = `The interactive figure could not load (${err instanceof Error ? err.message : String(err)}); the picture shows the default settings.`;
     });
 }
 

@@ -18,7 +18,8 @@ export function mount(root: HTMLElement): void {
   let machine: Machine;
   let current: Settings;
 
-  const settings = (): Settings => Object.fromEntries(scenario.controls.map((c) => [c.name, (form.elements.namedItem(c.name) as HTMLSelectElement).value]));
+  const settings = (): Settings =>
+    Object.fromEntries(scenario.controls.map((c) => [c.name, (form.elements.namedItem(c.name) as HTMLSelectElement).value]));
   const load = (keepStep: boolean): void => {
     const s = settings();
     current = s;

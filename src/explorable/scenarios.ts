@@ -92,9 +92,21 @@ const addressModes: ExplorableScenario = {
       disk.read(bus, 2 * PAGE);
       dma.unmapSingle(bus, 2 * PAGE, "TO_DEVICE");
     } else {
-      const sg = dma.mapSg([{ address: buf, length: PAGE }, { address: buf + PAGE, length: PAGE }], "TO_DEVICE");
+      const sg = dma.mapSg(
+        [
+          { address: buf, length: PAGE },
+          { address: buf + PAGE, length: PAGE },
+        ],
+        "TO_DEVICE",
+      );
       for (const seg of sg.segments) disk.read(seg.busAddress, seg.length);
-      dma.unmapSg([{ address: buf, length: PAGE }, { address: buf + PAGE, length: PAGE }], "TO_DEVICE");
+      dma.unmapSg(
+        [
+          { address: buf, length: PAGE },
+          { address: buf + PAGE, length: PAGE },
+        ],
+        "TO_DEVICE",
+      );
     }
     return m;
   },
@@ -197,7 +209,12 @@ const foreignPage: ExplorableScenario = {
   run(s) {
     const m = machine();
     const iommu = s.iommu === "on";
-    const dom0 = m.createDomain({ name: "dom0", mode: iommu ? "VP" : "P2M", memory: "128 KiB", foreignPages: s.strategy === "tag" ? "tag" : "map" });
+    const dom0 = m.createDomain({
+      name: "dom0",
+      mode: iommu ? "VP" : "P2M",
+      memory: "128 KiB",
+      foreignPages: s.strategy === "tag" ? "tag" : "map",
+    });
     const domU = m.createDomain({ name: "domU1", mode: "VP", memory: "128 KiB", privileged: false });
     const sda = m.attachDevice({ name: "sda", domain: dom0, iommu });
     const dma = dom0.dmaApi(sda, iommu ? "iommu" : "p2m");
@@ -228,7 +245,11 @@ export type ExplorableName = keyof typeof EXPLORABLE_SCENARIOS;
 /** The named scenario; an unknown name throws, listing the known ones (a typo in a page fails the build). */
 export function explorableScenario(name: string): ExplorableScenario {
   if (!Object.hasOwn(EXPLORABLE_SCENARIOS, name)) {
-    throw new SimError("INVALID_ARGUMENT", `unknown explorable scenario ${describeValue(name)} (known: ${Object.keys(EXPLORABLE_SCENARIOS).join(", ")})`, "scenario");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `unknown explorable scenario ${describeValue(name)} (known: ${Object.keys(EXPLORABLE_SCENARIOS).join(", ")})`,
+      "scenario",
+    );
   }
   return EXPLORABLE_SCENARIOS[name as ExplorableName];
 }

@@ -30,7 +30,9 @@ export function initialStep(scenario: ExplorableScenario, m: Machine): number {
 
 /** "dom0's mode: VP + IOMMU": what the controls are set to, so the description says what changed. */
 function settingsText(scenario: ExplorableScenario, settings: Settings): string {
-  return scenario.controls.map((c) => `${c.label}: ${c.choices.find((ch) => ch.value === settings[c.name])?.label ?? settings[c.name]}`).join(", ");
+  return scenario.controls
+    .map((c) => `${c.label}: ${c.choices.find((ch) => ch.value === settings[c.name])?.label ?? settings[c.name]}`)
+    .join(", ");
 }
 
 function list(changes: SnapshotChange[]): string {
@@ -68,12 +70,20 @@ export function stepView(scenario: ExplorableScenario, settings: Settings, m: Ma
   const event = m.trace[at - 1]!;
   const snapshot = m.snapshot({ at });
   const changes = m.changes({ at });
-  const news = [changes.appeared.length > 0 ? `New: ${list(changes.appeared)}.` : "", changes.gone.length > 0 ? `Gone: ${list(changes.gone)}.` : "", changes.changed.length > 0 ? `Changed: ${list(changes.changed)}.` : ""].filter(Boolean);
+  const news = [
+    changes.appeared.length > 0 ? `New: ${list(changes.appeared)}.` : "",
+    changes.gone.length > 0 ? `Gone: ${list(changes.gone)}.` : "",
+    changes.changed.length > 0 ? `Changed: ${list(changes.changed)}.` : "",
+  ].filter(Boolean);
   return {
     step: at,
     steps,
     position: `Event ${at} of ${steps}: ${event.kind}`,
-    description: [`${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${/[.!?]$/.test(event.message) ? event.message : `${event.message}.`}`, ...news, `Now: ${holdings(snapshot)}.`].join(" "),
+    description: [
+      `${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${/[.!?]$/.test(event.message) ? event.message : `${event.message}.`}`,
+      ...news,
+      `Now: ${holdings(snapshot)}.`,
+    ].join(" "),
     variants: memoryMapVariants(snapshot, { trace: [event], uptoSeq: at, title: scenario.title, idPrefix }),
   };
 }

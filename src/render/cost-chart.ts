@@ -70,8 +70,22 @@ function niceStep(max: number, ticks = 5): number {
 }
 
 function checkResults(results: unknown): asserts results is StrategyResult[] {
-  const ok = Array.isArray(results) && results.every((r) => typeof r === "object" && r !== null && typeof (r as StrategyResult).name === "string" && typeof (r as StrategyResult).total === "number" && typeof (r as StrategyResult).breakdown === "object");
-  if (!ok) throw new SimError("INVALID_ARGUMENT", `renderCostChart(results): results must be what compareStrategies returns (an array of { name, total, perOp, breakdown, ... }), got ${describeValue(results)}`, "results");
+  const ok =
+    Array.isArray(results) &&
+    results.every(
+      (r) =>
+        typeof r === "object" &&
+        r !== null &&
+        typeof (r as StrategyResult).name === "string" &&
+        typeof (r as StrategyResult).total === "number" &&
+        typeof (r as StrategyResult).breakdown === "object",
+    );
+  if (!ok)
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart(results): results must be what compareStrategies returns (an array of { name, total, perOp, breakdown, ... }), got ${describeValue(results)}`,
+      "results",
+    );
 }
 
 /**
@@ -81,13 +95,23 @@ function checkResults(results: unknown): asserts results is StrategyResult[] {
  */
 export function renderCostChart(results: readonly StrategyResult[], options: CostChartOptions = {}): string {
   checkResults(results);
-  if (typeof options !== "object" || options === null) throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
+  if (typeof options !== "object" || options === null)
+    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
   const width = options.width ?? 760;
   if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
-    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`, "options.width");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`,
+      "options.width",
+    );
   }
   const mode = options.value ?? "perOp";
-  if (mode !== "perOp" && mode !== "total") throw new SimError("INVALID_ARGUMENT", `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`, "options.value");
+  if (mode !== "perOp" && mode !== "total")
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`,
+      "options.value",
+    );
   const opName = options.opName ?? "op";
   const unit = mode === "perOp" ? `cycles per ${opName}` : "cycles";
   const scaleOf = (r: StrategyResult) => (mode === "perOp" ? (r.ops > 0 ? 1 / r.ops : 0) : 1);
@@ -96,11 +120,16 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   // Kinds ordered by their share over all bars: the biggest cost sits next to the axis.
   const weight = new Map<string, number>();
   for (const r of results) for (const [k, v] of Object.entries(r.breakdown)) weight.set(k, (weight.get(k) ?? 0) + (v ?? 0) * scaleOf(r));
-  const kinds = [...weight.entries()].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+  const kinds = [...weight.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k]) => k);
 
   const nameWidth = Math.min(180, width * 0.3, Math.max(60, ...results.map((r) => textWidth(r.name, 11, true) + 12)));
   const x0 = LEFT_PAD + nameWidth;
-  const totals = results.map((r) => `${grouped(valueOf(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`);
+  const totals = results.map(
+    (r) => `${grouped(valueOf(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`,
+  );
   const labelRoom = Math.min(220, Math.max(60, ...totals.map((t) => textWidth(t, 11) + 10)));
   // Totals beside the bars when there is room, else under them, so the bars keep the width.
   const totalsBelow = width - x0 - labelRoom - 8 < MIN_PLOT_BESIDE_TOTALS;
@@ -126,7 +155,10 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   const plotBottom = plotTop + results.length * rowH;
   for (let v = 0; v <= axisMax + step / 2; v += step) {
     const x = x0 + sx(v);
-    parts.push(el("line", { class: "dm-axis", x1: x, y1: plotTop - 2, x2: x, y2: plotBottom }), text(x, plotBottom + 12, grouped(v), { class: "dm-small", "text-anchor": "middle" }));
+    parts.push(
+      el("line", { class: "dm-axis", x1: x, y1: plotTop - 2, x2: x, y2: plotBottom }),
+      text(x, plotBottom + 12, grouped(v), { class: "dm-small", "text-anchor": "middle" }),
+    );
   }
   results.forEach((r, i) => {
     const top = plotTop + i * rowH + (ROW_H - BAR_H) / 2;
@@ -143,7 +175,9 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
           "g",
           { class: "dm-segment", "data-kind": k, "data-value": Math.round(v * 100) / 100 },
           el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x, y: top, width: Math.max(0.5, w), height: BAR_H }),
-          textWidth(inside, 9) + 4 <= w ? text(x + w / 2, top + BAR_H / 2 + 3, inside, { class: "dm-small dm-on-bar", "text-anchor": "middle" }) : "",
+          textWidth(inside, 9) + 4 <= w
+            ? text(x + w / 2, top + BAR_H / 2 + 3, inside, { class: "dm-small dm-on-bar", "text-anchor": "middle" })
+            : "",
           tooltip(`${r.name}: ${k} ${grouped(v)} ${unit} (${share}%)`),
         ),
       );
@@ -154,7 +188,11 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
       el(
         "g",
         { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(valueOf(r) * 100) / 100 },
-        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), { "text-anchor": "end", "font-weight": 600, class: "dm-bar-name" }),
+        text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), {
+          "text-anchor": "end",
+          "font-weight": 600,
+          class: "dm-bar-name",
+        }),
         ...bar,
         totalsBelow
           ? text(x0, top + BAR_H + 13, fitText(totals[i]!, width - x0 - 8, 11), { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` })
@@ -164,17 +202,38 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
     );
   });
   y = plotBottom + 24;
-  const items: LegendItem[] = kinds.map((k) => ({ swatch: (lx, ly) => el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x: lx, y: ly, width: 12, height: 12 }), label: k }));
+  const items: LegendItem[] = kinds.map((k) => ({
+    swatch: (lx, ly) => el("rect", { class: `dm-bar dm-k${kindColour(k)}`, x: lx, y: ly, width: 12, height: 12 }),
+    label: k,
+  }));
   const legend = drawLegend(items, LEFT_PAD, width - 16, y);
   parts.push(legend.svg);
   y += legend.height + 4;
   const summary = `${options.title ? `${options.title}. ` : ""}${unit} by strategy: ${results
-    .map((r) => `${r.name} ${grouped(valueOf(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${kinds.length ? `, of which ${kinds.filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0).map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`).join(", ")}` : ""}`)
+    .map(
+      (r) =>
+        `${r.name} ${grouped(valueOf(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${
+          kinds.length
+            ? `, of which ${kinds
+                .filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0)
+                .map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`)
+                .join(", ")}`
+            : ""
+        }`,
+    )
     .join("; ")}.`;
   const height = Math.ceil(y + 4);
   return el(
     "svg",
-    { xmlns: "http://www.w3.org/2000/svg", class: "dmalab dm-cost-chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": summary },
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      class: "dmalab dm-cost-chart",
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": summary,
+    },
     tooltip(options.title ?? "Cost by strategy"),
     `<style>${styleSheet()}</style>`,
     ...parts,

@@ -95,7 +95,15 @@ function build(segments: readonly Segment[], detail: readonly number[], split: b
 }
 
 /** Adds cells for [from, to); returns the segment index reached. */
-function stretch(cells: Cell[], segments: readonly Segment[], seg: number, from: number, to: number, split: boolean, wholeUpTo: number): number {
+function stretch(
+  cells: Cell[],
+  segments: readonly Segment[],
+  seg: number,
+  from: number,
+  to: number,
+  split: boolean,
+  wholeUpTo: number,
+): number {
   while (segments[seg]!.start + segments[seg]!.count <= from) seg++;
   const pieces: [Segment, number, number][] = [];
   for (let i = seg; i < segments.length && segments[i]!.start < to; i++) {

@@ -44,7 +44,12 @@ export interface FigureVariant {
 export function memoryMapVariants(snapshot: MachineSnapshot, options: MemoryMapOptions & { idPrefix: string }): FigureVariant[] {
   return FIGURE_LAYOUTS.map((layout) => ({
     layout,
-    svg: renderMemoryMap(snapshot, { ...options, width: layout.width, maxCells: Math.min(layout.maxCells, options.maxCells ?? layout.maxCells), idPrefix: `${options.idPrefix}-${layout.name}` }),
+    svg: renderMemoryMap(snapshot, {
+      ...options,
+      width: layout.width,
+      maxCells: Math.min(layout.maxCells, options.maxCells ?? layout.maxCells),
+      idPrefix: `${options.idPrefix}-${layout.name}`,
+    }),
   }));
 }
 

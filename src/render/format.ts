@@ -21,7 +21,6 @@ function trim(x: number): string {
 }
 
 /** "1 page" / "3 pages". */
-export function plural(n: number, word: string, pluralWord = word + "s"): string {
+export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${grouped(n)} ${n === 1 ? word : pluralWord}`;
 }
-

@@ -30,10 +30,13 @@ export function drawLegend(items: readonly LegendItem[], x0: number, width: numb
 
 /** A filled square swatch with the given classes. */
 export function boxSwatch(className: string, extra = ""): (x: number, y: number) => string {
-  return (x, y) => el("rect", { class: className, x, y, width: SWATCH, height: SWATCH }) + (extra ? el("rect", { x, y, width: SWATCH, height: SWATCH, fill: extra }) : "");
+  return (x, y) =>
+    el("rect", { class: className, x, y, width: SWATCH, height: SWATCH }) +
+    (extra ? el("rect", { x, y, width: SWATCH, height: SWATCH, fill: extra }) : "");
 }
 
 /** A short line swatch with the given classes (and optional arrowhead marker id). */
 export function lineSwatch(className: string, marker?: string): (x: number, y: number) => string {
-  return (x, y) => el("path", { class: className, d: `M${x} ${y + SWATCH / 2}h${SWATCH}`, "marker-end": marker ? `url(#${marker})` : undefined });
+  return (x, y) =>
+    el("path", { class: className, d: `M${x} ${y + SWATCH / 2}h${SWATCH}`, "marker-end": marker ? `url(#${marker})` : undefined });
 }

@@ -80,7 +80,20 @@ const PAGES_PER_ITEM = 8;
 
 const INCIDENT_KINDS = new Set(["stray-dma", "iommu-fault", "iotlb-stale", "unmapped-dma", "mapping-error"]);
 // Not "exchange": xen_swiotlb_fixup's setup-time exchanges would crowd out the reader's own calls.
-const CPU_KINDS = new Set(["map", "unmap", "sync", "alloc", "bounce-copy", "kmap", "cpu-copy", "grant", "grant-map", "grant-unmap", "p2m-update", "dma-debug"]);
+const CPU_KINDS = new Set([
+  "map",
+  "unmap",
+  "sync",
+  "alloc",
+  "bounce-copy",
+  "kmap",
+  "cpu-copy",
+  "grant",
+  "grant-map",
+  "grant-unmap",
+  "p2m-update",
+  "dma-debug",
+]);
 
 function pages(address: number, bytes: number | undefined, pageSize: number): number[] {
   const first = Math.floor(address / pageSize);
@@ -91,7 +104,17 @@ function pages(address: number, bytes: number | undefined, pageSize: number): nu
 }
 
 class Collector {
-  readonly a: Activity = { candidates: new Map(), marks: new Map(), touches: [], incidents: [], bounces: [], staleLinks: [], extraIova: new Map(), current: undefined, eventsCounted: 0 };
+  readonly a: Activity = {
+    candidates: new Map(),
+    marks: new Map(),
+    touches: [],
+    incidents: [],
+    bounces: [],
+    staleLinks: [],
+    extraIova: new Map(),
+    current: undefined,
+    eventsCounted: 0,
+  };
   private readonly devices: Map<string, { domain: string; group: string | null }>;
 
   constructor(readonly s: MachineSnapshot) {
@@ -194,7 +217,9 @@ function liveState(c: Collector): void {
   for (const d of s.domains) {
     for (const p of d.pages) {
       c.candidate(`domain:${d.name}`, p.pfn, PRIORITY.active);
-      c.mark(`domain:${d.name}`, p.pfn).notes.push(`struct page flags: ${p.flags.join(", ") || "none"}${p.private === null ? "" : `, private ${p.private}`}`);
+      c.mark(`domain:${d.name}`, p.pfn).notes.push(
+        `struct page flags: ${p.flags.join(", ") || "none"}${p.private === null ? "" : `, private ${p.private}`}`,
+      );
     }
   }
   for (const io of s.iommu) {
@@ -203,7 +228,9 @@ function liveState(c: Collector): void {
       if (!e.stale) continue;
       c.candidate(band, e.iovaPage, PRIORITY.warning);
       c.iovaPage(band, e.iovaPage);
-      c.mark(band, e.iovaPage).warnings.push(`stale IOTLB entry: IOVA ${hex(e.iovaPage * ps)} still reaches machine ${hex(e.mfn * ps)} until the next flush`);
+      c.mark(band, e.iovaPage).warnings.push(
+        `stale IOTLB entry: IOVA ${hex(e.iovaPage * ps)} still reaches machine ${hex(e.mfn * ps)} until the next flush`,
+      );
       c.candidate("machine", e.mfn, PRIORITY.warning);
       c.a.staleLinks.push({ band, iova: e.iovaPage, mfn: e.mfn });
     }
@@ -238,7 +265,8 @@ function incident(c: Collector, e: TraceEvent): void {
     c.candidate(band, page, priority);
     c.iovaPage(band, page);
     note(c.mark(band, page));
-    if (e.device) c.a.touches.push({ device: e.device, band, index: page, kind: isError ? "error" : "warning", seq: e.seq, note: e.message });
+    if (e.device)
+      c.a.touches.push({ device: e.device, band, index: page, kind: isError ? "error" : "warning", seq: e.seq, note: e.message });
     c.a.incidents.push({ kind, seq: e.seq, message: e.message, device: e.device, band, index: page });
     if (kind === "iotlb-stale" && e.machineAddress !== undefined) {
       const mfn = Math.floor(e.machineAddress / ps);
@@ -255,7 +283,8 @@ function incident(c: Collector, e: TraceEvent): void {
   onMachine(mfn);
   const band = c.busBand(e.device);
   if (e.device) {
-    if (band === "machine") c.a.touches.push({ device: e.device, band, index: mfn, kind: isError ? "error" : "warning", seq: e.seq, note: e.message });
+    if (band === "machine")
+      c.a.touches.push({ device: e.device, band, index: mfn, kind: isError ? "error" : "warning", seq: e.seq, note: e.message });
     else if (e.busAddress !== undefined) {
       const page = Math.floor(e.busAddress / ps);
       c.candidate(band, page, priority);

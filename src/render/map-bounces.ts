@@ -26,8 +26,24 @@ export function drawBounces(a: Activity, row: readonly PlacedBand[], marker: str
     const x2 = to.x + to.w / 2;
     const y = band.y + band.h + 1;
     const depth = Math.min(34, 12 + Math.abs(x2 - x1) / 10);
-    const ends = b.dir === "TO_DEVICE" ? { "marker-end": `url(#${marker})` } : b.dir === "FROM_DEVICE" ? { "marker-start": `url(#${marker})` } : { "marker-start": `url(#${marker})`, "marker-end": `url(#${marker})` };
-    out.push(el("path", { class: "dm-arrow dm-bounce-arc", d: `M${x1} ${y}C${x1} ${y + depth} ${x2} ${y + depth} ${x2} ${y}`, "data-kind": "bounce", ...ends }, tooltip(`bounce copy (${b.dir}): ${b.note}`)));
+    const ends =
+      b.dir === "TO_DEVICE"
+        ? { "marker-end": `url(#${marker})` }
+        : b.dir === "FROM_DEVICE"
+          ? { "marker-start": `url(#${marker})` }
+          : { "marker-start": `url(#${marker})`, "marker-end": `url(#${marker})` };
+    out.push(
+      el(
+        "path",
+        {
+          class: "dm-arrow dm-bounce-arc",
+          d: `M${x1} ${y}C${x1} ${y + depth} ${x2} ${y + depth} ${x2} ${y}`,
+          "data-kind": "bounce",
+          ...ends,
+        },
+        tooltip(`bounce copy (${b.dir}): ${b.note}`),
+      ),
+    );
   }
   return out.join("");
 }

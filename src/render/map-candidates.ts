@@ -89,7 +89,10 @@ export function candidateLists(model: MapModel, a: Activity, budget: number): Ma
     // Stable sort on priority alone: within a priority, first noticed first. Live mappings are
     // noticed newest first in every band, so when only some fit, the PFN, MFN and IOVA bands
     // keep the same mappings and their links meet.
-    lists.set(band.id, [...m].sort((x, y) => x[1] - y[1]).map(([index]) => index));
+    lists.set(
+      band.id,
+      [...m].sort((x, y) => x[1] - y[1]).map(([index]) => index),
+    );
   }
   return lists;
 }

@@ -62,46 +62,74 @@ function describe(model: MapModel, band: PlacedBand, cell: PlacedCell): string {
   const index = cell.start;
   if (spec.unit === "mfn") {
     const o = frameOwner(s, index);
-    const who = !o || o.owner === "free" ? "free" : o.owner === "Xen" ? "Xen" : `${o.owner}${o.pfn === undefined ? "" : ` PFN ${hex(o.pfn)}`}`;
+    const who =
+      !o || o.owner === "free" ? "free" : o.owner === "Xen" ? "Xen" : `${o.owner}${o.pfn === undefined ? "" : ` PFN ${hex(o.pfn)}`}`;
     return `MFN ${hex(index)} (machine ${hex(index * s.pageSize)}): ${who}${cell.kind === "pool" ? ", swiotlb bounce pool" : ""}`;
   }
   const target = follow(spec.links, index);
   if (spec.unit === "iova") {
     const perm = linkAt(spec.links, index)?.kind === "iommu-ro" ? "device may only read" : "device may read and write";
-    const spare = cell.kind === "iova-mapped" ? ": allocated with its range but holds no PTE (IOVA allocations round up to a power of two)" : `: ${nounOne(spec, cell)}`;
+    const spare =
+      cell.kind === "iova-mapped"
+        ? ": allocated with its range but holds no PTE (IOVA allocations round up to a power of two)"
+        : `: ${nounOne(spec, cell)}`;
     return `IOVA ${hex(index * s.pageSize)}${target === undefined ? spare : ` → MFN ${hex(target)} (${perm})`}`;
   }
   const name = spec.id.slice("domain:".length);
-  const kind = cell.kind === "ram" ? "" : cell.kind === "hole" ? " (unpopulated)" : cell.kind === "pool" ? " (swiotlb pool)" : cell.kind === "tagged" ? ` (tagged foreign page of ${cell.owner}: not mapped, page->private holds the grant handle)` : ` (foreign frame of ${cell.owner ?? "another domain"})`;
+  const kind =
+    cell.kind === "ram"
+      ? ""
+      : cell.kind === "hole"
+        ? " (unpopulated)"
+        : cell.kind === "pool"
+          ? " (swiotlb pool)"
+          : cell.kind === "tagged"
+            ? ` (tagged foreign page of ${cell.owner}: not mapped, page->private holds the grant handle)`
+            : ` (foreign frame of ${cell.owner ?? "another domain"})`;
   return `${name} PFN ${hex(index)}${target === undefined || cell.kind === "tagged" ? "" : ` → MFN ${hex(target)}`}${kind}`;
 }
 
 /** Fill classes of a cell. */
 function fillClass(model: MapModel, band: PlacedBand, cell: PlacedCell): string {
-  const colour = (owner: string | undefined) => (owner !== undefined && model.colourOf.has(owner) ? `dm-d${domainColour(model.colourOf.get(owner)!)}` : "dm-mixed");
+  const colour = (owner: string | undefined) =>
+    owner !== undefined && model.colourOf.has(owner) ? `dm-d${domainColour(model.colourOf.get(owner)!)}` : "dm-mixed";
   switch (cell.kind) {
     case "ram":
     case "pool":
-    case "foreign": return colour(cell.owner);
-    case "tagged": return `dm-tagged dm-s${domainColour(model.colourOf.get(cell.owner ?? "") ?? 0)}`;
-    case "free": return "dm-free";
-    case "xen": return "dm-xen";
+    case "foreign":
+      return colour(cell.owner);
+    case "tagged":
+      return `dm-tagged dm-s${domainColour(model.colourOf.get(cell.owner ?? "") ?? 0)}`;
+    case "free":
+      return "dm-free";
+    case "xen":
+      return "dm-xen";
     case "hole":
-    case "iova-free": return "dm-hole";
-    case "mixed": return "dm-mixed";
+    case "iova-free":
+      return "dm-hole";
+    case "mixed":
+      return "dm-mixed";
     case "iova-mapped": {
       if (cell.elided) return "dm-iova";
       const link = linkAt(band.spec.links, cell.start);
       return link === undefined ? "dm-iova dm-spare" : link.kind === "iommu-ro" ? "dm-iova dm-ro" : "dm-iova";
     }
-    case "iova-queued": return "dm-queued";
-    case "iova-reserved": return "dm-reserved";
-    default: return "dm-unmapped";
+    case "iova-queued":
+      return "dm-queued";
+    case "iova-reserved":
+      return "dm-reserved";
+    default:
+      return "dm-unmapped";
   }
 }
 
 function elisionLabel(spec: BandSpec, cell: PlacedCell, y: number, h: number): string {
-  const options = [elisionText(spec, cell), `… ${compact(cell.count)} ${SHORT_NOUN[cell.kind] ?? ""} …`.replace("  ", " "), compact(cell.count), "…"];
+  const options = [
+    elisionText(spec, cell),
+    `… ${compact(cell.count)} ${SHORT_NOUN[cell.kind] ?? ""} …`.replace("  ", " "),
+    compact(cell.count),
+    "…",
+  ];
   const fits = options.find((o) => textWidth(o, 9) <= cell.w - 3);
   if (!fits) return "";
   return text(cell.x + cell.w / 2, y + h / 2 + 3, fits, { class: "dm-small", "text-anchor": "middle" });
@@ -114,23 +142,55 @@ export function drawCells(model: MapModel, band: PlacedBand, a: Activity, hatch:
   const out: string[] = [];
   band.cells.forEach((cell, i) => {
     const m = marks.get(i);
-    const parts: string[] = [el("rect", { class: `dm-cell ${fillClass(model, band, cell)}${cell.elided ? " dm-elided" : ""}`, x: cell.x, y, width: cell.w, height: h })];
+    const parts: string[] = [
+      el("rect", {
+        class: `dm-cell ${fillClass(model, band, cell)}${cell.elided ? " dm-elided" : ""}`,
+        x: cell.x,
+        y,
+        width: cell.w,
+        height: h,
+      }),
+    ];
     if (cell.kind === "pool") parts.push(el("rect", { x: cell.x, y, width: cell.w, height: h, fill: `url(#${hatch})` }));
-    if (cell.kind === "foreign") parts.push(el("rect", { class: `dm-tagged dm-s${domainColour(model.colourOf.get(band.spec.id.slice("domain:".length)) ?? 0)}`, x: cell.x + 1.5, y: y + 1.5, width: Math.max(0, cell.w - 3), height: h - 3 }));
+    if (cell.kind === "foreign")
+      parts.push(
+        el("rect", {
+          class: `dm-tagged dm-s${domainColour(model.colourOf.get(band.spec.id.slice("domain:".length)) ?? 0)}`,
+          x: cell.x + 1.5,
+          y: y + 1.5,
+          width: Math.max(0, cell.w - 3),
+          height: h - 3,
+        }),
+      );
     if (cell.elided) parts.push(elisionLabel(band.spec, cell, y, h));
     if (m?.bounce) parts.push(el("rect", { class: "dm-bounce", x: cell.x + 1, y: y + h - 4, width: Math.max(1, cell.w - 2), height: 3 }));
     if (m && m.granted.length > 0) {
       const grantee = model.colourOf.get(m.granted[0]!);
       parts.push(el("path", { class: `dm-granted dm-d${domainColour(grantee ?? 0)}`, d: `M${cell.x + cell.w / 2 - 4} ${y - 1}h8l-4 6z` }));
     }
-    const outline = m && (m.errors.length ? "dm-err-box" : m.warnings.length ? "dm-warn-box" : m.live ? "dm-live" : m.current ? "dm-current" : "");
+    const outline =
+      m && (m.errors.length ? "dm-err-box" : m.warnings.length ? "dm-warn-box" : m.live ? "dm-live" : m.current ? "dm-current" : "");
     if (outline) parts.push(el("rect", { class: outline, x: cell.x + 1, y: y + 1, width: Math.max(1, cell.w - 2), height: h - 2 }));
-    if (m?.current && outline !== "dm-current") parts.push(el("rect", { class: "dm-current", x: cell.x - 1.5, y: y - 1.5, width: cell.w + 3, height: h + 3 }));
+    if (m?.current && outline !== "dm-current")
+      parts.push(el("rect", { class: "dm-current", x: cell.x - 1.5, y: y - 1.5, width: cell.w + 3, height: h + 3 }));
     const notes = m ? [...m.errors.map((e) => `✕ ${e}`), ...m.warnings.map((w) => `⚠ ${w}`), ...m.notes] : [];
     const tip = [describe(model, band, cell), ...[...new Set(notes)].slice(0, 6)].join("\n");
     const data = band.spec.unit === "pfn" ? "data-pfn" : band.spec.unit === "mfn" ? "data-mfn" : "data-iova";
     const cls = `dm-c${m?.errors.length ? " dm-has-error" : ""}${m?.warnings.length ? " dm-has-warning" : ""}${m?.live ? " dm-has-live" : ""}${cell.elided ? " dm-has-elision" : ""}`;
-    out.push(el("g", { class: cls, [data]: cell.start, "data-count": cell.count > 1 ? cell.count : undefined, "data-kind": cell.kind, "data-owner": cell.owner }, ...parts, tooltip(tip)));
+    out.push(
+      el(
+        "g",
+        {
+          class: cls,
+          [data]: cell.start,
+          "data-count": cell.count > 1 ? cell.count : undefined,
+          "data-kind": cell.kind,
+          "data-owner": cell.owner,
+        },
+        ...parts,
+        tooltip(tip),
+      ),
+    );
   });
   return el("g", { class: "dm-band", "data-band": band.spec.id }, ...out);
 }

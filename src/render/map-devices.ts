@@ -56,7 +56,9 @@ export function arrowsFor(touches: readonly Touch[], bands: ReadonlyMap<string, 
     list.push(a);
     perDevice.set(a.device, list);
   }
-  return [...perDevice.values()].flatMap((list) => list.sort((x, y) => RANK[y.kind] - RANK[x.kind] || y.seq - x.seq).slice(0, ARROWS_PER_DEVICE));
+  return [...perDevice.values()].flatMap((list) =>
+    list.sort((x, y) => RANK[y.kind] - RANK[x.kind] || y.seq - x.seq).slice(0, ARROWS_PER_DEVICE),
+  );
 }
 
 /** Where an arrow arrives: the bottom centre of its cell. */
@@ -87,10 +89,20 @@ export function placeDevices(s: MachineSnapshot, arrows: readonly Arrow[], x0: n
   return boxes;
 }
 
-const ARROW_CLASS: Record<Touch["kind"], string> = { mapped: "dm-arrow dm-mapped", read: "dm-arrow dm-read", write: "dm-arrow dm-write", error: "dm-arrow dm-error", warning: "dm-arrow dm-warning" };
+const ARROW_CLASS: Record<Touch["kind"], string> = {
+  mapped: "dm-arrow dm-mapped",
+  read: "dm-arrow dm-read",
+  write: "dm-arrow dm-write",
+  error: "dm-arrow dm-error",
+  warning: "dm-arrow dm-warning",
+};
 
 /** The boxes and their arrows. `marker(kind)` names the arrowhead marker ids. */
-export function drawDevices(boxes: readonly DeviceBox[], arrows: readonly Arrow[], marker: (kind: "plain" | "error" | "warning") => string): string {
+export function drawDevices(
+  boxes: readonly DeviceBox[],
+  arrows: readonly Arrow[],
+  marker: (kind: "plain" | "error" | "warning") => string,
+): string {
   const out: string[] = [];
   for (const box of boxes) {
     const mine = arrows.filter((a) => a.device === box.name).sort((a, b) => targetX(a) - targetX(b));
@@ -103,8 +115,29 @@ export function drawDevices(boxes: readonly DeviceBox[], arrows: readonly Arrow[
       const my = (sy + ty) / 2;
       const head = a.kind === "error" ? marker("error") : a.kind === "warning" ? marker("warning") : marker("plain");
       const ends = a.kind === "mapped" ? {} : a.kind === "read" ? { "marker-start": `url(#${head})` } : { "marker-end": `url(#${head})` };
-      const label = a.kind === "mapped" ? "mapped for" : a.kind === "read" ? "read by" : a.kind === "write" ? "written by" : a.kind === "error" ? "error:" : "warning:";
-      out.push(el("path", { class: ARROW_CLASS[a.kind], d: `M${r(sx)} ${r(sy)}C${r(sx)} ${r(my)} ${r(tx)} ${r(my)} ${r(tx)} ${r(ty)}`, "data-device": a.device, "data-kind": a.kind, ...ends }, tooltip(`${label} ${a.device}\n${a.notes.slice(-4).join("\n")}`)));
+      const label =
+        a.kind === "mapped"
+          ? "mapped for"
+          : a.kind === "read"
+            ? "read by"
+            : a.kind === "write"
+              ? "written by"
+              : a.kind === "error"
+                ? "error:"
+                : "warning:";
+      out.push(
+        el(
+          "path",
+          {
+            class: ARROW_CLASS[a.kind],
+            d: `M${r(sx)} ${r(sy)}C${r(sx)} ${r(my)} ${r(tx)} ${r(my)} ${r(tx)} ${r(ty)}`,
+            "data-device": a.device,
+            "data-kind": a.kind,
+            ...ends,
+          },
+          tooltip(`${label} ${a.device}\n${a.notes.slice(-4).join("\n")}`),
+        ),
+      );
     });
   }
   for (const box of boxes) {
@@ -129,6 +162,10 @@ function r(v: number): number {
 /** Arrowhead markers (ids `${prefix}-plain`, `-error`, `-warning`). */
 export function arrowMarkers(prefix: string): string {
   const one = (kind: string, cls: string) =>
-    el("marker", { id: `${prefix}-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, el("path", { d: "M0 0L10 5L0 10z", class: cls }));
+    el(
+      "marker",
+      { id: `${prefix}-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      el("path", { d: "M0 0L10 5L0 10z", class: cls }),
+    );
   return one("plain", "dm-head") + one("error", "dm-head-error") + one("warning", "dm-head-warning");
 }

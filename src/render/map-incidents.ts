@@ -15,16 +15,27 @@ export const INCIDENT_LINE_HEIGHT = 12;
 
 function wording(i: Incident): { label: string; error: boolean } {
   switch (i.kind) {
-    case "stray-dma": return { label: i.victim && i.victim !== "none" ? `stray DMA → ${i.victim}` : "stray DMA", error: true };
-    case "iommu-fault": return { label: "IOMMU fault", error: true };
-    case "iotlb-stale": return { label: "stale IOTLB", error: false };
-    case "unmapped-dma": return { label: "unmapped DMA", error: false };
-    default: return { label: "mapping error", error: false };
+    case "stray-dma":
+      return { label: i.victim && i.victim !== "none" ? `stray DMA → ${i.victim}` : "stray DMA", error: true };
+    case "iommu-fault":
+      return { label: "IOMMU fault", error: true };
+    case "iotlb-stale":
+      return { label: "stale IOTLB", error: false };
+    case "unmapped-dma":
+      return { label: "unmapped DMA", error: false };
+    default:
+      return { label: "mapping error", error: false };
   }
 }
 
 /** Labels for one band's incidents, placed on lines starting at `top`; returns the markup and how many lines it used. */
-export function drawIncidentLabels(incidents: readonly Incident[], band: PlacedBand, top: number, x0: number, right: number): { svg: string; lines: number } {
+export function drawIncidentLabels(
+  incidents: readonly Incident[],
+  band: PlacedBand,
+  top: number,
+  x0: number,
+  right: number,
+): { svg: string; lines: number } {
   // One label per event (a failed 2-page mapping is one problem, not two), spanning its cells.
   const groups = new Map<string, { inc: Incident; label: string; error: boolean; first: number; last: number }>();
   for (const inc of incidents) {
@@ -58,7 +69,13 @@ export function drawIncidentLabels(incidents: readonly Incident[], band: PlacedB
     if (line < 0) continue;
     taken[line]!.push([left, left + w]);
     used = Math.max(used, line + 1);
-    out.push(text(left, top + (line + 1) * INCIDENT_LINE_HEIGHT - 2, g.label, { class: `${g.error ? "dm-err-text" : "dm-warn-text"} dm-halo`, "data-incident": g.inc.kind, "data-victim": g.inc.victim }));
+    out.push(
+      text(left, top + (line + 1) * INCIDENT_LINE_HEIGHT - 2, g.label, {
+        class: `${g.error ? "dm-err-text" : "dm-warn-text"} dm-halo`,
+        "data-incident": g.inc.kind,
+        "data-victim": g.inc.victim,
+      }),
+    );
   }
   return { svg: out.join(""), lines: used };
 }

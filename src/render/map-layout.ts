@@ -57,10 +57,21 @@ export function shareBudget(needs: readonly number[], total: number): number[] {
 }
 
 /** Elides and places one row of bands within [x0, x0 + width). */
-export function placeRow<B extends BandSpec>(bands: readonly B[], candidates: ReadonlyMap<string, number[]>, budget: number, x0: number, width: number, y: number, h: number): PlacedBand<B>[] {
+export function placeRow<B extends BandSpec>(
+  bands: readonly B[],
+  candidates: ReadonlyMap<string, number[]>,
+  budget: number,
+  x0: number,
+  width: number,
+  y: number,
+  h: number,
+): PlacedBand<B>[] {
   const gaps = Math.max(0, bands.length - 1) * BAND_GAP_UNITS;
   const usable = Math.max(MIN_BAND_BUDGET, budget - gaps);
-  const budgets = shareBudget(bands.map((b) => segmentTotal(b.segments)), usable);
+  const budgets = shareBudget(
+    bands.map((b) => segmentTotal(b.segments)),
+    usable,
+  );
   const cellLists = bands.map((b, i) => elide(b.segments, candidates.get(b.id) ?? [], budgets[i]!));
   const widths = cellWidths(bands, cellLists, gaps, width);
   let x = x0;
@@ -83,7 +94,12 @@ export function placeRow<B extends BandSpec>(bands: readonly B[], candidates: Re
  * cells can stay at least 60% as wide as without it; otherwise only the row's spare width goes to
  * them and they show a shorter marker.
  */
-function cellWidths(bands: readonly BandSpec[], cellLists: readonly Cell[][], gaps: number, width: number): { unit: number; of(band: number, cell: number): number } {
+function cellWidths(
+  bands: readonly BandSpec[],
+  cellLists: readonly Cell[][],
+  gaps: number,
+  width: number,
+): { unit: number; of(band: number, cell: number): number } {
   const units = cellLists.reduce((sum, cells) => sum + cellUnits(cells), 0) + gaps;
   const plain = Math.min(MAX_CELL_WIDTH, width / Math.max(1, units));
   const full = cellLists.map((cells, i) => cells.map((c) => (c.elided ? textWidth(elisionText(bands[i]!, c), 9) + 8 : 0)));

@@ -63,7 +63,18 @@ export function aggregateLinks(runs: LinkSet, from: PlacedBand, to: PlacedBand):
         if (b < link.minTo) link.minTo = b;
         if (b + len - 1 > link.maxTo) link.maxTo = b + len - 1;
       } else {
-        pairs.set(key, { fromCell: fi, toCell: ti, kind: runKind, count: len, sumFrom: len * (a + (len - 1) / 2), sumTo: len * (b + (len - 1) / 2), minFrom: a, maxFrom: a + len - 1, minTo: b, maxTo: b + len - 1 });
+        pairs.set(key, {
+          fromCell: fi,
+          toCell: ti,
+          kind: runKind,
+          count: len,
+          sumFrom: len * (a + (len - 1) / 2),
+          sumTo: len * (b + (len - 1) / 2),
+          minFrom: a,
+          maxFrom: a + len - 1,
+          minTo: b,
+          maxTo: b + len - 1,
+        });
       }
       pos += len;
     }
@@ -92,7 +103,13 @@ function strokeWidth(count: number): number {
  * source band's bottom edge (domains above the machine) or its top edge (IOVA below it).
  * At most `limit` lines: hot ones first, then the largest counts.
  */
-export function drawLinks(links: Link[], from: PlacedBand, to: PlacedBand, style: LinkStyle, limit: number): { svg: string; dropped: number } {
+export function drawLinks(
+  links: Link[],
+  from: PlacedBand,
+  to: PlacedBand,
+  style: LinkStyle,
+  limit: number,
+): { svg: string; dropped: number } {
   const ranked = links.map((l) => ({ l, hot: style.hot(l) })).sort((x, y) => Number(y.hot) - Number(x.hot) || y.l.count - x.l.count);
   const kept = ranked.slice(0, Math.max(0, limit));
   // Cold lines first so hot ones draw over them.

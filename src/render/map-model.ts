@@ -97,9 +97,19 @@ function search<T>(runs: readonly T[], index: number, start: (r: T) => number, c
 
 /** The link run holding `index`, or undefined. */
 export function linkAt(links: LinkSet, index: number): LinkRun | undefined {
-  const m = search(links.main, index, (r) => r.pfn, (r) => r.count);
+  const m = search(
+    links.main,
+    index,
+    (r) => r.pfn,
+    (r) => r.count,
+  );
   if (m) return { from: m.pfn, to: m.mfn, count: m.count, kind: links.mainKind };
-  return search(links.other, index, (r) => r.from, (r) => r.count);
+  return search(
+    links.other,
+    index,
+    (r) => r.from,
+    (r) => r.count,
+  );
 }
 
 /** The linked index of `index` (e.g. the MFN of a PFN), or undefined. */
@@ -117,7 +127,19 @@ export function forEachLink(links: LinkSet, visit: (from: number, to: number, co
 
 /** The MFN behind a PFN of `d` (RAM or extra), or undefined. */
 export function pfnToMfn(d: DomainSnapshot, pfn: number): number | undefined {
-  const r = search(d.p2m, pfn, (x) => x.pfn, (x) => x.count) ?? search(d.extra, pfn, (x) => x.pfn, (x) => x.count);
+  const r =
+    search(
+      d.p2m,
+      pfn,
+      (x) => x.pfn,
+      (x) => x.count,
+    ) ??
+    search(
+      d.extra,
+      pfn,
+      (x) => x.pfn,
+      (x) => x.count,
+    );
   return r && r.mfn + (pfn - r.pfn);
 }
 
@@ -169,7 +191,12 @@ function poolIntervals(s: MachineSnapshot, side: "mfn" | "pfn", domain?: string)
 }
 
 /** Splits [start, end) at interval edges: pieces inside an interval carry its owner. */
-function splitByIntervals(start: number, end: number, intervals: readonly Interval[], from: number): { pieces: { start: number; end: number; inside: Interval | undefined }[]; next: number } {
+function splitByIntervals(
+  start: number,
+  end: number,
+  intervals: readonly Interval[],
+  from: number,
+): { pieces: { start: number; end: number; inside: Interval | undefined }[]; next: number } {
   const pieces: { start: number; end: number; inside: Interval | undefined }[] = [];
   let i = from;
   while (i < intervals.length && intervals[i]!.end <= start) i++;
@@ -272,15 +299,27 @@ function domainBand(s: MachineSnapshot, d: DomainSnapshot, colour: number): Doma
 }
 
 function iovaBand(io: IommuSnapshot, extraPages: ReadonlySet<number>): IovaBand {
-  const segments: Segment[] = io.iova.map((r) => ({ start: r.iovaPage, count: r.pages, kind: r.use === "mapped" ? "iova-mapped" : r.use === "flush-queued" ? "iova-queued" : "iova-reserved" }));
+  const segments: Segment[] = io.iova.map((r) => ({
+    start: r.iovaPage,
+    count: r.pages,
+    kind: r.use === "mapped" ? "iova-mapped" : r.use === "flush-queued" ? "iova-queued" : "iova-reserved",
+  }));
   segments.sort((a, b) => a.start - b.start);
   // Allocated ranges never overlap: binary search keeps thousands of mappings cheap.
-  const covered = (page: number) => search(segments, page, (r) => r.start, (r) => r.count) !== undefined;
+  const covered = (page: number) =>
+    search(
+      segments,
+      page,
+      (r) => r.start,
+      (r) => r.count,
+    ) !== undefined;
   const loose = new Set<number>();
   for (const e of io.entries) if (!covered(e.iovaPage)) loose.add(e.iovaPage);
   const pieces: Segment[] = [...loose].map((p) => ({ start: p, count: 1, kind: "iova-mapped" }));
   for (const p of extraPages) if (!covered(p) && !loose.has(p)) pieces.push({ start: p, count: 1, kind: "iova-unmapped" });
-  for (const e of io.iotlb) if (e.stale && !covered(e.iovaPage) && !loose.has(e.iovaPage) && !extraPages.has(e.iovaPage)) pieces.push({ start: e.iovaPage, count: 1, kind: "iova-unmapped" });
+  for (const e of io.iotlb)
+    if (e.stale && !covered(e.iovaPage) && !loose.has(e.iovaPage) && !extraPages.has(e.iovaPage))
+      pieces.push({ start: e.iovaPage, count: 1, kind: "iova-unmapped" });
   const links: LinkRun[] = io.entries.map((e) => ({ from: e.iovaPage, to: e.mfn, count: 1, kind: e.write ? "iommu" : "iommu-ro" }));
   links.sort((a, b) => a.from - b.from);
   const devices = io.devices.join(", ");

@@ -61,14 +61,28 @@ function integerOption(o: Record<string, unknown>, key: string, fallback: number
   const v = o[key];
   if (v === undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.${key} must be an integer from ${min} to ${max}, got ${describeValue(v)}`, `options.${key}`);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap: options.${key} must be an integer from ${min} to ${max}, got ${describeValue(v)}`,
+      `options.${key}`,
+    );
   }
   return v;
 }
 
 function checkSnapshot(s: unknown): asserts s is MachineSnapshot {
-  const ok = typeof s === "object" && s !== null && Array.isArray((s as MachineSnapshot).frames) && Array.isArray((s as MachineSnapshot).domains) && typeof (s as MachineSnapshot).pageSize === "number";
-  if (!ok) throw new SimError("INVALID_ARGUMENT", `renderMemoryMap(snapshot): snapshot must be what machine.snapshot() returns, got ${describeValue(s)}`, "snapshot");
+  const ok =
+    typeof s === "object" &&
+    s !== null &&
+    Array.isArray((s as MachineSnapshot).frames) &&
+    Array.isArray((s as MachineSnapshot).domains) &&
+    typeof (s as MachineSnapshot).pageSize === "number";
+  if (!ok)
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap(snapshot): snapshot must be what machine.snapshot() returns, got ${describeValue(s)}`,
+      "snapshot",
+    );
 }
 
 /** Orders domains by where their memory sits, so their p2m lines cross each other as little as possible. */
@@ -82,11 +96,18 @@ function byMachinePosition(domains: readonly DomainBand[]): DomainBand[] {
     }
     return n ? sum / n : 0;
   };
-  return domains.map((d) => ({ d, c: centre(d) })).sort((a, b) => a.c - b.c || a.d.domain.domid - b.d.domain.domid).map((x) => x.d);
+  return domains
+    .map((d) => ({ d, c: centre(d) }))
+    .sort((a, b) => a.c - b.c || a.d.domain.domid - b.d.domain.domid)
+    .map((x) => x.d);
 }
 
 function gutterLabel(lines: string[], y: number): string {
-  return lines.map((line, i) => text(GUTTER - 8, y + (i - (lines.length - 1) / 2) * 11 + 4, line, { class: "dm-label dm-muted", "text-anchor": "end" })).join("");
+  return lines
+    .map((line, i) =>
+      text(GUTTER - 8, y + (i - (lines.length - 1) / 2) * 11 + 4, line, { class: "dm-label dm-muted", "text-anchor": "end" }),
+    )
+    .join("");
 }
 
 /**
@@ -97,16 +118,25 @@ function gutterLabel(lines: string[], y: number): string {
  */
 export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOptions = {}): string {
   checkSnapshot(snapshot);
-  if (typeof options !== "object" || options === null) throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options must be an object, got ${describeValue(options)}`, "options");
+  if (typeof options !== "object" || options === null)
+    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options must be an object, got ${describeValue(options)}`, "options");
   const o = options as Record<string, unknown>;
   const maxCells = integerOption(o, "maxCells", 64, 16, 2000);
   const maxLinks = integerOption(o, "maxLinks", 400, 0, 100_000);
   const width = integerOption(o, "width", 760, 320, 4000);
   if (options.uptoSeq !== undefined && (typeof options.uptoSeq !== "number" || Number.isNaN(options.uptoSeq))) {
-    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`, "options.uptoSeq");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`,
+      "options.uptoSeq",
+    );
   }
   if (options.trace !== undefined && !Array.isArray(options.trace)) {
-    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options.trace must be machine.trace (an array of events), got ${describeValue(options.trace)}`, "options.trace");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap: options.trace must be machine.trace (an array of events), got ${describeValue(options.trace)}`,
+      "options.trace",
+    );
   }
   const s = snapshot;
   const a = collectActivity(s, options.trace, options.uptoSeq);
@@ -126,10 +156,17 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
     y += heading.height;
   }
   const step = a.current ? ` · step ${a.current.seq}` : "";
-  layers.labels.push(text(8, y + 11, `${s.arch} · ${size(s.memory)} · ${grouped(s.frameCount)} frames of ${size(s.pageSize)} · era ${s.era}${step}`, { class: "dm-muted dm-label" }));
+  layers.labels.push(
+    text(8, y + 11, `${s.arch} · ${size(s.memory)} · ${grouped(s.frameCount)} frames of ${size(s.pageSize)} · era ${s.era}${step}`, {
+      class: "dm-muted dm-label",
+    }),
+  );
   y += 18;
   if (s.halted) {
-    layers.labels.push(el("rect", { class: "dm-banner", x: 8, y, width: width - 16, height: 18, rx: 3 }), text(14, y + 13, fitText(`halted: ${s.halted.trim()}`, width - 28, 11), { fill: "#fff", style: "fill:#fff", "font-weight": 600 }));
+    layers.labels.push(
+      el("rect", { class: "dm-banner", x: 8, y, width: width - 16, height: 18, rx: 3 }),
+      text(14, y + 13, fitText(`halted: ${s.halted.trim()}`, width - 28, 11), { fill: "#fff", style: "fill:#fff", "font-weight": 600 }),
+    );
     y += 24;
   }
 
@@ -184,7 +221,10 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   layers.links.push(links.svg);
 
   // Devices and their arrows.
-  const bandsById = new Map<string, PlacedBand>([[machine!.spec.id, machine!], ...iovaRow.map((b): [string, PlacedBand] => [b.spec.id, b])]);
+  const bandsById = new Map<string, PlacedBand>([
+    [machine!.spec.id, machine!],
+    ...iovaRow.map((b): [string, PlacedBand] => [b.spec.id, b]),
+  ]);
   const arrows = arrowsFor(a.touches, bandsById);
   // Address ticks under the machine and IOVA bands, drawn once the arrows arriving there are known.
   const ticks = (band: PlacedBand, tickY: number) =>
@@ -212,13 +252,26 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   const defs = el(
     "defs",
     {},
-    el("pattern", { id: `${prefix}-hatch`, width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, el("line", { x1: 0, y1: 0, x2: 0, y2: 5, class: "dm-hatch-line" })),
+    el(
+      "pattern",
+      { id: `${prefix}-hatch`, width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+      el("line", { x1: 0, y1: 0, x2: 0, y2: 5, class: "dm-hatch-line" }),
+    ),
     arrowMarkers(prefix),
   );
   const heading = options.title ? `${options.title}. ` : "";
   return el(
     "svg",
-    { xmlns: "http://www.w3.org/2000/svg", class: "dmalab dm-memory-map", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": heading + summary, "data-step": a.current?.seq },
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      class: "dmalab dm-memory-map",
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": heading + summary,
+      "data-step": a.current?.seq,
+    },
     tooltip(`${options.title ?? "Memory map"} (hover a cell, line or arrow for details)`),
     `<style>${styleSheet()}</style>`,
     defs,

@@ -55,7 +55,7 @@ export function textWidth(content: string, fontSize: number, bold = false): numb
 export function fitText(content: string, width: number, fontSize: number, bold = false): string {
   if (textWidth(content, fontSize, bold) <= width) return content;
   const chars = Math.floor(width / (fontSize * charEm(bold))) - 1;
-  return chars < 2 ? "" : content.slice(0, chars) + "…";
+  return chars < 2 ? "" : `${content.slice(0, chars)}…`;
 }
 
 /**
@@ -89,5 +89,8 @@ export function shortHash(input: string): string {
 /** A picture's heading (class dm-title, 13 px bold) from (x, y) on, in up to two lines. Returns the markup and its height. */
 export function drawTitle(x: number, y: number, title: string, width: number): { svg: string; height: number } {
   const lines = wrapText(title, width, 13, 2, true);
-  return { svg: lines.map((line, i) => text(x, y + 13 + i * 16, line, { class: "dm-title" })).join(""), height: 20 + (lines.length - 1) * 16 };
+  return {
+    svg: lines.map((line, i) => text(x, y + 13 + i * 16, line, { class: "dm-title" })).join(""),
+    height: 20 + (lines.length - 1) * 16,
+  };
 }

@@ -11,8 +11,34 @@ const DOMAIN_LIGHT = ["#2f6db5", "#2e8b3e", "#8e4fa8", "#c77c02", "#3f9fd6", "#8
 const DOMAIN_DARK = ["#74a9f2", "#5cc46d", "#cd8de6", "#f0a840", "#8ccdf5", "#c9a470", "#9aa7ff", "#b5cc5a"];
 
 /** Colours of cost-chart segments by index. */
-const KIND_LIGHT = ["#2f6db5", "#c77c02", "#2e8b3e", "#8e4fa8", "#d1242f", "#0e7c86", "#8a6d3b", "#5b6bbf", "#7a8f2a", "#b03f7a", "#6e7781", "#3f9fd6"];
-const KIND_DARK = ["#74a9f2", "#f0a840", "#5cc46d", "#cd8de6", "#ff7b72", "#3fc1c9", "#c9a470", "#9aa7ff", "#b5cc5a", "#e882b4", "#a0a8b1", "#8ccdf5"];
+const KIND_LIGHT = [
+  "#2f6db5",
+  "#c77c02",
+  "#2e8b3e",
+  "#8e4fa8",
+  "#d1242f",
+  "#0e7c86",
+  "#8a6d3b",
+  "#5b6bbf",
+  "#7a8f2a",
+  "#b03f7a",
+  "#6e7781",
+  "#3f9fd6",
+];
+const KIND_DARK = [
+  "#74a9f2",
+  "#f0a840",
+  "#5cc46d",
+  "#cd8de6",
+  "#ff7b72",
+  "#3fc1c9",
+  "#c9a470",
+  "#9aa7ff",
+  "#b5cc5a",
+  "#e882b4",
+  "#a0a8b1",
+  "#8ccdf5",
+];
 
 /** Number of distinct domain colours before they repeat. */
 export const DOMAIN_COLOURS = DOMAIN_LIGHT.length;

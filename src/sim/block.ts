@@ -146,11 +146,18 @@ export class RequestQueue {
    * @param dma The block device's DMA-API in its driver domain: the queue maps requests through it.
    * @param options Merge, bounce and mapping rules; see {@link RequestQueueOptions}.
    */
-  constructor(readonly dma: DmaApi, options: RequestQueueOptions = {}) {
+  constructor(
+    readonly dma: DmaApi,
+    options: RequestQueueOptions = {},
+  ) {
     const o = requireObject(options, "createRequestQueue options");
     rejectUnknownKeys(o, QUEUE_KEYS, "createRequestQueue");
     if (!dma || typeof dma !== "object" || typeof (dma as DmaApi).mapSg !== "function") {
-      throw new SimError("INVALID_ARGUMENT", `createRequestQueue(dma): dma must be a DMA-API from domain.dmaApi(device, backend), got ${describeValue(dma)}`, "dma");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `createRequestQueue(dma): dma must be a DMA-API from domain.dmaApi(device, backend), got ${describeValue(dma)}`,
+        "dma",
+      );
     }
     this.domain = dma.domain;
     this.device = dma.device;
@@ -182,19 +189,39 @@ export class RequestQueue {
     const m = this.domain.machine;
     const where = { domain: this.domain.name, device: this.device.name };
     if (this.bounce === "none") {
-      m.emit("block", () => `${this.device.name}: request queue without block-layer bouncing (Linux >= 4.18: the DMA layer handles the ${this.device.dmaMask}-bit mask)`, where);
+      m.emit(
+        "block",
+        () =>
+          `${this.device.name}: request queue without block-layer bouncing (Linux >= 4.18: the DMA layer handles the ${this.device.dmaMask}-bit mask)`,
+        where,
+      );
       return Infinity;
     }
     if (!this.dma.isPhys) {
-      m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${this.dma.backend} backend): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`, where);
+      m.emit(
+        "block",
+        () =>
+          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${this.dma.backend} backend): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`,
+        where,
+      );
       return Infinity;
     }
     const limit = maskLimit(this.device.dmaMask) - 1;
     if (limit >= 0xffffffff) {
-      m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`, where);
+      m.emit(
+        "block",
+        () =>
+          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`,
+        where,
+      );
       return Infinity;
     }
-    m.emit("block", () => `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`, where);
+    m.emit(
+      "block",
+      () =>
+        `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`,
+      where,
+    );
     return limit;
   }
 
@@ -205,7 +232,8 @@ export class RequestQueue {
   submit(op: BlockOp, sector: number, segments: readonly BioSegment[]): BlockRequest {
     const m = this.domain.machine;
     m.assertRunning();
-    if (op !== "read" && op !== "write") throw new SimError("INVALID_ARGUMENT", `op must be "read" or "write", got ${describeValue(op)}`, "op");
+    if (op !== "read" && op !== "write")
+      throw new SimError("INVALID_ARGUMENT", `op must be "read" or "write", got ${describeValue(op)}`, "op");
     if (typeof sector !== "number" || !Number.isSafeInteger(sector) || sector < 0) {
       throw new SimError("INVALID_ARGUMENT", `sector must be a whole number >= 0, got ${describeValue(sector)}`, "sector");
     }
@@ -213,7 +241,13 @@ export class RequestQueue {
     const bytes = bvecs.reduce((n, v) => n + v.length, 0);
     m.checkTransfer(bytes, "request size");
     const id = this.nextId++;
-    const internal: Internal = { request: { id, op, sector, bytes, bvecs, segments: [], state: "queued" }, sg: [], singles: [], mapping: null, bounces: [] };
+    const internal: Internal = {
+      request: { id, op, sector, bytes, bvecs, segments: [], state: "queued" },
+      sg: [],
+      singles: [],
+      mapping: null,
+      bounces: [],
+    };
     this.requests.set(id, internal);
     try {
       this.bounceBvecs(internal);
@@ -224,7 +258,12 @@ export class RequestQueue {
     }
     internal.request.segments = this.merge(bvecs);
     internal.sg = internal.request.segments.map((s) => ({ address: s.address, length: s.length }));
-    m.emit("block", () => `request #${id}: ${op} of ${bytes / SECTOR_SIZE} sectors at sector ${sector}: ${bvecs.length} bio_vec${bvecs.length === 1 ? "" : "s"} → ${internal.request.segments.length} segment${internal.request.segments.length === 1 ? "" : "s"}`, { domain: this.domain.name, device: this.device.name, address: bvecs[0]?.address, bytes });
+    m.emit(
+      "block",
+      () =>
+        `request #${id}: ${op} of ${bytes / SECTOR_SIZE} sectors at sector ${sector}: ${bvecs.length} bio_vec${bvecs.length === 1 ? "" : "s"} → ${internal.request.segments.length} segment${internal.request.segments.length === 1 ? "" : "s"}`,
+      { domain: this.domain.name, device: this.device.name, address: bvecs[0]?.address, bytes },
+    );
     return clone(internal.request);
   }
 
@@ -234,7 +273,11 @@ export class RequestQueue {
     const m = this.domain.machine;
     m.assertRunning();
     if (internal.request.state !== "queued") {
-      throw new SimError("INVALID_ARGUMENT", `request #${internal.request.id} is ${internal.request.state}; only a queued request can be mapped`, "request");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `request #${internal.request.id} is ${internal.request.state}; only a queued request can be mapped`,
+        "request",
+      );
     }
     const dir = this.direction(internal.request.op);
     let mapping: RequestMapping;
@@ -246,7 +289,12 @@ export class RequestQueue {
     internal.mapping = mapping;
     internal.request.state = mapping.count === 0 ? "failed" : "mapped";
     if (mapping.count === 0) {
-      m.emit("block", () => `request #${internal.request.id}: mapping failed, end_request: I/O error, dev ${this.device.name}, sector ${internal.request.sector}`, { domain: this.domain.name, device: this.device.name, severity: "error" });
+      m.emit(
+        "block",
+        () =>
+          `request #${internal.request.id}: mapping failed, end_request: I/O error, dev ${this.device.name}, sector ${internal.request.sector}`,
+        { domain: this.domain.name, device: this.device.name, severity: "error" },
+      );
     }
     return { count: mapping.count, segments: mapping.segments.map((s) => ({ ...s })) };
   }
@@ -273,7 +321,12 @@ export class RequestQueue {
       ok = mapped;
     } finally {
       if (m.halted === undefined) {
-        m.emit("block", () => `request #${r.id} ${ok ? "completed" : "ended with an I/O error"}`, { domain: this.domain.name, device: this.device.name, bytes: r.bytes, severity: ok ? "info" : "error" });
+        m.emit("block", () => `request #${r.id} ${ok ? "completed" : "ended with an I/O error"}`, {
+          domain: this.domain.name,
+          device: this.device.name,
+          bytes: r.bytes,
+          severity: ok ? "info" : "error",
+        });
       }
     }
   }
@@ -291,7 +344,11 @@ export class RequestQueue {
     const id = typeof request === "object" && request !== null ? (request as BlockRequest).id : undefined;
     const internal = id === undefined ? undefined : this.requests.get(id);
     if (!internal) {
-      throw new SimError("INVALID_ARGUMENT", `queue.${fn}(request): not a pending request of this queue, got ${describeValue(request)}`, "request");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `queue.${fn}(request): not a pending request of this queue, got ${describeValue(request)}`,
+        "request",
+      );
     }
     return internal;
   }
@@ -299,26 +356,47 @@ export class RequestQueue {
   /** Normalises bio segments into per-page bio_vecs, sector-granular as block I/O is. */
   private toBvecs(segments: readonly BioSegment[]): BioVec[] {
     if (!Array.isArray(segments) || segments.length === 0) {
-      throw new SimError("INVALID_ARGUMENT", `segments must be a non-empty array of { page, offset, length } or { address, length }, got ${describeValue(segments)}`, "segments");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `segments must be a non-empty array of { page, offset, length } or { address, length }, got ${describeValue(segments)}`,
+        "segments",
+      );
     }
     const pageSize = this.domain.machine.pageSize;
     const bvecs: BioVec[] = [];
     segments.forEach((segment, i) => {
       const field = `segments[${i}]`;
-      if (typeof segment !== "object" || segment === null) throw new SimError("INVALID_ARGUMENT", `${field} must be { page, offset, length } or { address, length }, got ${describeValue(segment)}`, field);
+      if (typeof segment !== "object" || segment === null)
+        throw new SimError(
+          "INVALID_ARGUMENT",
+          `${field} must be { page, offset, length } or { address, length }, got ${describeValue(segment)}`,
+          field,
+        );
       const length = (segment as { length: unknown }).length;
       if (typeof length !== "number" || !Number.isSafeInteger(length) || length <= 0 || length % SECTOR_SIZE !== 0) {
-        throw new SimError("INVALID_ARGUMENT", `${field}.length must be a whole number of ${SECTOR_SIZE}-byte sectors (> 0), got ${describeValue(length)}`, `${field}.length`);
+        throw new SimError(
+          "INVALID_ARGUMENT",
+          `${field}.length must be a whole number of ${SECTOR_SIZE}-byte sectors (> 0), got ${describeValue(length)}`,
+          `${field}.length`,
+        );
       }
       let address: number;
       if ("page" in segment) {
         const page = segment.page;
         if (typeof page !== "object" || page === null || typeof page.pfn !== "number" || page.domain !== this.domain.name) {
-          throw new SimError("INVALID_ARGUMENT", `${field}.page must be a struct page of ${this.domain.name} (domain.page(pfn), or a foreign page mapGrant gave it), got ${describeValue(page)}`, `${field}.page`);
+          throw new SimError(
+            "INVALID_ARGUMENT",
+            `${field}.page must be a struct page of ${this.domain.name} (domain.page(pfn), or a foreign page mapGrant gave it), got ${describeValue(page)}`,
+            `${field}.page`,
+          );
         }
         const offset = segment.offset ?? 0;
         if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0 || offset + length > pageSize) {
-          throw new SimError("INVALID_ARGUMENT", `${field}: a bio_vec lies within one page: offset + length must be at most ${pageSize}, got offset ${describeValue(offset)} + length ${length}`, `${field}.offset`);
+          throw new SimError(
+            "INVALID_ARGUMENT",
+            `${field}: a bio_vec lies within one page: offset + length must be at most ${pageSize}, got offset ${describeValue(offset)} + length ${length}`,
+            `${field}.offset`,
+          );
         }
         address = page.pfn * pageSize + offset;
       } else {
@@ -360,12 +438,20 @@ export class RequestQueue {
     for (const bvec of internal.request.bvecs) {
       if (bvec.pfn <= limitPfn) continue;
       const original = bvec.address;
-      m.emit("block", () => `blk_queue_bounce: pfn ${hex(bvec.pfn)} is above the bounce limit (pfn ${hex(limitPfn)}): bounce it through a low page`, { domain: this.domain.name, device: this.device.name, address: original, bytes: bvec.length });
+      m.emit(
+        "block",
+        () => `blk_queue_bounce: pfn ${hex(bvec.pfn)} is above the bounce limit (pfn ${hex(limitPfn)}): bounce it through a low page`,
+        { domain: this.domain.name, device: this.device.name, address: original, bytes: bvec.length },
+      );
       const bounce = bounceForBlockLayer(this.domain, { page: this.domain.page(bvec.pfn), offset: bvec.offset, length: bvec.length }, dir);
       internal.bounces.push(bounce);
       if (bounce.page.pfn > limitPfn) {
         // The kernel's bounce pool holds pages below the limit (GFP_DMA); this domain has none free.
-        throw new SimError("OUT_OF_MEMORY", `blk_queue_bounce: ${this.domain.name} has no free page below ${hex(this.bounceLimit)} for the bounce pool`, "segments");
+        throw new SimError(
+          "OUT_OF_MEMORY",
+          `blk_queue_bounce: ${this.domain.name} has no free page below ${hex(this.bounceLimit)} for the bounce pool`,
+          "segments",
+        );
       }
       bvec.pfn = bounce.page.pfn;
       bvec.address = bounce.address;
@@ -410,7 +496,13 @@ export class RequestQueue {
       const current = segments[segments.length - 1];
       if (prev && current) {
         const verdict = this.mergeable(prev, bvec, current, frames);
-        m.emit("block", `merge bio_vec at ${hex(prev.address)}+${prev.length} with ${hex(bvec.address)}: ${verdict.reason}`, { domain: this.domain.name, device: device.name, address: bvec.address, bytes: bvec.length, code: verdict.merge ? "merged" : "not-merged" });
+        m.emit("block", `merge bio_vec at ${hex(prev.address)}+${prev.length} with ${hex(bvec.address)}: ${verdict.reason}`, {
+          domain: this.domain.name,
+          device: device.name,
+          address: bvec.address,
+          bytes: bvec.length,
+          code: verdict.merge ? "merged" : "not-merged",
+        });
         if (verdict.merge) {
           current.length += bvec.length;
           prev = bvec;
@@ -428,7 +520,12 @@ export class RequestQueue {
    * under Xen, machine-contiguous too (xen_biovec_phys_mergeable: mfn1 == mfn2 || mfn1 + 1 == mfn2,
    * drivers/xen/biomerge.c); then the queue's max segment size and segment boundary.
    */
-  private mergeable(prev: BioVec, next: BioVec, current: { address: number; length: number }, frames: Map<number, number | undefined>): { merge: boolean; reason: string } {
+  private mergeable(
+    prev: BioVec,
+    next: BioVec,
+    current: { address: number; length: number },
+    frames: Map<number, number | undefined>,
+  ): { merge: boolean; reason: string } {
     if (prev.address + prev.length !== next.address) {
       return { merge: false, reason: "not pseudo-physically contiguous (__BIOVEC_PHYS_MERGEABLE fails)" };
     }
@@ -436,10 +533,16 @@ export class RequestQueue {
       const mfn1 = this.frameOf(prev.pfn, frames);
       const mfn2 = this.frameOf(next.pfn, frames);
       if (mfn1 === undefined || mfn2 === undefined) {
-        return { merge: false, reason: `Xen check: the machine frame of pfn ${hex(mfn1 === undefined ? prev.pfn : next.pfn)} is not known to ${this.domain.name} (a tagged foreign page): not merged` };
+        return {
+          merge: false,
+          reason: `Xen check: the machine frame of pfn ${hex(mfn1 === undefined ? prev.pfn : next.pfn)} is not known to ${this.domain.name} (a tagged foreign page): not merged`,
+        };
       }
       if (!(mfn1 === mfn2 || mfn1 + 1 === mfn2)) {
-        return { merge: false, reason: `Xen check: pfn ${hex(prev.pfn)} → mfn ${hex(mfn1)} but pfn ${hex(next.pfn)} → mfn ${hex(mfn2)}, not machine-contiguous (xen_biovec_phys_mergeable fails)` };
+        return {
+          merge: false,
+          reason: `Xen check: pfn ${hex(prev.pfn)} → mfn ${hex(mfn1)} but pfn ${hex(next.pfn)} → mfn ${hex(mfn2)}, not machine-contiguous (xen_biovec_phys_mergeable fails)`,
+        };
       }
     }
     if (current.length + next.length > this.device.maxSegmentSize) {
@@ -449,7 +552,9 @@ export class RequestQueue {
     if (boundary !== Infinity && Math.floor(current.address / boundary) !== Math.floor((next.address + next.length - 1) / boundary)) {
       return { merge: false, reason: `segment would cross a ${formatSize(boundary)} segment boundary` };
     }
-    const contiguity = this.xenMergeCheck ? "pseudo-physically and machine-contiguous" : `pseudo-physically contiguous (Xen check off: machine frames not consulted)`;
+    const contiguity = this.xenMergeCheck
+      ? "pseudo-physically and machine-contiguous"
+      : `pseudo-physically contiguous (Xen check off: machine frames not consulted)`;
     return { merge: true, reason: `${contiguity}: merged` };
   }
 
@@ -466,8 +571,17 @@ export class RequestQueue {
     frames.set(pfn, mfn);
     if (mfn === undefined || d.mode === "P==M") return mfn;
     const where = { domain: d.name, device: this.device.name, address: pfn * m.pageSize, machineAddress: mfn * m.pageSize };
-    if (d.mode === "P2M") m.emit("translate", () => `xen_biovec_phys_mergeable: p2m read pfn ${hex(pfn)} → mfn ${hex(mfn)}`, { ...where, cost: m.costs.p2mRead });
-    else m.emit("hypercall", () => `xen_biovec_phys_mergeable: hypercall to learn the machine frame of pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP)`, { ...where, cost: m.costs.hypercall });
+    if (d.mode === "P2M")
+      m.emit("translate", () => `xen_biovec_phys_mergeable: p2m read pfn ${hex(pfn)} → mfn ${hex(mfn)}`, {
+        ...where,
+        cost: m.costs.p2mRead,
+      });
+    else
+      m.emit(
+        "hypercall",
+        () => `xen_biovec_phys_mergeable: hypercall to learn the machine frame of pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP)`,
+        { ...where, cost: m.costs.hypercall },
+      );
     return mfn;
   }
 
@@ -488,7 +602,12 @@ export class RequestQueue {
       }
       internal.singles.push({ busAddress: bus, size: firstChunk });
       if (firstChunk < s.length) {
-        m.emit("block", () => `nommu_map_sg: segment at ${hex(s.address)} is ${formatSize(s.length)} but only its first page was translated (bus ${hex(bus)}); the device will run ${formatSize(s.length)} from there`, { domain: this.domain.name, device: this.device.name, address: s.address, busAddress: bus, bytes: s.length, severity: "warning" });
+        m.emit(
+          "block",
+          () =>
+            `nommu_map_sg: segment at ${hex(s.address)} is ${formatSize(s.length)} but only its first page was translated (bus ${hex(bus)}); the device will run ${formatSize(s.length)} from there`,
+          { domain: this.domain.name, device: this.device.name, address: s.address, busAddress: bus, bytes: s.length, severity: "warning" },
+        );
       }
       segments.push({ busAddress: bus, length: s.length });
     }

@@ -85,7 +85,8 @@ export interface CostSource {
 
 const SPLITX =
   "Landau, Ben-Yehuda, Gordon, “SplitX: Split Guest/Hypervisor Execution on Multi-Core”, WIOV 2011: the direct cost of one VM exit is 2,000 cycles (KVM, Xeon X5570 at 2.93 GHz), and the indirect and synchronous costs “can in certain cases be an order of magnitude higher”";
-const VIOMMU_TALK = "Amit, Ben-Yehuda, Tsafrir, Schuster, “vIOMMU: Efficient IOMMU Emulation”, USENIX ATC 2011, talk slides (slide 16, “Average breakdown of (un)mapping a single page using the strict invalidation scheme”)";
+const VIOMMU_TALK =
+  "Amit, Ben-Yehuda, Tsafrir, Schuster, “vIOMMU: Efficient IOMMU Emulation”, USENIX ATC 2011, talk slides (slide 16, “Average breakdown of (un)mapping a single page using the strict invalidation scheme”)";
 
 /**
  * The source of every default cost, rendered on the "What it costs" page. Each entry either names
@@ -94,7 +95,8 @@ const VIOMMU_TALK = "Amit, Ben-Yehuda, Tsafrir, Schuster, “vIOMMU: Efficient I
 export const COST_SOURCES: Readonly<Record<keyof CostModel, CostSource>> = Object.freeze({
   directMap: {
     charged: ["map", "unmap", "mapping-reuse"],
-    source: "Model assumption: the DMA-API front’s own bookkeeping per call, and the whole cost of an identity translation (nommu in P==M or native). Almost free.",
+    source:
+      "Model assumption: the DMA-API front’s own bookkeeping per call, and the whole cost of an identity translation (nommu in P==M or native). Almost free.",
   },
   p2mRead: {
     charged: ["translate", "p2m-update"],
@@ -113,13 +115,17 @@ export const COST_SOURCES: Readonly<Record<keyof CostModel, CostSource>> = Objec
   },
   iommuPteClear: {
     charged: ["iommu-unmap"],
-    source: "Model assumption: clearing one I/O page-table entry and freeing its IOVA (strict: find_iova + __free_iova at once) or queueing it for the batched flush (lazy: add_unmap, freed later by flush_unmaps) — intel_unmap_page in drivers/pci/intel-iommu.c as of torvalds/linux 00dfff77e718 (Linux 3.0 era, before the move to drivers/iommu/).",
+    source:
+      "Model assumption: clearing one I/O page-table entry and freeing its IOVA (strict: find_iova + __free_iova at once) or queueing it for the batched flush (lazy: add_unmap, freed later by flush_unmaps) — intel_unmap_page in drivers/pci/intel-iommu.c as of torvalds/linux 00dfff77e718 (Linux 3.0 era, before the move to drivers/iommu/).",
   },
   iotlbFlush: {
     charged: ["iotlb-flush"],
     source: `Anchored to ${VIOMMU_TALK}: 2,316 cycles of “SW/HW interaction” per strict (un)map of one page on bare metal, i.e. mostly the synchronous IOTLB invalidation. Rounded to 2,000, one VM exit’s worth (SplitX). Linux’s intel_unmap_page queues lazy unmaps “to save the 1/6th of the cpu used up by the iotlb flush operation” (drivers/pci/intel-iommu.c as of torvalds/linux 00dfff77e718). Lazy mode pays it once per batch — Mark Gross, “PCI: iommu: iotlb flushing”: after 250 queued unmaps or 10 ms; “recovers 15 to 20% of the performance lost”.`,
   },
-  bounceBase: { charged: ["bounce-copy"], source: "Model assumption: finding swiotlb slots and recording the original address, per bounce." },
+  bounceBase: {
+    charged: ["bounce-copy"],
+    source: "Model assumption: finding swiotlb slots and recording the original address, per bounce.",
+  },
   memcpyPerByte: {
     charged: ["bounce-copy", "cpu-copy"],
     source:
@@ -127,9 +133,14 @@ export const COST_SOURCES: Readonly<Record<keyof CostModel, CostSource>> = Objec
   },
   memoryExchange: {
     charged: ["exchange"],
-    source: "Model assumption: one XENMEM_exchange (xen_create_contiguous_region). Paid when a swiotlb pool or a coherent buffer is set up, never per I/O.",
+    source:
+      "Model assumption: one XENMEM_exchange (xen_create_contiguous_region). Paid when a swiotlb pool or a coherent buffer is set up, never per I/O.",
   },
-  grantMap: { charged: ["grant-map"], source: "Model assumption: one GNTTABOP_map_grant_ref, priced as one hypercall (Xen lets a backend batch them; the simulator does not)." },
+  grantMap: {
+    charged: ["grant-map"],
+    source:
+      "Model assumption: one GNTTABOP_map_grant_ref, priced as one hypercall (Xen lets a backend batch them; the simulator does not).",
+  },
   grantUnmap: { charged: ["grant-unmap"], source: "Model assumption: one GNTTABOP_unmap_grant_ref, priced as one hypercall." },
   packetProcessing: {
     charged: ["packet"],
@@ -138,11 +149,13 @@ export const COST_SOURCES: Readonly<Record<keyof CostModel, CostSource>> = Objec
   },
   mappingLookup: {
     charged: ["mapping-reuse", "bounce-copy"],
-    source: "Model assumption: a hash lookup of a mapping the driver kept (optimistic teardown, persistent, shared) or of a ring slot’s shadow buffer (copy), about one cached memory read.",
+    source:
+      "Model assumption: a hash lookup of a mapping the driver kept (optimistic teardown, persistent, shared) or of a ring slot’s shadow buffer (copy), about one cached memory read.",
   },
   cyclesPerMicrosecond: {
     charged: [],
-    source: "Model assumption: a 1 GHz simulated CPU. Converts cycles into time for the lazy IOTLB’s 10 ms timer and for optimistic teardown, and into throughput for packet streams.",
+    source:
+      "Model assumption: a 1 GHz simulated CPU. Converts cycles into time for the lazy IOTLB’s 10 ms timer and for optimistic teardown, and into throughput for packet streams.",
   },
 });
 
@@ -156,8 +169,10 @@ export function costSourceProblems(sources: Readonly<Record<string, CostSource>>
   const problems = names.filter((name) => !(name in sources)).map((name) => `${name}: no source`);
   for (const [name, entry] of Object.entries(sources)) {
     if (!names.includes(name)) problems.push(`${name}: not a constant of the model`);
-    else if (!/^Model assumption/.test(entry.source) && !/\b(19|20)\d\d\b|\w\/\w+\.[ch]\b/.test(entry.source)) problems.push(`${name}: source names no publication year or file, and is not marked "Model assumption"`);
-    else if (entry.measured && /^Model assumption/.test(entry.source)) problems.push(`${name}: marked measured but its source is a model assumption`);
+    else if (!/^Model assumption/.test(entry.source) && !/\b(19|20)\d\d\b|\w\/\w+\.[ch]\b/.test(entry.source))
+      problems.push(`${name}: source names no publication year or file, and is not marked "Model assumption"`);
+    else if (entry.measured && /^Model assumption/.test(entry.source))
+      problems.push(`${name}: marked measured but its source is a model assumption`);
   }
   return problems;
 }

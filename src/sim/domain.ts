@@ -2,7 +2,7 @@ import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./err
 import { ownerOf } from "./frames.js";
 import { findFreeRun, lowestFreeFrames, shuffle } from "./frame-alloc.js";
 import { RangeAllocator } from "./range-alloc.js";
-import { Size, formatSize, hex, parseSize } from "./units.js";
+import { type Size, formatSize, hex, parseSize } from "./units.js";
 import type { Machine } from "./machine.js";
 import { FOREIGN_PAGE_STRATEGIES } from "./foreign.js";
 import type { ForeignPageStrategy } from "./foreign.js";
@@ -107,11 +107,19 @@ export class Domain {
    * @param domid Xen's domain id: the creation index on the machine (dom0 is 0).
    * @param config The domain's configuration.
    */
-  constructor(readonly machine: Machine, readonly domid: number, config: DomainConfig) {
+  constructor(
+    readonly machine: Machine,
+    readonly domid: number,
+    config: DomainConfig,
+  ) {
     const c = requireObject(config, "createDomain(config)");
     rejectUnknownKeys(c, DOMAIN_KEYS, "createDomain");
     if (typeof c.name !== "string" || !/^[A-Za-z][\w.-]{0,31}$/.test(c.name)) {
-      throw new SimError("INVALID_CONFIG", `domain name must be 1-32 letters, digits, "_", "-" or "." starting with a letter, got ${describeValue(c.name)}`, "name");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `domain name must be 1-32 letters, digits, "_", "-" or "." starting with a letter, got ${describeValue(c.name)}`,
+        "name",
+      );
     }
     if (machine.domains.some((d) => d.name === c.name)) {
       throw new SimError("INVALID_CONFIG", `a domain named ${describeValue(c.name)} already exists`, "name");
@@ -122,11 +130,19 @@ export class Domain {
     }
     this.mode = c.mode as DomainMode;
     if (c.privileged !== undefined && typeof c.privileged !== "boolean") {
-      throw new SimError("INVALID_CONFIG", `domain ${this.name}: privileged must be true or false, got ${describeValue(c.privileged)}`, "privileged");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `domain ${this.name}: privileged must be true or false, got ${describeValue(c.privileged)}`,
+        "privileged",
+      );
     }
     this.privileged = (c.privileged as boolean | undefined) ?? domid === 0;
     if (c.foreignPages !== undefined && !FOREIGN_PAGE_STRATEGIES.includes(c.foreignPages as ForeignPageStrategy)) {
-      throw new SimError("INVALID_CONFIG", `domain ${this.name}: foreignPages must be "map" or "tag", got ${describeValue(c.foreignPages)}`, "foreignPages");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `domain ${this.name}: foreignPages must be "map" or "tag", got ${describeValue(c.foreignPages)}`,
+        "foreignPages",
+      );
     }
     this.foreignPages = (c.foreignPages as ForeignPageStrategy | undefined) ?? "map";
     const frames = this.placeFrames(c.layout, c.memory);
@@ -137,7 +153,11 @@ export class Domain {
     frames.forEach((mfn, i) => machine.store.assign(mfn, owner, this.pfnBase + i));
     this.nextExtraPfn = this.pfnBase + this.nrPages;
     this.heap = new RangeAllocator(this.pfnBase * machine.pageSize, (this.pfnBase + this.nrPages) * machine.pageSize);
-    machine.emit("setup", `${this.name}: ${this.mode} domain with ${formatSize(this.nrPages * machine.pageSize)} (${this.nrPages} pages of ${formatSize(machine.pageSize)})`, { domain: this.name });
+    machine.emit(
+      "setup",
+      `${this.name}: ${this.mode} domain with ${formatSize(this.nrPages * machine.pageSize)} (${this.nrPages} pages of ${formatSize(machine.pageSize)})`,
+      { domain: this.name },
+    );
   }
 
   /** Picks and validates machine frames for the layout; nothing is assigned until all checks pass. */
@@ -147,16 +167,29 @@ export class Domain {
     const layout = layoutValue ?? (this.mode === "P==M" ? "contiguous" : "fragmented");
     if (Array.isArray(layout)) return this.explicitFrames(layout, memoryValue);
     if (layout !== "contiguous" && layout !== "fragmented" && layout !== "reverse") {
-      throw new SimError("INVALID_LAYOUT", `${where}: layout must be "contiguous", "fragmented", "reverse" or an array of machine frame numbers, got ${describeValue(layout)}`, "layout");
+      throw new SimError(
+        "INVALID_LAYOUT",
+        `${where}: layout must be "contiguous", "fragmented", "reverse" or an array of machine frame numbers, got ${describeValue(layout)}`,
+        "layout",
+      );
     }
     if (this.mode === "P==M" && layout !== "contiguous") {
-      throw new SimError("INVALID_LAYOUT", `${where}: a P==M domain needs PFN == MFN, so its layout must be "contiguous" (or an explicit run of consecutive frames), got ${describeValue(layout)}`, "layout");
+      throw new SimError(
+        "INVALID_LAYOUT",
+        `${where}: a P==M domain needs PFN == MFN, so its layout must be "contiguous" (or an explicit run of consecutive frames), got ${describeValue(layout)}`,
+        "layout",
+      );
     }
-    if (memoryValue === undefined) throw new SimError("INVALID_CONFIG", `${where}: memory is required unless layout lists the frames`, "memory");
+    if (memoryValue === undefined)
+      throw new SimError("INVALID_CONFIG", `${where}: memory is required unless layout lists the frames`, "memory");
     const count = this.pagesFor(memoryValue);
     const free = m.freeFrames();
     if (count > free) {
-      throw new SimError("OUT_OF_MEMORY", `${where} wants ${formatSize(count * m.pageSize)} but only ${formatSize(free * m.pageSize)} of machine memory is free`, "memory");
+      throw new SimError(
+        "OUT_OF_MEMORY",
+        `${where} wants ${formatSize(count * m.pageSize)} but only ${formatSize(free * m.pageSize)} of machine memory is free`,
+        "memory",
+      );
     }
     if (layout === "fragmented") {
       // A seeded shuffle of the lowest free frames: the p2m is a permutation (adjacent PFNs almost
@@ -166,7 +199,11 @@ export class Domain {
     }
     const start = findFreeRun(m.store, count, m.domainFrameLimit, layout === "reverse");
     if (start === undefined) {
-      throw new SimError("OUT_OF_MEMORY", `${where}: no run of ${formatSize(count * m.pageSize)} of contiguous free machine memory is left for a ${layout} layout`, "layout");
+      throw new SimError(
+        "OUT_OF_MEMORY",
+        `${where}: no run of ${formatSize(count * m.pageSize)} of contiguous free machine memory is left for a ${layout} layout`,
+        "layout",
+      );
     }
     return Array.from({ length: count }, (_, i) => (layout === "reverse" ? start + count - 1 - i : start + i));
   }
@@ -175,7 +212,11 @@ export class Domain {
     const bytes = parseSize(memoryValue, "memory");
     const pageSize = this.machine.pageSize;
     if (bytes === 0 || bytes % pageSize !== 0) {
-      throw new SimError("INVALID_SIZE", `domain ${this.name}: memory must be a whole number of ${formatSize(pageSize)} pages (at least one), got ${describeValue(memoryValue)}`, "memory");
+      throw new SimError(
+        "INVALID_SIZE",
+        `domain ${this.name}: memory must be a whole number of ${formatSize(pageSize)} pages (at least one), got ${describeValue(memoryValue)}`,
+        "memory",
+      );
     }
     return bytes / pageSize;
   }
@@ -184,22 +225,44 @@ export class Domain {
     const m = this.machine;
     const where = `domain ${this.name}`;
     if (layout.length === 0) throw new SimError("INVALID_LAYOUT", `${where}: layout must list at least one machine frame`, "layout");
-    if (layout.length > m.frameCount) throw new SimError("INVALID_LAYOUT", `${where}: layout lists ${layout.length} frames but the machine has ${m.frameCount}`, "layout");
+    if (layout.length > m.frameCount)
+      throw new SimError("INVALID_LAYOUT", `${where}: layout lists ${layout.length} frames but the machine has ${m.frameCount}`, "layout");
     if (memoryValue !== undefined && this.pagesFor(memoryValue) !== layout.length) {
-      throw new SimError("INVALID_LAYOUT", `${where}: memory is ${describeValue(memoryValue)} (${this.pagesFor(memoryValue)} pages) but layout lists ${layout.length} frames`, "layout");
+      throw new SimError(
+        "INVALID_LAYOUT",
+        `${where}: memory is ${describeValue(memoryValue)} (${this.pagesFor(memoryValue)} pages) but layout lists ${layout.length} frames`,
+        "layout",
+      );
     }
     const seen = new Set<number>();
     layout.forEach((mfn, i) => {
       if (typeof mfn !== "number" || !Number.isSafeInteger(mfn) || mfn < 0 || mfn >= m.frameCount) {
-        throw new SimError("INVALID_LAYOUT", `${where}: layout[${i}] must be a machine frame number from 0 to ${m.frameCount - 1}, got ${describeValue(mfn)}`, `layout[${i}]`);
+        throw new SimError(
+          "INVALID_LAYOUT",
+          `${where}: layout[${i}] must be a machine frame number from 0 to ${m.frameCount - 1}, got ${describeValue(mfn)}`,
+          `layout[${i}]`,
+        );
       }
-      if (seen.has(mfn)) throw new SimError("INVALID_LAYOUT", `${where}: layout[${i}] repeats machine frame ${mfn} (${hex(mfn)}); each frame can back only one page`, `layout[${i}]`);
+      if (seen.has(mfn))
+        throw new SimError(
+          "INVALID_LAYOUT",
+          `${where}: layout[${i}] repeats machine frame ${mfn} (${hex(mfn)}); each frame can back only one page`,
+          `layout[${i}]`,
+        );
       seen.add(mfn);
       if (!m.store.isFree(mfn)) {
-        throw new SimError("INVALID_LAYOUT", `${where}: layout[${i}] is machine frame ${mfn} (${hex(mfn)}), which already belongs to ${m.ownerName(mfn)}`, `layout[${i}]`);
+        throw new SimError(
+          "INVALID_LAYOUT",
+          `${where}: layout[${i}] is machine frame ${mfn} (${hex(mfn)}), which already belongs to ${m.ownerName(mfn)}`,
+          `layout[${i}]`,
+        );
       }
       if (this.mode === "P==M" && i > 0 && mfn !== (layout[0] as number) + i) {
-        throw new SimError("INVALID_LAYOUT", `${where}: a P==M layout must be consecutive frames (PFN == MFN), but layout[${i}] is ${mfn}, not ${(layout[0] as number) + i}`, `layout[${i}]`);
+        throw new SimError(
+          "INVALID_LAYOUT",
+          `${where}: a P==M layout must be consecutive frames (PFN == MFN), but layout[${i}] is ${mfn}, not ${(layout[0] as number) + i}`,
+          `layout[${i}]`,
+        );
       }
     });
     return layout as number[];
@@ -267,18 +330,32 @@ export class Domain {
     if (bytes === 0) throw new SimError("INVALID_SIZE", `alloc size must be at least 1 byte, got ${describeValue(size)}`, "size");
     const o = requireObject(options, "alloc options");
     rejectUnknownKeys(o, ["align"], "alloc");
-    const align = o.align === undefined ? (bytes >= this.machine.pageSize ? this.machine.pageSize : this.machine.cacheLine) : parseSize(o.align, "align");
+    const align =
+      o.align === undefined
+        ? bytes >= this.machine.pageSize
+          ? this.machine.pageSize
+          : this.machine.cacheLine
+        : parseSize(o.align, "align");
     if (align === 0 || !Number.isInteger(Math.log2(align)) || align > 1024 * 1024 * 1024) {
       throw new SimError("INVALID_ARGUMENT", `align must be a power of two up to 1 GiB, got ${describeValue(o.align)}`, "align");
     }
     const at = this.heap.alloc(bytes, align);
     if (at === undefined) {
       const free = this.heap.freeUnits();
-      const why = bytes > this.memory ? `the request exceeds the domain's ${formatSize(this.memory)}` : bytes > free ? `only ${formatSize(free)} of its ${formatSize(this.memory)} is free` : `${formatSize(free)} of its ${formatSize(this.memory)} is free, not enough in one piece`;
+      const why =
+        bytes > this.memory
+          ? `the request exceeds the domain's ${formatSize(this.memory)}`
+          : bytes > free
+            ? `only ${formatSize(free)} of its ${formatSize(this.memory)} is free`
+            : `${formatSize(free)} of its ${formatSize(this.memory)} is free, not enough in one piece`;
       throw new SimError("OUT_OF_MEMORY", `${this.name}: cannot allocate ${formatSize(bytes)}: ${why}`, "size");
     }
     this.allocations.set(at, bytes);
-    this.machine.emit("alloc", `${this.name}: allocated ${formatSize(bytes)} at guest-physical ${hex(at)}`, { domain: this.name, address: at, bytes });
+    this.machine.emit("alloc", `${this.name}: allocated ${formatSize(bytes)} at guest-physical ${hex(at)}`, {
+      domain: this.name,
+      address: at,
+      bytes,
+    });
     return at;
   }
 
@@ -287,7 +364,11 @@ export class Domain {
     this.machine.assertRunning();
     const bytes = this.allocations.get(address);
     if (bytes === undefined) {
-      throw new SimError("INVALID_ADDRESS", `${this.name}.free(${describeValue(address)}): not an address returned by alloc, or already freed`, "address");
+      throw new SimError(
+        "INVALID_ADDRESS",
+        `${this.name}.free(${describeValue(address)}): not an address returned by alloc, or already freed`,
+        "address",
+      );
     }
     this.allocations.delete(address);
     this.heap.free(address, bytes);
@@ -326,15 +407,27 @@ export class Domain {
       const chunk = Math.min(length - done, pageSize - offset);
       const state = this.pageState.get(pfn);
       if (state?.flags.has("foreign-tagged")) {
-        throw new SimError("KMAP_FAILED", `${this.name}: CPU ${what} of pfn ${hex(pfn)} failed: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${this.name}'s address space, so kmap() has nothing to map`, "address");
+        throw new SimError(
+          "KMAP_FAILED",
+          `${this.name}: CPU ${what} of pfn ${hex(pfn)} failed: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${this.name}'s address space, so kmap() has nothing to map`,
+          "address",
+        );
       }
       if (what === "write" && state?.flags.has("grant-readonly")) {
         // Xen installed the host mapping read-only (GNTMAP_readonly): the store faults.
-        throw new SimError("PAGE_FAULT", `${this.name}: CPU write to pfn ${hex(pfn)} faults: it maps a foreign frame granted read-only (GTF_readonly, mapped with GNTMAP_readonly), so its page-table entry is read-only`, "address");
+        throw new SimError(
+          "PAGE_FAULT",
+          `${this.name}: CPU write to pfn ${hex(pfn)} faults: it maps a foreign frame granted read-only (GTF_readonly, mapped with GNTMAP_readonly), so its page-table entry is read-only`,
+          "address",
+        );
       }
       const mfn = this.pfnToMfn(pfn);
       if (mfn === undefined) {
-        throw new SimError("INVALID_ADDRESS", `${this.name}: CPU ${what} at guest-physical ${hex(gpa)}: pfn ${hex(pfn)} is not populated (RAM is ${hex(this.pfnBase * pageSize)}-${hex((this.pfnBase + this.nrPages) * pageSize - 1)})`, "address");
+        throw new SimError(
+          "INVALID_ADDRESS",
+          `${this.name}: CPU ${what} at guest-physical ${hex(gpa)}: pfn ${hex(pfn)} is not populated (RAM is ${hex(this.pfnBase * pageSize)}-${hex((this.pfnBase + this.nrPages) * pageSize - 1)})`,
+          "address",
+        );
       }
       visit(mfn * pageSize + offset, done, chunk);
       done += chunk;
@@ -343,8 +436,16 @@ export class Domain {
 
   /** The simulated struct page of `pfn`. */
   page(pfn: number): StructPage {
-    if (typeof pfn !== "number" || !Number.isSafeInteger(pfn) || (!this.isRam(pfn) && !this.extraP2m.has(pfn) && !this.pageState.has(pfn))) {
-      throw new SimError("INVALID_ARGUMENT", `${this.name}.page(pfn): pfn must be a page of ${this.name} (RAM is pfn ${hex(this.pfnBase)}-${hex(this.pfnBase + this.nrPages - 1)}), got ${describeValue(pfn)}`, "pfn");
+    if (
+      typeof pfn !== "number" ||
+      !Number.isSafeInteger(pfn) ||
+      (!this.isRam(pfn) && !this.extraP2m.has(pfn) && !this.pageState.has(pfn))
+    ) {
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `${this.name}.page(pfn): pfn must be a page of ${this.name} (RAM is pfn ${hex(this.pfnBase)}-${hex(this.pfnBase + this.nrPages - 1)}), got ${describeValue(pfn)}`,
+        "pfn",
+      );
     }
     const state = this.pageState.get(pfn);
     return { domain: this.name, pfn, flags: state ? [...state.flags] : [], private: state?.private ?? null };

@@ -49,7 +49,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   try {
     const text = JSON.stringify(value);
-    return text.length > 60 ? text.slice(0, 57) + "..." : text;
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
   } catch {
     return Object.prototype.toString.call(value);
   }
@@ -59,11 +59,7 @@ export function describeValue(value: unknown): string {
 export function rejectUnknownKeys(options: object, allowed: readonly string[], where: string): void {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
-      throw new SimError(
-        "INVALID_CONFIG",
-        `${where}: unknown option ${JSON.stringify(key)} (allowed: ${allowed.join(", ")})`,
-        key,
-      );
+      throw new SimError("INVALID_CONFIG", `${where}: unknown option ${JSON.stringify(key)} (allowed: ${allowed.join(", ")})`, key);
     }
   }
 }

@@ -20,7 +20,12 @@ export function makeMachineContiguous(domain: Domain, firstPfn: number, pages: n
   const start = findAlignedFreeRun(m.store, pages, limit, 2 ** Math.ceil(Math.log2(pages)));
   const where = `${domain.name} pfn ${hex(firstPfn)}-${hex(firstPfn + pages - 1)}`;
   if (start === undefined) {
-    m.emit("exchange", () => `XENMEM_exchange failed: no ${formatSize(pages * m.pageSize)} of machine-contiguous free memory below 2^${addressBits} for ${where}`, { domain: domain.name, cost: m.costs.memoryExchange, severity: "warning" });
+    m.emit(
+      "exchange",
+      () =>
+        `XENMEM_exchange failed: no ${formatSize(pages * m.pageSize)} of machine-contiguous free memory below 2^${addressBits} for ${where}`,
+      { domain: domain.name, cost: m.costs.memoryExchange, severity: "warning" },
+    );
     return false;
   }
   const owner = ownerOf(domain.domid);
@@ -32,6 +37,17 @@ export function makeMachineContiguous(domain: Domain, firstPfn: number, pages: n
     if (domain.isRam(pfn)) domain.setRamMfn(pfn, start + i);
     else domain.extraP2m.set(pfn, start + i);
   }
-  m.emit("exchange", () => `XENMEM_exchange (xen_create_contiguous_region): ${where} now backed by machine-contiguous mfn ${hex(start)}-${hex(start + pages - 1)}, below 2^${addressBits}`, { domain: domain.name, address: firstPfn * m.pageSize, machineAddress: start * m.pageSize, bytes: pages * m.pageSize, cost: m.costs.memoryExchange });
+  m.emit(
+    "exchange",
+    () =>
+      `XENMEM_exchange (xen_create_contiguous_region): ${where} now backed by machine-contiguous mfn ${hex(start)}-${hex(start + pages - 1)}, below 2^${addressBits}`,
+    {
+      domain: domain.name,
+      address: firstPfn * m.pageSize,
+      machineAddress: start * m.pageSize,
+      bytes: pages * m.pageSize,
+      cost: m.costs.memoryExchange,
+    },
+  );
   return true;
 }

@@ -75,7 +75,12 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
     const pfn = takeBalloonPfn(domain);
     markForeign(domain, pfn, f, true);
     registryOf(domain).tagged.set(f.handle, f);
-    m.emit("grant", () => `${domain.name}: SetPageForeign(pfn ${hex(pfn)}), page->private = grant handle ${f.handle} (${what}); the frame is not mapped into ${domain.name}'s address space`, { ...fields, address: pfn * m.pageSize });
+    m.emit(
+      "grant",
+      () =>
+        `${domain.name}: SetPageForeign(pfn ${hex(pfn)}), page->private = grant handle ${f.handle} (${what}); the frame is not mapped into ${domain.name}'s address space`,
+      { ...fields, address: pfn * m.pageSize },
+    );
     return { pfn, address: null };
   }
   if (domain.mode === "P==M") {
@@ -86,16 +91,30 @@ export function installForeignPage(domain: Domain, f: ForeignFrame): { pfn: numb
     domain.extraP2m.set(pfn, f.mfn);
     markForeign(domain, pfn, f, false);
     markSharedReadonly(domain, pfn, users);
-    m.emit("grant", () => `${domain.name}: create_grant_host_mapping() is a stub that evaluates to 0 in a P==M dom0: nothing is mapped; ${domain.name} addresses ${what} at its machine address ${hex(pfn * m.pageSize)}, which nothing isolates`, { ...fields, address: pfn * m.pageSize });
+    m.emit(
+      "grant",
+      () =>
+        `${domain.name}: create_grant_host_mapping() is a stub that evaluates to 0 in a P==M dom0: nothing is mapped; ${domain.name} addresses ${what} at its machine address ${hex(pfn * m.pageSize)}, which nothing isolates`,
+      { ...fields, address: pfn * m.pageSize },
+    );
     return { pfn, address: pfn * m.pageSize };
   }
   const pfn = takeBalloonPfn(domain);
   domain.extraP2m.set(pfn, f.mfn);
   markForeign(domain, pfn, f, false);
   if (domain.mode === "P2M") {
-    m.emit("p2m-update", `${domain.name}: set_foreign_p2m_mapping: pfn ${hex(pfn)} → FOREIGN_FRAME(mfn ${hex(f.mfn)}) (${what}, at a ballooned-out page)`, { ...fields, address: pfn * m.pageSize, cost: m.costs.p2mRead });
+    m.emit(
+      "p2m-update",
+      `${domain.name}: set_foreign_p2m_mapping: pfn ${hex(pfn)} → FOREIGN_FRAME(mfn ${hex(f.mfn)}) (${what}, at a ballooned-out page)`,
+      { ...fields, address: pfn * m.pageSize, cost: m.costs.p2mRead },
+    );
   } else {
-    m.emit("grant", () => `${domain.name}: Xen installed ${what} at pfn ${hex(pfn)} during the hypercall (VP: ${domain.name} never learns the machine frame)`, { domain: domain.name, address: pfn * m.pageSize, bytes: m.pageSize });
+    m.emit(
+      "grant",
+      () =>
+        `${domain.name}: Xen installed ${what} at pfn ${hex(pfn)} during the hypercall (VP: ${domain.name} never learns the machine frame)`,
+      { domain: domain.name, address: pfn * m.pageSize, bytes: m.pageSize },
+    );
   }
   return { pfn, address: pfn * m.pageSize };
 }
@@ -123,12 +142,18 @@ export function removeForeignPage(domain: Domain, handle: number, pfn: number): 
   if (r.tagged.delete(handle)) {
     domain.pageState.delete(pfn);
     r.balloon.push(pfn);
-    m.emit("grant", () => `${domain.name}: ClearPageForeign(pfn ${hex(pfn)}) (grant handle ${handle})`, { domain: domain.name, address: pfn * m.pageSize });
+    m.emit("grant", () => `${domain.name}: ClearPageForeign(pfn ${hex(pfn)}) (grant handle ${handle})`, {
+      domain: domain.name,
+      address: pfn * m.pageSize,
+    });
     return;
   }
   const users = r.identity.get(pfn);
   if (users) {
-    users.splice(users.findIndex((u) => u.handle === handle), 1);
+    users.splice(
+      users.findIndex((u) => u.handle === handle),
+      1,
+    );
     if (users.length > 0) {
       // Another mapping of the same frame still stands behind this identity PFN.
       domain.pageStateFor(pfn).private = users[users.length - 1]!.handle;
@@ -145,6 +170,10 @@ export function removeForeignPage(domain: Domain, handle: number, pfn: number): 
   domain.pageState.delete(pfn);
   r.balloon.push(pfn);
   if (domain.mode === "P2M") {
-    m.emit("p2m-update", `${domain.name}: clear_foreign_p2m_mapping: pfn ${hex(pfn)} (was mfn ${hex(mfn ?? 0)}) is ballooned out again`, { domain: domain.name, address: pfn * m.pageSize, cost: m.costs.p2mRead });
+    m.emit("p2m-update", `${domain.name}: clear_foreign_p2m_mapping: pfn ${hex(pfn)} (was mfn ${hex(mfn ?? 0)}) is ballooned out again`, {
+      domain: domain.name,
+      address: pfn * m.pageSize,
+      cost: m.costs.p2mRead,
+    });
   }
 }

@@ -1,5 +1,5 @@
-import { CHUNK_FRAMES, FrameStore } from "./frames.js";
-import { SeededRandom } from "./rng.js";
+import { CHUNK_FRAMES, type FrameStore } from "./frames.js";
+import type { SeededRandom } from "./rng.js";
 
 /**
  * First free run of `count` frames below `limit` (exclusive), lowest first or highest first.

@@ -8,8 +8,30 @@ import type { IommuDomain, IovaRange } from "./iommu.js";
 import { installForeignPage, removeForeignPage } from "./foreign-pages.js";
 import type { ForeignPageStrategy } from "./foreign.js";
 import { StateKey } from "./state.js";
-import { GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTST, GNTTAB_NR_RESERVED_ENTRIES, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GrantError, MAX_GRANT_FRAMES, MAX_MAPTRACK_HANDLES } from "./grant.js";
-import type { ForeignPageSnapshot, GntStatusName, GrantAccessOptions, GrantEntry, GrantMapping, GrantSnapshot, MapGrantOptions, UnmapGrantOptions } from "./grant.js";
+import {
+  GNTMAP_device_map,
+  GNTMAP_host_map,
+  GNTMAP_readonly,
+  GNTST,
+  GNTTAB_NR_RESERVED_ENTRIES,
+  GTF_permit_access,
+  GTF_readonly,
+  GTF_reading,
+  GTF_writing,
+  GrantError,
+  MAX_GRANT_FRAMES,
+  MAX_MAPTRACK_HANDLES,
+} from "./grant.js";
+import type {
+  ForeignPageSnapshot,
+  GntStatusName,
+  GrantAccessOptions,
+  GrantEntry,
+  GrantMapping,
+  GrantSnapshot,
+  MapGrantOptions,
+  UnmapGrantOptions,
+} from "./grant.js";
 
 /**
  * The grant tables at work (the vocabulary is in grant.ts): each domain's shared table and
@@ -126,14 +148,19 @@ export function grantFlagNames(flags: number): string[] {
 
 function checkDomainArg(m: Machine, value: unknown, field: string): Domain {
   if (typeof value !== "object" || value === null || !m.domains.includes(value as Domain)) {
-    throw new SimError("INVALID_ARGUMENT", `${field} must be a domain created on this machine (e.g. dom0), got ${describeValue(value === undefined || value === null ? value : typeof value === "object" ? "another object" : value)}`, field);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field} must be a domain created on this machine (e.g. dom0), got ${describeValue(value === undefined || value === null ? value : typeof value === "object" ? "another object" : value)}`,
+      field,
+    );
   }
   return value as Domain;
 }
 
 function checkBoolean(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new SimError("INVALID_ARGUMENT", `${field} must be true or false, got ${describeValue(value)}`, field);
+  if (typeof value !== "boolean")
+    throw new SimError("INVALID_ARGUMENT", `${field} must be true or false, got ${describeValue(value)}`, field);
   return value;
 }
 
@@ -149,10 +176,18 @@ export function grantAccess(granter: Domain, pfn: number, grantee: Domain, optio
   const where = `${granter.name}.grantAccess`;
   const to = checkDomainArg(m, grantee, "grantee");
   if (to === granter) {
-    throw new SimError("INVALID_ARGUMENT", `${where}: a grant gives another domain access to a page; ${granter.name} cannot grant to itself`, "grantee");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${where}: a grant gives another domain access to a page; ${granter.name} cannot grant to itself`,
+      "grantee",
+    );
   }
   if (typeof pfn !== "number" || !Number.isSafeInteger(pfn) || !granter.isRam(pfn)) {
-    throw new SimError("INVALID_ARGUMENT", `${where}: pfn must be a page of ${granter.name}'s RAM (pfn ${hex(granter.pfnBase)}-${hex(granter.pfnBase + granter.nrPages - 1)}), got ${describeValue(pfn)}`, "pfn");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${where}: pfn must be a page of ${granter.name}'s RAM (pfn ${hex(granter.pfnBase)}-${hex(granter.pfnBase + granter.nrPages - 1)}), got ${describeValue(pfn)}`,
+      "pfn",
+    );
   }
   const o = requireObject(options, "grantAccess options");
   rejectUnknownKeys(o, ["readonly"], "grantAccess");
@@ -161,19 +196,28 @@ export function grantAccess(granter: Domain, pfn: number, grantee: Domain, optio
   const table = grantTableOf(granter);
   const ref = table.takeRef();
   if (ref === undefined) {
-    throw new SimError("RESOURCE_LIMIT", `${where}: gnttab_grant_foreign_access returned -ENOSPC: all ${MAX_GRANT_FRAMES * table.entriesPerFrame - GNTTAB_NR_RESERVED_ENTRIES} grant entries of ${granter.name} are in use (end access to some first)`, "pfn");
+    throw new SimError(
+      "RESOURCE_LIMIT",
+      `${where}: gnttab_grant_foreign_access returned -ENOSPC: all ${MAX_GRANT_FRAMES * table.entriesPerFrame - GNTTAB_NR_RESERVED_ENTRIES} grant entries of ${granter.name} are in use (end access to some first)`,
+      "pfn",
+    );
   }
   const frame = granter.mode === "VP" ? pfn : mfn;
   const flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
   table.entries.set(ref, { flags, domid: to.domid, frame, pfn, mfn, pins: { hostRead: 0, hostWrite: 0, devRead: 0, devWrite: 0 } });
-  m.emit("grant", () => `${granter.name}: gnttab_grant_foreign_access(${to.name} (d${to.domid}), frame ${hex(frame)}, ${readonly ? "readonly" : "read/write"}) = gref ${hex(ref)} (pfn ${hex(pfn)})`, {
-    domain: granter.name,
-    address: pfn * m.pageSize,
-    machineAddress: mfn * m.pageSize,
-    bytes: m.pageSize,
-    // Model assumption: writing one shared entry costs about one cached memory access.
-    cost: m.costs.p2mRead,
-  });
+  m.emit(
+    "grant",
+    () =>
+      `${granter.name}: gnttab_grant_foreign_access(${to.name} (d${to.domid}), frame ${hex(frame)}, ${readonly ? "readonly" : "read/write"}) = gref ${hex(ref)} (pfn ${hex(pfn)})`,
+    {
+      domain: granter.name,
+      address: pfn * m.pageSize,
+      machineAddress: mfn * m.pageSize,
+      bytes: m.pageSize,
+      // Model assumption: writing one shared entry costs about one cached memory access.
+      cost: m.costs.p2mRead,
+    },
+  );
   return ref;
 }
 
@@ -189,21 +233,34 @@ export function endAccess(granter: Domain, gref: number): boolean {
   const table = grantTableOf(granter);
   const slot = typeof gref === "number" ? table.entries.get(gref) : undefined;
   if (!slot) {
-    throw new SimError("INVALID_ARGUMENT", `${granter.name}.endAccess: gref must be a grant reference ${granter.name} handed out and has not ended, got ${describeValue(gref)}`, "gref");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${granter.name}.endAccess: gref must be a grant reference ${granter.name} handed out and has not ended, got ${describeValue(gref)}`,
+      "gref",
+    );
   }
   if (slot.flags & (GTF_reading | GTF_writing)) {
-    m.emit("grant", () => `WARNING: g.e. ${hex(gref)} still in use! (${granter.name}: ${grantFlagNames(slot.flags).join("|")}; an in-use GTF_permit_access entry cannot be revoked until the grantee unmaps it)`, {
-      domain: granter.name,
-      address: slot.pfn * m.pageSize,
-      severity: "warning",
-      code: "in-use",
-      cost: m.costs.p2mRead,
-    });
+    m.emit(
+      "grant",
+      () =>
+        `WARNING: g.e. ${hex(gref)} still in use! (${granter.name}: ${grantFlagNames(slot.flags).join("|")}; an in-use GTF_permit_access entry cannot be revoked until the grantee unmaps it)`,
+      {
+        domain: granter.name,
+        address: slot.pfn * m.pageSize,
+        severity: "warning",
+        code: "in-use",
+        cost: m.costs.p2mRead,
+      },
+    );
     return false;
   }
   table.entries.delete(gref);
   table.putRef(gref);
-  m.emit("grant", () => `${granter.name}: gnttab_end_foreign_access_ref(${hex(gref)}): access revoked (pfn ${hex(slot.pfn)})`, { domain: granter.name, address: slot.pfn * m.pageSize, cost: m.costs.p2mRead });
+  m.emit("grant", () => `${granter.name}: gnttab_end_foreign_access_ref(${hex(gref)}): access revoked (pfn ${hex(slot.pfn)})`, {
+    domain: granter.name,
+    address: slot.pfn * m.pageSize,
+    cost: m.costs.p2mRead,
+  });
   return true;
 }
 
@@ -211,7 +268,11 @@ export function endAccess(granter: Domain, gref: number): boolean {
 function resolveGranter(m: Machine, value: unknown): Domain | number {
   if (typeof value !== "number") return checkDomainArg(m, value, "granter");
   if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
-    throw new SimError("INVALID_ARGUMENT", `mapGrant: granter must be a domain or a domid (an integer from 0 to 65535), got ${describeValue(value)}`, "granter");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `mapGrant: granter must be a domain or a domid (an integer from 0 to 65535), got ${describeValue(value)}`,
+      "granter",
+    );
   }
   return m.domains[value] ?? value;
 }
@@ -230,20 +291,30 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
   const strategy = mapper.foreignPages;
   const host = checkBoolean(o.host, "host", strategy === "map");
   if (host && strategy === "tag") {
-    throw new SimError("INVALID_ARGUMENT", `${mapper.name}.mapGrant: host: true asks for a CPU mapping, but ${mapper.name} uses foreignPages: "tag", which never maps foreign frames (its struct page only carries the grant handle); use foreignPages: "map" for a host mapping`, "host");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${mapper.name}.mapGrant: host: true asks for a CPU mapping, but ${mapper.name} uses foreignPages: "tag", which never maps foreign frames (its struct page only carries the grant handle); use foreignPages: "map" for a host mapping`,
+      "host",
+    );
   }
   const readonly = checkBoolean(o.readonly, "readonly", false);
   const device = o.device === undefined || typeof o.device === "boolean" ? null : checkDevice(mapper, o.device);
   const deviceMap = o.device === undefined ? true : o.device !== false;
   if (typeof gref !== "number" || !Number.isSafeInteger(gref) || gref < 0 || gref > 0xffffffff) {
-    throw new SimError("INVALID_ARGUMENT", `${mapper.name}.mapGrant: gref must be a grant reference (an integer from 0 to 0xffffffff), got ${describeValue(gref)}`, "gref");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${mapper.name}.mapGrant: gref must be a grant reference (an integer from 0 to 0xffffffff), got ${describeValue(gref)}`,
+      "gref",
+    );
   }
   const flags = (deviceMap ? GNTMAP_device_map : 0) | (host ? GNTMAP_host_map : 0) | (readonly ? GNTMAP_readonly : 0);
   const granter = resolveGranter(m, granterArg);
   const call = `GNTTABOP_map_grant_ref(${typeof granter === "number" ? `d${granter}` : granter.name}, gref ${hex(gref)}, ${flagList(flags)})`;
-  const failure = (status: GntStatusName, xenSays: string, field?: string) => hypercallFailure(mapper, "grant-map", call, status, xenSays, field);
+  const failure = (status: GntStatusName, xenSays: string, field?: string) =>
+    hypercallFailure(mapper, "grant-map", call, status, xenSays, field);
   // map_grant_ref(): a map op must ask for a device or a host mapping.
-  if ((flags & (GNTMAP_device_map | GNTMAP_host_map)) === 0) throw failure("bad_gntref", `Bad flags in grant map op: ${hex(flags)}`, "device");
+  if ((flags & (GNTMAP_device_map | GNTMAP_host_map)) === 0)
+    throw failure("bad_gntref", `Bad flags in grant map op: ${hex(flags)}`, "device");
   if (typeof granter === "number") throw failure("bad_domain", `Could not find domain ${granter}`, "granter");
   const mine = grantTableOf(mapper);
   const handle = mine.takeHandle();
@@ -263,7 +334,11 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
   // _set_status_v1(): a first pin needs GTF_permit_access naming this domain (Xen answers
   // GNTST_general_error, not permission_denied, which only XSM policy returns) ...
   if (!entry || (!pinned && ((entry.flags & 3) !== GTF_permit_access || entry.domid !== mapper.domid))) {
-    throw pinFailure("general_error", `Bad flags (${hex(entry?.flags ?? 0)}) or dom (${entry?.domid ?? 0}); expected d${mapper.domid}`, "gref");
+    throw pinFailure(
+      "general_error",
+      `Bad flags (${hex(entry?.flags ?? 0)}) or dom (${entry?.domid ?? 0}); expected d${mapper.domid}`,
+      "gref",
+    );
   }
   // ... and a writable pin needs a writable grant.
   if (!readonly && entry.flags & GTF_readonly) throw pinFailure("general_error", "Attempt to write-pin a r/o grant entry", "readonly");
@@ -285,19 +360,33 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
   adjustGranted(m, mapper.domid, mfn, readonly, 1);
   const record: MaptrackEntry = { handle, granter, ref: gref, mfn, readonly, host, strategy, pfn: null, address: null, deviceMap: dmap };
   mine.maptrack.set(handle, record);
-  m.emit("grant-map", () => `${mapper.name}: ${call} = GNTST_okay, handle ${handle}${dmap ? `, dev_bus_addr ${hex(dmap.busAddress)}` : ""} (${granter.name} pfn ${hex(entry.pfn)}, machine ${hex(mfn * m.pageSize)})`, {
-    domain: mapper.name,
-    device: dmap?.device?.name,
-    machineAddress: mfn * m.pageSize,
-    busAddress: dmap?.busAddress,
-    bytes: m.pageSize,
-    code: "GNTST_okay",
-    cost: m.costs.grantMap,
-  });
+  m.emit(
+    "grant-map",
+    () =>
+      `${mapper.name}: ${call} = GNTST_okay, handle ${handle}${dmap ? `, dev_bus_addr ${hex(dmap.busAddress)}` : ""} (${granter.name} pfn ${hex(entry.pfn)}, machine ${hex(mfn * m.pageSize)})`,
+    {
+      domain: mapper.name,
+      device: dmap?.device?.name,
+      machineAddress: mfn * m.pageSize,
+      busAddress: dmap?.busAddress,
+      bytes: m.pageSize,
+      code: "GNTST_okay",
+      cost: m.costs.grantMap,
+    },
+  );
   // Linux, after the hypercall: mark the page foreign (gnttab_map_refs) and, for "map", enter
   // it in the p2m (set_foreign_p2m_mapping).
   if (host || strategy === "tag") {
-    const placed = installForeignPage(mapper, { handle, granter: granter.name, gref, mfn, readonly, host, devBusAddress: dmap?.busAddress ?? null, iommu: dmap?.iommu ?? null });
+    const placed = installForeignPage(mapper, {
+      handle,
+      granter: granter.name,
+      gref,
+      mfn,
+      readonly,
+      host,
+      devBusAddress: dmap?.busAddress ?? null,
+      iommu: dmap?.iommu ?? null,
+    });
     record.pfn = placed.pfn;
     record.address = placed.address;
   }
@@ -312,7 +401,14 @@ export function mapGrant(mapper: Domain, granterArg: Domain | number, gref: numb
 }
 
 /** Records a failed grant hypercall in the trace (it was made, so it costs) and builds its error. */
-function hypercallFailure(domain: Domain, kind: "grant-map" | "grant-unmap", call: string, status: GntStatusName, xenSays: string, field?: string): GrantError {
+function hypercallFailure(
+  domain: Domain,
+  kind: "grant-map" | "grant-unmap",
+  call: string,
+  status: GntStatusName,
+  xenSays: string,
+  field?: string,
+): GrantError {
   const m = domain.machine;
   m.emit(kind, () => `${domain.name}: ${call} = GNTST_${status} (${STATUS_TEXT[status]}): Xen: "${xenSays}"`, {
     domain: domain.name,
@@ -327,10 +423,18 @@ function checkDevice(mapper: Domain, value: unknown): Device {
   const m = mapper.machine;
   const device = value as Device;
   if (typeof value !== "object" || value === null || !m.devices.includes(device)) {
-    throw new SimError("INVALID_ARGUMENT", `mapGrant: device must be true, false or a device attached on this machine, got ${describeValue(typeof value === "object" && value !== null ? "another object" : value)}`, "device");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `mapGrant: device must be true, false or a device attached on this machine, got ${describeValue(typeof value === "object" && value !== null ? "another object" : value)}`,
+      "device",
+    );
   }
   if (device.domain !== mapper) {
-    throw new SimError("INVALID_ARGUMENT", `mapGrant: device ${device.name} belongs to ${device.domain.name}, not ${mapper.name}: only the mapping domain's own devices can be given a device mapping`, "device");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `mapGrant: device ${device.name} belongs to ${device.domain.name}, not ${mapper.name}: only the mapping domain's own devices can be given a device mapping`,
+      "device",
+    );
   }
   return device;
 }
@@ -379,20 +483,42 @@ export function unmapGrant(mapper: Domain, handle: number, options: UnmapGrantOp
   const o = requireObject(options, "unmapGrant options");
   rejectUnknownKeys(o, ["devBusAddress"], "unmapGrant");
   if (typeof handle !== "number" || !Number.isSafeInteger(handle) || handle < 0) {
-    throw new SimError("INVALID_ARGUMENT", `${mapper.name}.unmapGrant: handle must be a maptrack handle returned by mapGrant, got ${describeValue(handle)}`, "handle");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${mapper.name}.unmapGrant: handle must be a maptrack handle returned by mapGrant, got ${describeValue(handle)}`,
+      "handle",
+    );
   }
-  if (o.devBusAddress !== undefined && (typeof o.devBusAddress !== "number" || !Number.isSafeInteger(o.devBusAddress) || o.devBusAddress < 0)) {
-    throw new SimError("INVALID_ARGUMENT", `${mapper.name}.unmapGrant: devBusAddress must be a bus address (a whole number >= 0), got ${describeValue(o.devBusAddress)}`, "devBusAddress");
+  if (
+    o.devBusAddress !== undefined &&
+    (typeof o.devBusAddress !== "number" || !Number.isSafeInteger(o.devBusAddress) || o.devBusAddress < 0)
+  ) {
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${mapper.name}.unmapGrant: devBusAddress must be a bus address (a whole number >= 0), got ${describeValue(o.devBusAddress)}`,
+      "devBusAddress",
+    );
   }
   const table = grantTableOf(mapper);
   const call = `GNTTABOP_unmap_grant_ref(handle ${handle})`;
-  const failure = (status: GntStatusName, xenSays: string, field: string) => hypercallFailure(mapper, "grant-unmap", call, status, xenSays, field);
+  const failure = (status: GntStatusName, xenSays: string, field: string) =>
+    hypercallFailure(mapper, "grant-unmap", call, status, xenSays, field);
   const r = table.maptrack.get(handle);
   if (!r) {
-    throw failure("bad_handle", handle >= MAX_MAPTRACK_HANDLES ? `Bad d${mapper.domid} handle ${hex(handle)}` : `Zero flags for d${mapper.domid} handle ${hex(handle)}`, "handle");
+    throw failure(
+      "bad_handle",
+      handle >= MAX_MAPTRACK_HANDLES
+        ? `Bad d${mapper.domid} handle ${hex(handle)}`
+        : `Zero flags for d${mapper.domid} handle ${hex(handle)}`,
+      "handle",
+    );
   }
   if (o.devBusAddress !== undefined && r.deviceMap && o.devBusAddress !== r.deviceMap.busAddress) {
-    throw failure("bad_dev_addr", `Bus address doesn't match gntref (${hex(o.devBusAddress)} != ${hex(r.deviceMap.busAddress)})`, "devBusAddress");
+    throw failure(
+      "bad_dev_addr",
+      `Bus address doesn't match gntref (${hex(o.devBusAddress)} != ${hex(r.deviceMap.busAddress)})`,
+      "devBusAddress",
+    );
   }
   // Linux clears the page's foreign state and its p2m entry (gnttab_unmap_refs).
   if (r.pfn !== null) removeForeignPage(mapper, r.handle, r.pfn);
@@ -419,15 +545,19 @@ export function unmapGrant(mapper: Domain, handle: number, options: UnmapGrantOp
   }
   table.maptrack.delete(handle);
   table.putHandle(handle);
-  m.emit("grant-unmap", () => `${mapper.name}: ${call} = GNTST_okay (${r.granter.name} gref ${hex(r.ref)}, machine ${hex(r.mfn * m.pageSize)})`, {
-    domain: mapper.name,
-    device: d?.device?.name,
-    machineAddress: r.mfn * m.pageSize,
-    busAddress: d?.busAddress,
-    bytes: m.pageSize,
-    code: "GNTST_okay",
-    cost: m.costs.grantUnmap,
-  });
+  m.emit(
+    "grant-unmap",
+    () => `${mapper.name}: ${call} = GNTST_okay (${r.granter.name} gref ${hex(r.ref)}, machine ${hex(r.mfn * m.pageSize)})`,
+    {
+      domain: mapper.name,
+      device: d?.device?.name,
+      machineAddress: r.mfn * m.pageSize,
+      busAddress: d?.busAddress,
+      bytes: m.pageSize,
+      code: "GNTST_okay",
+      cost: m.costs.grantUnmap,
+    },
+  );
 }
 
 /** GNTTABOP_error_msgs of grant_table.h: the text Linux prints for each status. */
@@ -501,12 +631,17 @@ export function reportLiveGrantMappings(m: Machine): void {
     const live = [...grantTableOf(domain).maptrack.values()];
     if (live.length === 0) continue;
     const first = live[0]!;
-    m.emit("grant", () => `${domain.name} still holds ${live.length} grant mapping${live.length === 1 ? "" : "s"} at the end of the run (e.g. handle ${first.handle}: ${first.granter.name} gref ${hex(first.ref)}); the guest cannot end access to those pages until they are unmapped`, {
-      domain: domain.name,
-      machineAddress: first.mfn * m.pageSize,
-      severity: "warning",
-      code: "GRANT_LEAK",
-    });
+    m.emit(
+      "grant",
+      () =>
+        `${domain.name} still holds ${live.length} grant mapping${live.length === 1 ? "" : "s"} at the end of the run (e.g. handle ${first.handle}: ${first.granter.name} gref ${hex(first.ref)}); the guest cannot end access to those pages until they are unmapped`,
+      {
+        domain: domain.name,
+        machineAddress: first.mfn * m.pageSize,
+        severity: "warning",
+        code: "GRANT_LEAK",
+      },
+    );
   }
 }
 
@@ -517,13 +652,13 @@ declare module "./domain.js" {
      * `{ readonly: true }`). Returns the grant reference to pass to the grantee (as blkfront puts
      * it in a ring request).
      */
-    grantAccess(pfn: number, grantee: Domain, options?: GrantAccessOptions): number
+    grantAccess(pfn: number, grantee: Domain, options?: GrantAccessOptions): number;
 
     /**
      * gnttab_end_foreign_access_ref(): revokes a grant. Returns false, with Linux's
      * "WARNING: g.e. ... still in use!" in the trace, while the grantee still has it mapped.
      */
-    endAccess(gref: number): boolean
+    endAccess(gref: number): boolean;
 
     /**
      * GNTTABOP_map_grant_ref: maps grant `gref` of `granter` (a domain or its domid) for this
@@ -531,10 +666,10 @@ declare module "./domain.js" {
      * (per this domain's `foreignPages` strategy), its address and the device bus address.
      * Failures throw a GrantError carrying Xen's GNTST_* status.
      */
-    mapGrant(granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping
+    mapGrant(granter: Domain | number, gref: number, options?: MapGrantOptions): GrantMapping;
 
     /** GNTTABOP_unmap_grant_ref: undoes the mapping `handle` tracks (host, device and IOMMU entry). */
-    unmapGrant(handle: number, options?: UnmapGrantOptions): void
+    unmapGrant(handle: number, options?: UnmapGrantOptions): void;
   }
 }
 

@@ -88,7 +88,11 @@ function checkAt(m: Machine, options: unknown, call: string): number {
   const at = (options as AtOptions).at;
   const last = m.traceLog.lastSeq;
   if (typeof at !== "number" || !Number.isSafeInteger(at)) {
-    throw new SimError("INVALID_ARGUMENT", `${call}({ at }): at must be the seq of a trace event (an integer from 1 to ${last}), got ${describeValue(at)}`, "at");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${call}({ at }): at must be the seq of a trace event (an integer from 1 to ${last}), got ${describeValue(at)}`,
+      "at",
+    );
   }
   if (last === 0) {
     throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): the run has no stored trace events yet`, "at");
@@ -102,13 +106,25 @@ function checkAt(m: Machine, options: unknown, call: string): number {
 function historyFor(m: Machine, at: number, call: string): History {
   const history = m.state.peek(HISTORY);
   if (!history) {
-    throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): this machine does not record history; call machine.recordHistory() before its first event (right after createMachine)`, "at");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${call}({ at: ${at} }): this machine does not record history; call machine.recordHistory() before its first event (right after createMachine)`,
+      "at",
+    );
   }
   if (at > history.lastKept) {
-    throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): history keeps the moments of events ${history.first} to ${history.lastKept} (recordHistory({ events }))`, "at");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${call}({ at: ${at} }): history keeps the moments of events ${history.first} to ${history.lastKept} (recordHistory({ events }))`,
+      "at",
+    );
   }
   if (at < history.first) {
-    throw new SimError("INVALID_ARGUMENT", `${call}({ at: ${at} }): history was switched on after event ${history.first - 1}; moments exist from event ${history.first}`, "at");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${call}({ at: ${at} }): history was switched on after event ${history.first - 1}; moments exist from event ${history.first}`,
+      "at",
+    );
   }
   return history;
 }
@@ -120,17 +136,17 @@ declare module "./machine.js" {
      * the machine as it was right after trace event `seq`, equal to the snapshot taken live at
      * that moment. Snapshots from history share their parts: treat them as read only.
      */
-    snapshot(options?: AtOptions): MachineSnapshot
+    snapshot(options?: AtOptions): MachineSnapshot;
     /** Counts, costs and time up to and including trace event `at`, as `stats()` said right after it (no history needed). */
-    stats(options?: AtOptions): Stats
+    stats(options?: AtOptions): Stats;
     /**
      * Starts keeping the machine's state at every trace event, for `snapshot({ at })` and
      * `changes({ at })`. Call it before the first event (right after createMachine, or from
      * `machineHooks.created`). Off by default: it costs a small snapshot per event.
      */
-    recordHistory(options?: HistoryOptions): void
+    recordHistory(options?: HistoryOptions): void;
     /** What appeared, went away or changed between the moment after event `at - 1` (nothing, for the first event) and the moment after event `at`. */
-    changes(options: AtOptions): SnapshotChanges
+    changes(options: AtOptions): SnapshotChanges;
   }
 }
 
@@ -145,7 +161,11 @@ Machine.prototype.snapshot = function (this: Machine, options?: AtOptions): Mach
 Machine.prototype.recordHistory = function (this: Machine, options?: HistoryOptions): void {
   const events = options?.events ?? Infinity;
   if (events !== Infinity && (typeof events !== "number" || !Number.isSafeInteger(events) || events < 1)) {
-    throw new SimError("INVALID_ARGUMENT", `recordHistory({ events }): events must be a whole number of events, at least 1, got ${describeValue(events)}`, "events");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `recordHistory({ events }): events must be a whole number of events, at least 1, got ${describeValue(events)}`,
+      "events",
+    );
   }
   this.state.get(HISTORY).start(events);
 };

@@ -50,8 +50,28 @@ export type { SnapshotChange, SnapshotChanges, ChangeKind } from "./snapshot-dif
 export type { AtOptions, HistoryOptions } from "./history.js";
 export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot, SwiotlbSnapshot } from "./snapshot.js";
 export type { SwiotlbKind } from "./swiotlb-pool.js";
-export { GrantError, GNTST, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing, GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTTAB_NR_RESERVED_ENTRIES } from "./grant.js";
-export type { GntStatusName, GrantAccessOptions, MapGrantOptions, UnmapGrantOptions, GrantMapping, GrantEntry, GrantSnapshot, ForeignPageSnapshot } from "./grant.js";
+export {
+  GrantError,
+  GNTST,
+  GTF_permit_access,
+  GTF_readonly,
+  GTF_reading,
+  GTF_writing,
+  GNTMAP_device_map,
+  GNTMAP_host_map,
+  GNTMAP_readonly,
+  GNTTAB_NR_RESERVED_ENTRIES,
+} from "./grant.js";
+export type {
+  GntStatusName,
+  GrantAccessOptions,
+  MapGrantOptions,
+  UnmapGrantOptions,
+  GrantMapping,
+  GrantEntry,
+  GrantSnapshot,
+  ForeignPageSnapshot,
+} from "./grant.js";
 export { FOREIGN_PAGE_STRATEGIES } from "./foreign.js";
 export type { ForeignPageStrategy } from "./foreign.js";
 export { kmap, bounceForBlockLayer, finishBlockBounce, pioTransfer } from "./kmap.js";

@@ -187,7 +187,11 @@ export class IommuDomain {
   /** Writes one PTE (iommu-map event, `costs.iommuPteWrite`). */
   map(iovaPage: number, mfn: number, prot: { read: boolean; write: boolean }, device?: Device): void {
     if (!prot.read && !prot.write) {
-      throw new SimError("INVALID_ARGUMENT", "an IOMMU mapping needs read or write permission (__domain_mapping returns -EINVAL otherwise)", "dir");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        "an IOMMU mapping needs read or write permission (__domain_mapping returns -EINVAL otherwise)",
+        "dir",
+      );
     }
     const m = this.machine;
     this.pageTable.set(iovaPage, { mfn, read: prot.read, write: prot.write });
@@ -214,7 +218,13 @@ export class IommuDomain {
     let cleared = 0;
     for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) if (this.pageTable.delete(p)) cleared++;
     const where = `${cleared} PTE${cleared === 1 ? "" : "s"} at IOVA ${hex(range.iovaPage * m.pageSize)}`;
-    const fields = { device: device?.name, domain: device?.domain.name, busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iommuPteClear * cleared };
+    const fields = {
+      device: device?.name,
+      domain: device?.domain.name,
+      busAddress: range.iovaPage * m.pageSize,
+      bytes: range.pages * m.pageSize,
+      cost: m.costs.iommuPteClear * cleared,
+    };
     if (this.invalidation === "strict") {
       m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}`, fields);
       this.iommu.invalidateRange(this, range);
@@ -224,8 +234,13 @@ export class IommuDomain {
     // The PTEs are cleared first; then a full queue is flushed, and this unmap joins the queue.
     const highWater = LAZY_FLUSH_HIGH_WATER[m.era];
     const full = this.queue.length >= highWater;
-    m.emit("iommu-unmap", () => `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`, fields);
-    if (full) this.flushQueue(m.era === "2006" ? `HIGH_WATER_MARK: ${highWater} unmaps queued` : `flush queue full: ${highWater} unmaps queued`);
+    m.emit(
+      "iommu-unmap",
+      () => `IOMMU ${this.label}: cleared ${where}; IOTLB flush deferred (${full ? 1 : this.queue.length + 1} queued)`,
+      fields,
+    );
+    if (full)
+      this.flushQueue(m.era === "2006" ? `HIGH_WATER_MARK: ${highWater} unmaps queued` : `flush queue full: ${highWater} unmaps queued`);
     this.queue.push({ iovaPage: range.iovaPage, pages: range.pages, at: m.traceLog.now });
     this.ranges.set(range.iovaPage, { pages: range.pages, use: "flush-queued" });
   }
@@ -241,7 +256,11 @@ export class IommuDomain {
     for (const [iovaPage, pte] of this.pageTable) {
       if (pte.mfn !== mfn) continue;
       this.pageTable.delete(iovaPage);
-      m.emit("iommu-unmap", () => `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`, { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear });
+      m.emit(
+        "iommu-unmap",
+        () => `IOMMU ${this.label}: Xen clears IOVA ${hex(iovaPage * m.pageSize)} → machine ${hex(mfn * m.pageSize)} (${reason})`,
+        { busAddress: iovaPage * m.pageSize, machineAddress: mfn * m.pageSize, bytes: m.pageSize, cost: m.costs.iommuPteClear },
+      );
       this.iommu.invalidateRange(this, { iovaPage, pages: 1 });
     }
   }
@@ -265,16 +284,26 @@ export class IommuDomain {
     const cached = this.iommu.iotlbLookup(this, iovaPage);
     const pte = cached ?? this.pageTable.get(iovaPage);
     if (pte === undefined || !(isWrite ? pte.write : pte.read)) {
-      m.emit("iommu-fault", faultMessage(m, device, busAddress, isWrite), { device: device.name, domain: device.domain.name, busAddress, code: isWrite ? "0x05" : "0x06" });
-      return undefined;
-    }
-    if (cached && !this.pageTable.has(iovaPage)) {
-      m.emit("iotlb-stale", () => `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`, {
+      m.emit("iommu-fault", faultMessage(m, device, busAddress, isWrite), {
         device: device.name,
         domain: device.domain.name,
         busAddress,
-        machineAddress: pte.mfn * m.pageSize,
+        code: isWrite ? "0x05" : "0x06",
       });
+      return undefined;
+    }
+    if (cached && !this.pageTable.has(iovaPage)) {
+      m.emit(
+        "iotlb-stale",
+        () =>
+          `${device.name} reached machine ${hex(pte.mfn * m.pageSize)} through a stale IOTLB entry for IOVA ${hex(iovaPage * m.pageSize)}: the mapping is gone but the lazy IOTLB flush has not run yet (${this.queue.length} unmap${this.queue.length === 1 ? "" : "s"} queued)`,
+        {
+          device: device.name,
+          domain: device.domain.name,
+          busAddress,
+          machineAddress: pte.mfn * m.pageSize,
+        },
+      );
     }
     if (!cached) this.iommu.iotlbInsert(this, iovaPage, pte);
     return pte.mfn;
@@ -324,20 +353,39 @@ export class Iommu {
     const o = requireObject(options, "iommu");
     rejectUnknownKeys(o, ["invalidation", "group"], "iommu");
     if (o.invalidation !== undefined && o.invalidation !== "strict" && o.invalidation !== "lazy") {
-      throw new SimError("INVALID_CONFIG", `iommu.invalidation must be "strict" or "lazy", got ${describeValue(o.invalidation)}`, "iommu.invalidation");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `iommu.invalidation must be "strict" or "lazy", got ${describeValue(o.invalidation)}`,
+        "iommu.invalidation",
+      );
     }
-    if (o.group !== undefined && (typeof o.group !== "string" || o.group.length === 0 || o.group.length > 64 || o.group.startsWith("device:"))) {
-      throw new SimError("INVALID_CONFIG", `iommu.group must be a name of 1-64 characters not starting with "device:" (reserved for a device's own domain), got ${describeValue(o.group)}`, "iommu.group");
+    if (
+      o.group !== undefined &&
+      (typeof o.group !== "string" || o.group.length === 0 || o.group.length > 64 || o.group.startsWith("device:"))
+    ) {
+      throw new SimError(
+        "INVALID_CONFIG",
+        `iommu.group must be a name of 1-64 characters not starting with "device:" (reserved for a device's own domain), got ${describeValue(o.group)}`,
+        "iommu.group",
+      );
     }
     const group = (o.group as string | undefined) ?? `device:${device.name}`;
     let domain = this.domains.find((d) => d.group === group);
     if (domain) {
       if (o.invalidation !== undefined && o.invalidation !== domain.invalidation) {
-        throw new SimError("INVALID_CONFIG", `iommu group ${describeValue(group)} already uses ${domain.invalidation} invalidation; ${device.name} cannot join it with ${describeValue(o.invalidation)} (the devices share one protection domain)`, "iommu.invalidation");
+        throw new SimError(
+          "INVALID_CONFIG",
+          `iommu group ${describeValue(group)} already uses ${domain.invalidation} invalidation; ${device.name} cannot join it with ${describeValue(o.invalidation)} (the devices share one protection domain)`,
+          "iommu.invalidation",
+        );
       }
       const other = domain.devices.find((d) => d.domain !== device.domain);
       if (other) {
-        throw new SimError("INVALID_CONFIG", `iommu group ${describeValue(group)} already holds ${other.name} of ${other.domain.name}: devices behind one PCIe-to-PCI bridge share one protection domain, so ${device.name} cannot belong to ${device.domain.name}`, "iommu.group");
+        throw new SimError(
+          "INVALID_CONFIG",
+          `iommu group ${describeValue(group)} already holds ${other.name} of ${other.domain.name}: devices behind one PCIe-to-PCI bridge share one protection domain, so ${device.name} cannot belong to ${device.domain.name}`,
+          "iommu.group",
+        );
       }
     } else {
       domain = new IommuDomain(this, this.domains.length, group, (o.invalidation as Invalidation | undefined) ?? "strict");
@@ -372,7 +420,12 @@ export class Iommu {
   invalidateRange(domain: IommuDomain, range: IovaRange): void {
     if (this.iotlb.size > 0) for (let p = range.iovaPage; p < range.iovaPage + range.pages; p++) this.iotlb.delete(iotlbKey(domain.id, p));
     const m = this.machine;
-    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`, { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" });
+    m.emit(
+      "iotlb-flush",
+      () =>
+        `IOTLB flush for the ${domain.label} (strict unmap): IOVA ${hex(range.iovaPage * m.pageSize)}, ${formatSize(range.pages * m.pageSize)}`,
+      { busAddress: range.iovaPage * m.pageSize, bytes: range.pages * m.pageSize, cost: m.costs.iotlbFlush, code: "strict" },
+    );
   }
 
   /** @internal Lazy flush: domain-selective invalidation (flush_iotlb_all) covering the queued ranges. */
@@ -380,7 +433,12 @@ export class Iommu {
     for (const [key, entry] of [...this.iotlb]) if (entry.domain === domain) this.iotlb.delete(key);
     const m = this.machine;
     const pages = queued.reduce((sum, r) => sum + r.pages, 0);
-    m.emit("iotlb-flush", () => `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`, { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" });
+    m.emit(
+      "iotlb-flush",
+      () =>
+        `IOTLB flush for the ${domain.label} (${reason}): ${queued.length} queued unmap${queued.length === 1 ? "" : "s"}, ${formatSize(pages * m.pageSize)} of IOVA freed`,
+      { bytes: pages * m.pageSize, cost: m.costs.iotlbFlush, code: "lazy" },
+    );
   }
 
   /**

@@ -58,13 +58,25 @@ function bouncesOf(domain: Domain): LiveBounces {
 function checkPage(domain: Domain, page: unknown, field: string): StructPage {
   const p = page as StructPage;
   if (typeof page !== "object" || page === null || typeof p.pfn !== "number" || typeof p.domain !== "string") {
-    throw new SimError("INVALID_ARGUMENT", `${field} must be a struct page from domain.page(pfn) or mapGrant(), got ${describeValue(page)}`, field);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field} must be a struct page from domain.page(pfn) or mapGrant(), got ${describeValue(page)}`,
+      field,
+    );
   }
   if (p.domain !== domain.name) {
-    throw new SimError("INVALID_ARGUMENT", `${field} is a page of ${p.domain}; ${domain.name} can only kmap its own struct pages (grant-map a foreign frame first)`, field);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field} is a page of ${p.domain}; ${domain.name} can only kmap its own struct pages (grant-map a foreign frame first)`,
+      field,
+    );
   }
   if (!domain.isRam(p.pfn) && !domain.extraP2m.has(p.pfn) && !domain.pageState.has(p.pfn)) {
-    throw new SimError("INVALID_ARGUMENT", `${field}: ${domain.name} has no struct page at pfn ${hex(p.pfn)} (RAM is pfn ${hex(domain.pfnBase)}-${hex(domain.pfnBase + domain.nrPages - 1)}; a foreign page is gone once its grant is unmapped)`, field);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field}: ${domain.name} has no struct page at pfn ${hex(p.pfn)} (RAM is pfn ${hex(domain.pfnBase)}-${hex(domain.pfnBase + domain.nrPages - 1)}; a foreign page is gone once its grant is unmapped)`,
+      field,
+    );
   }
   return p;
 }
@@ -80,15 +92,26 @@ export function kmap(domain: Domain, page: StructPage, what = "kmap"): number {
   const p = checkPage(domain, page, "page");
   const state = domain.pageState.get(p.pfn);
   const fail = (why: string): never => {
-    m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) failed: ${why}`, { domain: domain.name, address: p.pfn * m.pageSize, severity: "error", code: "KMAP_FAILED" });
+    m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) failed: ${why}`, {
+      domain: domain.name,
+      address: p.pfn * m.pageSize,
+      severity: "error",
+      code: "KMAP_FAILED",
+    });
     throw new SimError("KMAP_FAILED", `${domain.name}: ${what}(pfn ${hex(p.pfn)}) failed: ${why}`, "page");
   };
   if (state?.flags.has("foreign-tagged")) {
-    fail(`it is a tagged foreign page (PageForeign, page->private = grant handle ${state.private}); the foreign frame was never mapped into ${domain.name}'s address space, so there is no mapping for kmap() to return`);
+    fail(
+      `it is a tagged foreign page (PageForeign, page->private = grant handle ${state.private}); the foreign frame was never mapped into ${domain.name}'s address space, so there is no mapping for kmap() to return`,
+    );
   }
   if (domain.pfnToMfn(p.pfn) === undefined) fail("no frame backs this pfn (a ballooned-out page): there is nothing to map");
   const address = p.pfn * m.pageSize;
-  m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) = ${hex(address)} (lowmem: page_address())`, { domain: domain.name, address, cost: m.costs.directMap });
+  m.emit("kmap", () => `${what}(pfn ${hex(p.pfn)}) = ${hex(address)} (lowmem: page_address())`, {
+    domain: domain.name,
+    address,
+    cost: m.costs.directMap,
+  });
   return address;
 }
 
@@ -99,18 +122,30 @@ function checkSegment(domain: Domain, segment: unknown, field: string): { page: 
   const offset = s.offset ?? 0;
   const pageSize = domain.machine.pageSize;
   if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0 || offset >= pageSize) {
-    throw new SimError("INVALID_ARGUMENT", `${field}.offset must be a whole number from 0 to ${pageSize - 1}, got ${describeValue(s.offset)}`, `${field}.offset`);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field}.offset must be a whole number from 0 to ${pageSize - 1}, got ${describeValue(s.offset)}`,
+      `${field}.offset`,
+    );
   }
   const length = s.length;
   if (typeof length !== "number" || !Number.isSafeInteger(length) || length <= 0 || offset + length > pageSize) {
-    throw new SimError("INVALID_ARGUMENT", `${field}.length must be 1 to ${pageSize - offset} bytes (a segment stays inside its ${formatSize(pageSize)} page), got ${describeValue(length)}`, `${field}.length`);
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `${field}.length must be 1 to ${pageSize - offset} bytes (a segment stays inside its ${formatSize(pageSize)} page), got ${describeValue(length)}`,
+      `${field}.length`,
+    );
   }
   return { page, offset, length };
 }
 
 function checkBioDirection(dir: unknown, fn: string): Direction {
   if (dir === "TO_DEVICE" || dir === "FROM_DEVICE") return dir;
-  throw new SimError("INVALID_DIRECTION", `${fn}: dir must be "TO_DEVICE" (a WRITE request) or "FROM_DEVICE" (a READ request), got ${describeValue(dir)}`, "dir");
+  throw new SimError(
+    "INVALID_DIRECTION",
+    `${fn}: dir must be "TO_DEVICE" (a WRITE request) or "FROM_DEVICE" (a READ request), got ${describeValue(dir)}`,
+    "dir",
+  );
 }
 
 /**
@@ -144,7 +179,13 @@ export function bounceForBlockLayer(domain: Domain, segment: PageSegment, dir: D
       domain.free(bounceBase);
       throw error;
     }
-    copyWithCpu(domain, source + seg.offset, bounce.address, seg.length, `blk_queue_bounce: copied the WRITE data of pfn ${hex(seg.page.pfn)} into bounce page pfn ${hex(bounce.page.pfn)}`);
+    copyWithCpu(
+      domain,
+      source + seg.offset,
+      bounce.address,
+      seg.length,
+      `blk_queue_bounce: copied the WRITE data of pfn ${hex(seg.page.pfn)} into bounce page pfn ${hex(bounce.page.pfn)}`,
+    );
   }
   bouncesOf(domain).byPfn.set(bounce.page.pfn, bounce);
   return bounce;
@@ -158,17 +199,28 @@ export function bounceForBlockLayer(domain: Domain, segment: PageSegment, dir: D
 export function finishBlockBounce(domain: Domain, bounce: BlockBounce): void {
   const m = domain.machine;
   m.assertRunning();
-  const pfn = typeof bounce === "object" && bounce !== null && typeof bounce.page === "object" && bounce.page !== null ? bounce.page.pfn : undefined;
+  const pfn =
+    typeof bounce === "object" && bounce !== null && typeof bounce.page === "object" && bounce.page !== null ? bounce.page.pfn : undefined;
   const live = pfn === undefined ? undefined : bouncesOf(domain).byPfn.get(pfn);
   if (!live) {
-    throw new SimError("INVALID_ARGUMENT", `finishBlockBounce: bounce must be a bounce returned by bounceForBlockLayer on ${domain.name} and not finished yet, got ${describeValue(bounce)}`, "bounce");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `finishBlockBounce: bounce must be a bounce returned by bounceForBlockLayer on ${domain.name} and not finished yet, got ${describeValue(bounce)}`,
+      "bounce",
+    );
   }
   bouncesOf(domain).byPfn.delete(pfn!);
   const bounceBase = live.page.pfn * m.pageSize;
   try {
     if (live.dir === "FROM_DEVICE") {
       const target = kmap(domain, live.original.page, "bounce_end_io_read: kmap");
-      copyWithCpu(domain, live.address, target + live.offset, live.length, `bounce_end_io_read: copied the READ data from bounce page pfn ${hex(live.page.pfn)} back to pfn ${hex(live.original.page.pfn)}`);
+      copyWithCpu(
+        domain,
+        live.address,
+        target + live.offset,
+        live.length,
+        `bounce_end_io_read: copied the READ data from bounce page pfn ${hex(live.page.pfn)} back to pfn ${hex(live.original.page.pfn)}`,
+      );
     }
   } finally {
     domain.free(bounceBase);
@@ -180,10 +232,17 @@ function toByteArray(data: unknown): Uint8Array {
   if (typeof data === "string") return new TextEncoder().encode(data);
   // Bounded: a segment is at most one page (64 KiB), so longer input is refused before copying.
   const length = typeof data === "object" && data !== null ? (data as { length?: unknown }).length : undefined;
-  const list = typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && length <= 65536 ? Array.from(data as ArrayLike<unknown>) : undefined;
+  const list =
+    typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && length <= 65536
+      ? Array.from(data as ArrayLike<unknown>)
+      : undefined;
   const bad = list?.findIndex((v) => typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 255);
   if (!list || bad !== -1) {
-    throw new SimError("INVALID_ARGUMENT", `pioTransfer: options.data must be a Uint8Array, an array of bytes (0-255) or a string, got ${describeValue(list ? list[bad!] : data)}${list ? ` at data[${bad}]` : ""}`, "data");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `pioTransfer: options.data must be a Uint8Array, an array of bytes (0-255) or a string, got ${describeValue(list ? list[bad!] : data)}${list ? ` at data[${bad}]` : ""}`,
+      "data",
+    );
   }
   return Uint8Array.from(list as number[]);
 }
@@ -191,7 +250,13 @@ function toByteArray(data: unknown): Uint8Array {
 function copyWithCpu(domain: Domain, from: number, to: number, length: number, message: string): void {
   const m = domain.machine;
   domain.write(to, domain.read(from, length));
-  m.emit("bounce-copy", () => `${message} (${formatSize(length)})`, { domain: domain.name, address: to, bytes: length, code: "blk_queue_bounce", cost: m.costs.bounceBase + m.costs.memcpyPerByte * length });
+  m.emit("bounce-copy", () => `${message} (${formatSize(length)})`, {
+    domain: domain.name,
+    address: to,
+    bytes: length,
+    code: "blk_queue_bounce",
+    cost: m.costs.bounceBase + m.costs.memcpyPerByte * length,
+  });
 }
 
 /** Options of {@link pioTransfer}. */
@@ -217,26 +282,53 @@ export function pioTransfer(domain: Domain, segment: PageSegment, dir: Direction
   rejectUnknownKeys(o, ["data", "device"], "pioTransfer");
   const device = o.device as Device | undefined;
   if (device !== undefined && !m.devices.includes(device)) {
-    throw new SimError("INVALID_ARGUMENT", `pioTransfer: device must be a device attached on this machine, got ${describeValue(typeof device === "object" ? "another object" : device)}`, "device");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `pioTransfer: device must be a device attached on this machine, got ${describeValue(typeof device === "object" ? "another object" : device)}`,
+      "device",
+    );
   }
   let incoming: Uint8Array | undefined;
   if (direction === "FROM_DEVICE") {
-    if (o.data === undefined) throw new SimError("INVALID_ARGUMENT", `pioTransfer FROM_DEVICE needs options.data: the ${seg.length} bytes the device delivers`, "data");
+    if (o.data === undefined)
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `pioTransfer FROM_DEVICE needs options.data: the ${seg.length} bytes the device delivers`,
+        "data",
+      );
     incoming = toByteArray(o.data);
     if (incoming.length !== seg.length) {
-      throw new SimError("INVALID_ARGUMENT", `pioTransfer: options.data has ${incoming.length} bytes but the segment is ${seg.length}`, "data");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `pioTransfer: options.data has ${incoming.length} bytes but the segment is ${seg.length}`,
+        "data",
+      );
     }
   }
   const base = kmap(domain, seg.page, "PIO: kmap");
   const port = device ? `${device.name}'s data port` : "the controller's data port";
-  const fields = { domain: domain.name, device: device?.name, address: base + seg.offset, bytes: seg.length, cost: m.costs.memcpyPerByte * seg.length };
+  const fields = {
+    domain: domain.name,
+    device: device?.name,
+    address: base + seg.offset,
+    bytes: seg.length,
+    cost: m.costs.memcpyPerByte * seg.length,
+  };
   if (incoming) {
     domain.write(base + seg.offset, incoming);
-    m.emit("cpu-copy", () => `PIO: the CPU copied ${formatSize(seg.length)} from ${port} into pfn ${hex(seg.page.pfn)} (no DMA: floppy.c-style)`, fields);
+    m.emit(
+      "cpu-copy",
+      () => `PIO: the CPU copied ${formatSize(seg.length)} from ${port} into pfn ${hex(seg.page.pfn)} (no DMA: floppy.c-style)`,
+      fields,
+    );
     return incoming;
   }
   const out = domain.read(base + seg.offset, seg.length);
-  m.emit("cpu-copy", () => `PIO: the CPU copied ${formatSize(seg.length)} from pfn ${hex(seg.page.pfn)} to ${port} (no DMA: floppy.c-style)`, fields);
+  m.emit(
+    "cpu-copy",
+    () => `PIO: the CPU copied ${formatSize(seg.length)} from pfn ${hex(seg.page.pfn)} to ${port} (no DMA: floppy.c-style)`,
+    fields,
+  );
   return out;
 }
 
@@ -246,7 +338,7 @@ declare module "./domain.js" {
      * kmap(page): the CPU-addressable (guest-physical) address of a page's data. Fails with
      * KMAP_FAILED for a tagged foreign page, which has no mapping in this domain.
      */
-    kmap(page: StructPage): number
+    kmap(page: StructPage): number;
   }
 }
 

@@ -155,9 +155,25 @@ export class LiveMappings {
   list(owner: object): LiveMappingView[] {
     const record = this.owners.get(owner);
     if (!record) return [];
-    const singles = [...record.singles.values()].flat().map((m) => ({ type: m.type, busAddress: m.busAddress, size: m.size, dir: m.dir, address: m.gpa }));
-    const sgs = record.sgLists.flatMap((r) => r.segments.map((s, i) => ({ type: "scather-gather" as const, busAddress: s.busAddress, size: s.length, dir: r.dir, address: r.entries[Math.min(i, r.entries.length - 1)]!.gpa })));
-    const coherent = [...record.coherents.values()].map((c) => ({ type: "coherent" as const, busAddress: c.busAddress, size: c.size, dir: "BIDIRECTIONAL" as const, address: c.cpuAddress }));
+    const singles = [...record.singles.values()]
+      .flat()
+      .map((m) => ({ type: m.type, busAddress: m.busAddress, size: m.size, dir: m.dir, address: m.gpa }));
+    const sgs = record.sgLists.flatMap((r) =>
+      r.segments.map((s, i) => ({
+        type: "scather-gather" as const,
+        busAddress: s.busAddress,
+        size: s.length,
+        dir: r.dir,
+        address: r.entries[Math.min(i, r.entries.length - 1)]!.gpa,
+      })),
+    );
+    const coherent = [...record.coherents.values()].map((c) => ({
+      type: "coherent" as const,
+      busAddress: c.busAddress,
+      size: c.size,
+      dir: "BIDIRECTIONAL" as const,
+      address: c.cpuAddress,
+    }));
     return [...singles, ...sgs, ...coherent];
   }
 

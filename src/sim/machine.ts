@@ -1,12 +1,12 @@
-import { CostModel, resolveCosts } from "./costs.js";
+import { type CostModel, resolveCosts } from "./costs.js";
 import { SimError, describeValue, rejectUnknownKeys, requireObject } from "./errors.js";
 import { FrameStore, FREE, XEN, domidOf } from "./frames.js";
 import { countFree } from "./frame-alloc.js";
 import { SeededRandom } from "./rng.js";
-import { EventFields, EventKind, EventMessage, Stats, Trace, TraceEvent } from "./trace.js";
-import { GiB, MiB, Size, formatSize, hex, parsePageSize, parseSize } from "./units.js";
-import { Domain, DomainConfig } from "./domain.js";
-import { Device, DeviceConfig } from "./device.js";
+import { type EventFields, type EventKind, type EventMessage, type Stats, Trace, type TraceEvent } from "./trace.js";
+import { GiB, MiB, type Size, formatSize, hex, parsePageSize, parseSize } from "./units.js";
+import { Domain, type DomainConfig } from "./domain.js";
+import { Device, type DeviceConfig } from "./device.js";
 import { Iommu } from "./iommu.js";
 import { DmaDebug } from "./dma/debug.js";
 import { StateSlots } from "./state.js";
@@ -66,7 +66,20 @@ export interface MachineConfig {
   name?: string;
 }
 
-const MACHINE_KEYS = ["arch", "pageSize", "memory", "era", "hypervisor", "swiotlb", "xenMemory", "debug", "costs", "seed", "limits", "name"] as const;
+const MACHINE_KEYS = [
+  "arch",
+  "pageSize",
+  "memory",
+  "era",
+  "hypervisor",
+  "swiotlb",
+  "xenMemory",
+  "debug",
+  "costs",
+  "seed",
+  "limits",
+  "name",
+] as const;
 const MAX_MEMORY = 16 * 1024 * GiB;
 
 interface ResolvedLimits {
@@ -182,7 +195,11 @@ export class Machine {
     this.name = c.name;
     const hypervisor = c.hypervisor ?? "xen";
     if (hypervisor !== "xen" && hypervisor !== "none") {
-      throw new SimError("INVALID_CONFIG", `hypervisor must be "xen" or "none" (bare-metal Linux), got ${describeValue(hypervisor)}`, "hypervisor");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `hypervisor must be "xen" or "none" (bare-metal Linux), got ${describeValue(hypervisor)}`,
+        "hypervisor",
+      );
     }
     this.hypervisor = hypervisor;
     if (hypervisor === "none" && c.xenMemory !== undefined) {
@@ -206,7 +223,11 @@ export class Machine {
     const xenBytes = c.xenMemory === undefined ? 0 : parseSize(c.xenMemory, "xenMemory");
     const xenFrames = Math.ceil(xenBytes / this.pageSize);
     if (xenFrames >= frameCount) {
-      throw new SimError("INVALID_CONFIG", `xenMemory (${formatSize(xenBytes)}) must leave memory for domains: the machine has ${formatSize(this.memory)}`, "xenMemory");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `xenMemory (${formatSize(xenBytes)}) must leave memory for domains: the machine has ${formatSize(this.memory)}`,
+        "xenMemory",
+      );
     }
     this.domainFrameLimit = frameCount - xenFrames;
     for (let mfn = this.domainFrameLimit; mfn < frameCount; mfn++) this.store.assign(mfn, XEN, undefined);
@@ -261,7 +282,11 @@ export class Machine {
   advanceTime(microseconds: number): void {
     this.assertRunning();
     if (typeof microseconds !== "number" || !Number.isFinite(microseconds) || microseconds < 0 || microseconds > 1e12) {
-      throw new SimError("INVALID_ARGUMENT", `advanceTime(microseconds) takes a number from 0 to 1e12, got ${describeValue(microseconds)}`, "microseconds");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `advanceTime(microseconds) takes a number from 0 to 1e12, got ${describeValue(microseconds)}`,
+        "microseconds",
+      );
     }
     this.traceLog.advance(microseconds);
     this.iommu.onTimeAdvanced();
@@ -271,8 +296,18 @@ export class Machine {
   createDomain(config: DomainConfig): Domain {
     this.assertRunning();
     if (this.hypervisor === "none") {
-      if (this.domains.length > 0) throw new SimError("INVALID_CONFIG", `hypervisor: "none" is one native Linux: it already runs as ${this.domains[0]!.name}, there is no second domain`, "hypervisor");
-      if (config?.mode !== "P==M") throw new SimError("INVALID_CONFIG", `hypervisor: "none" means native Linux, where physical == machine: its domain must be "P==M", got ${describeValue(config?.mode)}`, "mode");
+      if (this.domains.length > 0)
+        throw new SimError(
+          "INVALID_CONFIG",
+          `hypervisor: "none" is one native Linux: it already runs as ${this.domains[0]!.name}, there is no second domain`,
+          "hypervisor",
+        );
+      if (config?.mode !== "P==M")
+        throw new SimError(
+          "INVALID_CONFIG",
+          `hypervisor: "none" means native Linux, where physical == machine: its domain must be "P==M", got ${describeValue(config?.mode)}`,
+          "mode",
+        );
     }
     const domain = new Domain(this, this.domains.length, config);
     this.domains.push(domain);
@@ -290,7 +325,12 @@ export class Machine {
   /** The domain with this name. */
   domain(name: string): Domain {
     const found = this.domains.find((d) => d.name === name);
-    if (!found) throw new SimError("INVALID_ARGUMENT", `no domain named ${describeValue(name)} (have: ${this.domains.map((d) => d.name).join(", ") || "none"})`, "name");
+    if (!found)
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `no domain named ${describeValue(name)} (have: ${this.domains.map((d) => d.name).join(", ") || "none"})`,
+        "name",
+      );
     return found;
   }
 
@@ -347,7 +387,11 @@ export class Machine {
       throw new SimError("INVALID_ARGUMENT", `${field} must be a whole number of bytes >= 0, got ${describeValue(bytes)}`, field);
     }
     if (bytes > this.limits.transfer) {
-      throw new SimError("RESOURCE_LIMIT", `${field} is ${formatSize(bytes)}; one transfer may move at most ${formatSize(this.limits.transfer)} (limits.transfer)`, field);
+      throw new SimError(
+        "RESOURCE_LIMIT",
+        `${field} is ${formatSize(bytes)}; one transfer may move at most ${formatSize(this.limits.transfer)} (limits.transfer)`,
+        field,
+      );
     }
   }
 
@@ -400,7 +444,11 @@ function parseSwiotlb(value: unknown): { size: number | undefined; force: boolea
     );
   }
   if (s.force !== undefined && typeof s.force !== "boolean") {
-    throw new SimError("INVALID_CONFIG", `swiotlb.force must be true or false (swiotlb=force), got ${describeValue(s.force)}`, "swiotlb.force");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `swiotlb.force must be true or false (swiotlb=force), got ${describeValue(s.force)}`,
+      "swiotlb.force",
+    );
   }
   return { size, force: s.force === true };
 }
@@ -414,12 +462,18 @@ function parseLimits(value: unknown): ResolvedLimits {
   if (l.transfer !== undefined) limits.transfer = parseSize(l.transfer, "limits.transfer");
   if (l.traceEvents !== undefined) {
     if (typeof l.traceEvents !== "number" || !Number.isSafeInteger(l.traceEvents) || l.traceEvents < 0 || l.traceEvents > 10_000_000) {
-      throw new SimError("INVALID_CONFIG", `limits.traceEvents must be an integer from 0 to 10000000, got ${describeValue(l.traceEvents)}`, "limits.traceEvents");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `limits.traceEvents must be an integer from 0 to 10000000, got ${describeValue(l.traceEvents)}`,
+        "limits.traceEvents",
+      );
     }
     limits.traceEvents = l.traceEvents;
   }
-  if (limits.storage > 2 * GiB) throw new SimError("INVALID_CONFIG", `limits.storage may be at most 2 GiB, got ${formatSize(limits.storage)}`, "limits.storage");
-  if (limits.transfer > 256 * MiB) throw new SimError("INVALID_CONFIG", `limits.transfer may be at most 256 MiB, got ${formatSize(limits.transfer)}`, "limits.transfer");
+  if (limits.storage > 2 * GiB)
+    throw new SimError("INVALID_CONFIG", `limits.storage may be at most 2 GiB, got ${formatSize(limits.storage)}`, "limits.storage");
+  if (limits.transfer > 256 * MiB)
+    throw new SimError("INVALID_CONFIG", `limits.transfer may be at most 256 MiB, got ${formatSize(limits.transfer)}`, "limits.transfer");
   return limits;
 }
 

@@ -6,7 +6,10 @@ export class RangeAllocator {
   /** Sorted, non-overlapping, non-adjacent free ranges [start, end). */
   private holes: { start: number; end: number }[];
 
-  constructor(readonly start: number, readonly end: number) {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {
     this.holes = end > start ? [{ start, end }] : [];
   }
 

@@ -2,7 +2,19 @@ import type { MachineSnapshot } from "./snapshot.js";
 import { hex } from "./units.js";
 
 /** What sort of thing a {@link SnapshotChange} is about. */
-export type ChangeKind = "domain" | "device" | "mapping" | "bounce" | "iommu-entry" | "iotlb" | "iova" | "grant" | "foreign-page" | "frames" | "p2m" | "halted";
+export type ChangeKind =
+  | "domain"
+  | "device"
+  | "mapping"
+  | "bounce"
+  | "iommu-entry"
+  | "iotlb"
+  | "iova"
+  | "grant"
+  | "foreign-page"
+  | "frames"
+  | "p2m"
+  | "halted";
 
 /** One thing that appeared, went away or changed between two snapshots. */
 export interface SnapshotChange {
@@ -32,20 +44,38 @@ function items(s: MachineSnapshot | null): Items {
   const add = (kind: ChangeKind, key: string, label: string) => out.set(`${kind}:${key}`, { kind, key, label });
   for (const d of s.domains) add("domain", d.name, `${d.name} (${d.mode})`);
   for (const d of s.devices) add("device", d.name, `${d.name} of ${d.domain}`);
-  for (const m of s.mappings) add("mapping", `${m.device}@${m.busAddress}+${m.size}`, `${m.backend} mapping of ${m.size} bytes at ${hex(m.address)} for ${m.device}, bus ${hex(m.busAddress)}`);
+  for (const m of s.mappings)
+    add(
+      "mapping",
+      `${m.device}@${m.busAddress}+${m.size}`,
+      `${m.backend} mapping of ${m.size} bytes at ${hex(m.address)} for ${m.device}, bus ${hex(m.busAddress)}`,
+    );
   for (const p of s.swiotlb) {
     for (const u of p.used) {
       const what = u.original === null ? "coherent memory" : `bounce for ${hex(u.original)}`;
-      add("bounce", `${p.domain}/${p.kind}/${u.slot}+${u.count}`, `${p.kind} slot${u.count > 1 ? `s ${u.slot}-${u.slot + u.count - 1}` : ` ${u.slot}`} of ${p.domain} (${what})`);
+      add(
+        "bounce",
+        `${p.domain}/${p.kind}/${u.slot}+${u.count}`,
+        `${p.kind} slot${u.count > 1 ? `s ${u.slot}-${u.slot + u.count - 1}` : ` ${u.slot}`} of ${p.domain} (${what})`,
+      );
     }
   }
   for (const d of s.iommu) {
-    for (const e of d.entries) add("iommu-entry", `${d.group}/${e.iovaPage}`, `IOMMU PTE ${hex(e.iovaPage)} → mfn ${hex(e.mfn)} (${d.group})`);
-    for (const e of d.iotlb) add("iotlb", `${d.group}/${e.iovaPage}/${e.mfn}`, `IOTLB entry ${hex(e.iovaPage)} → mfn ${hex(e.mfn)} (${d.group})${e.stale ? ", stale" : ""}`);
-    for (const r of d.iova) add("iova", `${d.group}/${r.iovaPage}+${r.pages}/${r.use}`, `IOVA pages ${hex(r.iovaPage)}+${r.pages} ${r.use} (${d.group})`);
+    for (const e of d.entries)
+      add("iommu-entry", `${d.group}/${e.iovaPage}`, `IOMMU PTE ${hex(e.iovaPage)} → mfn ${hex(e.mfn)} (${d.group})`);
+    for (const e of d.iotlb)
+      add(
+        "iotlb",
+        `${d.group}/${e.iovaPage}/${e.mfn}`,
+        `IOTLB entry ${hex(e.iovaPage)} → mfn ${hex(e.mfn)} (${d.group})${e.stale ? ", stale" : ""}`,
+      );
+    for (const r of d.iova)
+      add("iova", `${d.group}/${r.iovaPage}+${r.pages}/${r.use}`, `IOVA pages ${hex(r.iovaPage)}+${r.pages} ${r.use} (${d.group})`);
   }
-  for (const g of s.grants) add("grant", `${g.domain}/${g.gref}`, `grant ${g.gref} of ${g.domain} to ${g.grantee} [${g.flagNames.join(" ")}]`);
-  for (const f of s.foreignPages) add("foreign-page", `${f.domain}/${f.handle}`, `${f.domain} maps grant ${f.gref} of ${f.granter} (${f.strategy})`);
+  for (const g of s.grants)
+    add("grant", `${g.domain}/${g.gref}`, `grant ${g.gref} of ${g.domain} to ${g.grantee} [${g.flagNames.join(" ")}]`);
+  for (const f of s.foreignPages)
+    add("foreign-page", `${f.domain}/${f.handle}`, `${f.domain} maps grant ${f.gref} of ${f.granter} (${f.strategy})`);
   return out;
 }
 

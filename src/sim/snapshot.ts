@@ -1,5 +1,5 @@
 import { CHUNK_FRAMES, FREE, XEN, domidOf } from "./frames.js";
-import { Machine } from "./machine.js";
+import type { Machine } from "./machine.js";
 import type { Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
 import type { Direction } from "./dma/types.js";
@@ -209,7 +209,9 @@ export function takeSnapshot(m: Machine, cache?: SnapshotCache): MachineSnapshot
     frames: cache ? cache.frames(m) : frameRuns(m),
     domains: m.domains.map((d) => domainSnapshot(d, cache)),
     devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
-    mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) => api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend }))),
+    mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) =>
+      api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend })),
+    ),
     iommu: iommuSnapshot(m),
     swiotlb: m.swiotlbPools.map((p) => swiotlbSnapshot(p, cache)),
     grants: grantsSnapshot(m),
@@ -227,7 +229,11 @@ function frameRuns(m: Machine): FrameRun[] {
   const runs: FrameRun[] = [];
   const push = (mfn: number, count: number, owner: string, pfn: number | undefined) => {
     const last = runs[runs.length - 1];
-    const continues = last && last.owner === owner && last.start + last.count === mfn && (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
+    const continues =
+      last &&
+      last.owner === owner &&
+      last.start + last.count === mfn &&
+      (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
     if (continues) last.count += count;
     else runs.push(pfn === undefined ? { start: mfn, count, owner } : { start: mfn, count, owner, pfn });
   };
@@ -277,7 +283,9 @@ function domainSnapshot(d: Domain, cache?: SnapshotCache): DomainSnapshot {
     nrPages: d.nrPages,
     p2m: cache ? cache.p2m(d) : ramRuns(d),
     extra: cache ? cache.extra(d) : extraRuns(d),
-    pages: [...d.pageState.entries()].filter(([, s]) => s.flags.size > 0 || s.private !== null).map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
+    pages: [...d.pageState.entries()]
+      .filter(([, s]) => s.flags.size > 0 || s.private !== null)
+      .map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
   };
 }
 

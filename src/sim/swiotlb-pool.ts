@@ -96,7 +96,6 @@ export class SwiotlbPool<Owner = unknown> {
     return Math.floor((gpa - this.address) / IO_TLB_SIZE);
   }
 
-
   /**
    * The slot search of map_single / swiotlb_area_find_slots: `nslots` free slots starting at a
    * multiple of `stride`, scanning from io_tlb_index and wrapping once round the pool; a run is

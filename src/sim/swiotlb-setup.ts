@@ -1,9 +1,9 @@
 import { SimError } from "./errors.js";
-import { CHUNK_FRAMES, FrameStore, ownerOf } from "./frames.js";
+import { CHUNK_FRAMES, type FrameStore, ownerOf } from "./frames.js";
 import { findAlignedFreeRun, findFreeRun, lowestFreeFrames } from "./frame-alloc.js";
 import { GiB, MiB, formatSize, hex } from "./units.js";
 import type { Domain } from "./domain.js";
-import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, SwiotlbKind, SwiotlbPool } from "./swiotlb-pool.js";
+import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SEGSIZE, IO_TLB_SHIFT, type SwiotlbKind, SwiotlbPool } from "./swiotlb-pool.js";
 
 /** swiotlb_init(): "default to 64MB". */
 export const SWIOTLB_DEFAULT_SIZE = 64 * MiB;
@@ -64,7 +64,8 @@ export function swiotlbPoolFor(domain: Domain, kind: SwiotlbKind): SwiotlbPool<D
     if (configured !== undefined || size <= IO_TLB_SEGMENT_BYTES) break;
     size = Math.max(IO_TLB_SEGMENT_BYTES, segmentsIn(size / 2) * IO_TLB_SEGMENT_BYTES);
   }
-  const need = domain.mode === "P==M" ? "one machine-contiguous run" : kind === "xen-swiotlb" ? "machine-contiguous 256 KiB segments" : "free frames";
+  const need =
+    domain.mode === "P==M" ? "one machine-contiguous run" : kind === "xen-swiotlb" ? "machine-contiguous 256 KiB segments" : "free frames";
   throw new SimError(
     "SWIOTLB_NO_ROOM",
     `Cannot allocate SWIOTLB buffer: the ${kind} pool of ${domain.name} needs ${formatSize(size)} of ${need} below 4 GiB` +
@@ -104,10 +105,18 @@ function placeXen2006Pool(domain: Domain): SwiotlbPool<Domain> {
   }
   const where = { domain: domain.name, address: pool.address, bytes: pool.bytes };
   if (configured === undefined && wanted < SWIOTLB_DEFAULT_SIZE) {
-    m.emit("setup", `swiotlb: ${formatSize(wanted)} instead of the ${formatSize(SWIOTLB_DEFAULT_SIZE)} default: this machine's RAM ends below 2 GiB ("2MB on <2GB on systems", Domain 0's swiotlb_init)`, where);
+    m.emit(
+      "setup",
+      `swiotlb: ${formatSize(wanted)} instead of the ${formatSize(SWIOTLB_DEFAULT_SIZE)} default: this machine's RAM ends below 2 GiB ("2MB on <2GB on systems", Domain 0's swiotlb_init)`,
+      where,
+    );
   }
   if (size !== wanted) {
-    m.emit("setup", `swiotlb: ${formatSize(wanted)} rounded up to ${formatSize(size)}, a power of two, for xen_create_contiguous_region`, where);
+    m.emit(
+      "setup",
+      `swiotlb: ${formatSize(wanted)} rounded up to ${formatSize(size)}, a power of two, for xen_create_contiguous_region`,
+      where,
+    );
   }
   // Sizes were explained above; announce() only prints the kernel's banner.
   announce(pool, configured, SWIOTLB_DEFAULT_SIZE, size);
@@ -140,7 +149,10 @@ function tryPlace(domain: Domain, kind: SwiotlbKind, size: number): SwiotlbPool<
   let overflowFrames: number[] | undefined;
   if (m.era === "2006") {
     const overflowPages = Math.ceil(IO_TLB_OVERFLOW / pageSize);
-    overflowFrames = domain.mode === "P==M" ? run(findFreeRun(m.store, overflowPages, limit), overflowPages) : lowestFreeFrames(m.store, overflowPages, limit);
+    overflowFrames =
+      domain.mode === "P==M"
+        ? run(findFreeRun(m.store, overflowPages, limit), overflowPages)
+        : lowestFreeFrames(m.store, overflowPages, limit);
     if (!overflowFrames) {
       for (const mfn of placement.frames) m.store.release(mfn);
       return undefined;
@@ -155,30 +167,43 @@ function tryPlace(domain: Domain, kind: SwiotlbKind, size: number): SwiotlbPool<
   );
   const pool = new SwiotlbPool(domain, kind, size >> IO_TLB_SHIFT, address, segmentBus);
   if (placement.exchangeBits && m.era === "2006") {
-    m.emit("exchange", `swiotlb_init: XENMEM_exchange (xen_create_contiguous_region, order ${Math.log2(pages)}) made ${domain.name} pfn ${hex(firstPfn)}-${hex(firstPfn + pages - 1)} (the whole ${formatSize(size)} aperture) machine-contiguous at mfn ${hex(placement.frames[0]!)}-${hex(placement.frames[0]! + pages - 1)}, below 2^${XEN_2006_POOL_BITS}`, {
-      domain: domain.name,
-      address: firstPfn * pageSize,
-      machineAddress: placement.frames[0]! * pageSize,
-      bytes: size,
-      cost: m.costs.memoryExchange,
+    m.emit(
+      "exchange",
+      `swiotlb_init: XENMEM_exchange (xen_create_contiguous_region, order ${Math.log2(pages)}) made ${domain.name} pfn ${hex(firstPfn)}-${hex(firstPfn + pages - 1)} (the whole ${formatSize(size)} aperture) machine-contiguous at mfn ${hex(placement.frames[0]!)}-${hex(placement.frames[0]! + pages - 1)}, below 2^${XEN_2006_POOL_BITS}`,
+      {
+        domain: domain.name,
+        address: firstPfn * pageSize,
+        machineAddress: placement.frames[0]! * pageSize,
+        bytes: size,
+        cost: m.costs.memoryExchange,
+      },
+    );
+  } else
+    placement.exchangeBits?.forEach((bits, s) => {
+      const pfn = firstPfn + s * pagesPerSegment;
+      const mfn = placement.frames[s * pagesPerSegment]!;
+      m.emit(
+        "exchange",
+        `xen_swiotlb_fixup: XENMEM_exchange (xen_create_contiguous_region) made ${domain.name} pfn ${hex(pfn)}-${hex(pfn + pagesPerSegment - 1)} (swiotlb segment ${s}, ${IO_TLB_SEGSIZE} slots) machine-contiguous at mfn ${hex(mfn)}-${hex(mfn + pagesPerSegment - 1)}, below 2^${bits}`,
+        {
+          domain: domain.name,
+          address: pfn * pageSize,
+          machineAddress: mfn * pageSize,
+          bytes: IO_TLB_SEGMENT_BYTES,
+          cost: m.costs.memoryExchange,
+        },
+      );
     });
-  } else placement.exchangeBits?.forEach((bits, s) => {
-    const pfn = firstPfn + s * pagesPerSegment;
-    const mfn = placement.frames[s * pagesPerSegment]!;
-    m.emit("exchange", `xen_swiotlb_fixup: XENMEM_exchange (xen_create_contiguous_region) made ${domain.name} pfn ${hex(pfn)}-${hex(pfn + pagesPerSegment - 1)} (swiotlb segment ${s}, ${IO_TLB_SEGSIZE} slots) machine-contiguous at mfn ${hex(mfn)}-${hex(mfn + pagesPerSegment - 1)}, below 2^${bits}`, {
-      domain: domain.name,
-      address: pfn * pageSize,
-      machineAddress: mfn * pageSize,
-      bytes: IO_TLB_SEGMENT_BYTES,
-      cost: m.costs.memoryExchange,
-    });
-  });
   if (overflowFrames) {
     const overflowPfn = domain.addExtraFrames(overflowFrames);
     overflowFrames.forEach((mfn, i) => m.store.assign(mfn, owner, domain.mode === "P==M" ? mfn : overflowPfn + i));
     const overflowAddress = overflowPfn * pageSize;
     // virt_to_bus(io_tlb_overflow_buffer): the pseudo-physical address for generic swiotlb, the machine address under Xen.
-    pool.overflow = { address: overflowAddress, busAddress: kind === "swiotlb" ? overflowAddress : overflowFrames[0]! * pageSize, bytes: IO_TLB_OVERFLOW };
+    pool.overflow = {
+      address: overflowAddress,
+      busAddress: kind === "swiotlb" ? overflowAddress : overflowFrames[0]! * pageSize,
+      bytes: IO_TLB_OVERFLOW,
+    };
   }
   return pool;
 }
@@ -240,10 +265,18 @@ function announce(pool: SwiotlbPool<Domain>, configured: number | undefined, sca
   const m = pool.domain.machine;
   const where = { domain: pool.domain.name, address: pool.address, bytes: pool.bytes };
   if (configured === undefined && scaled < SWIOTLB_DEFAULT_SIZE) {
-    m.emit("setup", `swiotlb: the ${formatSize(SWIOTLB_DEFAULT_SIZE)} default pool is reduced to ${formatSize(scaled)} on this ${formatSize(m.memory)} machine (1/16 of memory, a simulator rule)`, where);
+    m.emit(
+      "setup",
+      `swiotlb: the ${formatSize(SWIOTLB_DEFAULT_SIZE)} default pool is reduced to ${formatSize(scaled)} on this ${formatSize(m.memory)} machine (1/16 of memory, a simulator rule)`,
+      where,
+    );
   }
   if (pool.bytes < wanted) {
-    m.emit("setup", `Warning: only able to allocate ${pool.bytes / MiB} MB for software IO TLB (${formatSize(wanted)} did not fit below 4 GiB)`, { ...where, severity: "warning" });
+    m.emit(
+      "setup",
+      `Warning: only able to allocate ${pool.bytes / MiB} MB for software IO TLB (${formatSize(wanted)} did not fit below 4 GiB)`,
+      { ...where, severity: "warning" },
+    );
   }
   const end = pool.address + pool.bytes;
   const mb = Math.round((pool.bytes / MiB) * 100) / 100;
@@ -255,8 +288,17 @@ function announce(pool: SwiotlbPool<Domain>, configured: number | undefined, sca
   } else {
     text = `software IO TLB: mapped [mem ${hex(pool.address)}-${hex(end - 1)}] (${mb}MB)`;
   }
-  const owner = pool.domain.mode === "P==M" ? "PFN == MFN" : pool.kind === "xen-swiotlb" ? "each 256 KiB segment machine-contiguous" : "machine frames wherever they were free";
-  m.emit("setup", `${pool.domain.name}: ${text} — ${pool.nslabs} slots of 2 KiB for ${pool.kind}, ${owner}${pool.overflow ? `; io_tlb_overflow_buffer (32 KiB) at ${hex(pool.overflow.address)}` : ""}`, where);
+  const owner =
+    pool.domain.mode === "P==M"
+      ? "PFN == MFN"
+      : pool.kind === "xen-swiotlb"
+        ? "each 256 KiB segment machine-contiguous"
+        : "machine frames wherever they were free";
+  m.emit(
+    "setup",
+    `${pool.domain.name}: ${text} — ${pool.nslabs} slots of 2 KiB for ${pool.kind}, ${owner}${pool.overflow ? `; io_tlb_overflow_buffer (32 KiB) at ${hex(pool.overflow.address)}` : ""}`,
+    where,
+  );
 }
 
 function segmentsText(pool: SwiotlbPool<Domain>): string {

@@ -100,7 +100,14 @@ export type EventFields = Omit<TraceEvent, "seq" | "time" | "cost" | "severity" 
 };
 
 /** Returned for events past the trace limit: counted in stats, not stored. */
-const DROPPED: TraceEvent = Object.freeze({ seq: 0, kind: "setup", cost: 0, time: 0, message: "(trace limit reached)", severity: "info" }) as TraceEvent;
+const DROPPED: TraceEvent = Object.freeze({
+  seq: 0,
+  kind: "setup",
+  cost: 0,
+  time: 0,
+  message: "(trace limit reached)",
+  severity: "info",
+}) as TraceEvent;
 
 const SEVERITY_BY_KIND: Partial<Record<EventKind, Severity>> = {
   "stray-dma": "error",

@@ -12,7 +12,15 @@ export const GiB = 1024 * MiB;
 export const TiB = 1024 * GiB;
 
 const UNITS: Record<string, number> = {
-  b: 1, k: KiB, kib: KiB, m: MiB, mib: MiB, g: GiB, gib: GiB, t: TiB, tib: TiB,
+  b: 1,
+  k: KiB,
+  kib: KiB,
+  m: MiB,
+  mib: MiB,
+  g: GiB,
+  gib: GiB,
+  t: TiB,
+  tib: TiB,
 };
 const SIZE_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i;
 
@@ -46,14 +54,23 @@ export function parseSize(value: unknown, field: string): number {
     throw new SimError("INVALID_SIZE", `${field} must be a size (bytes or a string such as "4 GiB"), got ${describeValue(value)}`, field);
   }
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
-    throw new SimError("INVALID_SIZE", `${field} must be a whole, non-negative number of bytes below 2^53, got ${describeValue(value)}`, field);
+    throw new SimError(
+      "INVALID_SIZE",
+      `${field} must be a whole, non-negative number of bytes below 2^53, got ${describeValue(value)}`,
+      field,
+    );
   }
   return bytes;
 }
 
 /** Formats bytes the way a reader writes them: `16 KiB`, `1.5 MiB`, `300 bytes`. */
 export function formatSize(bytes: number): string {
-  const units: [number, string][] = [[TiB, "TiB"], [GiB, "GiB"], [MiB, "MiB"], [KiB, "KiB"]];
+  const units: [number, string][] = [
+    [TiB, "TiB"],
+    [GiB, "GiB"],
+    [MiB, "MiB"],
+    [KiB, "KiB"],
+  ];
   for (const [factor, name] of units) {
     if (bytes >= factor) {
       const value = bytes / factor;
@@ -75,23 +92,19 @@ export function isPowerOfTwo(n: number): boolean {
 export function parsePageSize(value: unknown, field = "pageSize"): number {
   const bytes = parseSize(value, field);
   if (!isPowerOfTwo(bytes) || bytes < MIN_PAGE_SIZE || bytes > MAX_PAGE_SIZE) {
-    throw new SimError(
-      "INVALID_PAGE_SIZE",
-      `${field} must be a power of two between 4 KiB and 64 KiB, got ${describeValue(value)}`,
-      field,
-    );
+    throw new SimError("INVALID_PAGE_SIZE", `${field} must be a power of two between 4 KiB and 64 KiB, got ${describeValue(value)}`, field);
   }
   return bytes;
 }
 
 /** Hexadecimal with a 0x prefix, as the kernel prints addresses. */
 export function hex(n: number): string {
-  return "0x" + n.toString(16);
+  return `0x${n.toString(16)}`;
 }
 
 /** Kernel-style fixed-width address: 0x%016llx. */
 export function hex16(n: number): string {
-  return "0x" + n.toString(16).padStart(16, "0");
+  return `0x${n.toString(16).padStart(16, "0")}`;
 }
 
 /** 2^bits as an exclusive upper bound; exact for every mask width because 2^64 is a double. */

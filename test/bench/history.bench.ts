@@ -31,7 +31,7 @@ function recordedRun(): { m: Machine; recordMs: number } {
 }
 
 const { m: run, recordMs } = recordedRun();
-const seqs = Array.from({ length: 997 }, (_, i) => 1 + ((i * 2_654_435_761) >>> 0) % run.trace.length);
+const seqs = Array.from({ length: 997 }, (_, i) => 1 + (((i * 2_654_435_761) >>> 0) % run.trace.length));
 let next = 0;
 const pick = () => seqs[next++ % seqs.length]!;
 
@@ -45,9 +45,13 @@ describe("stepping a 5,000-event run, 1 GiB machine, fragmented dom0", () => {
   bench("changes({ at })", () => {
     run.changes({ at: pick() });
   });
-  bench("snapshot() live, for comparison", () => {
-    run.snapshot();
-  }, { iterations: 10 });
+  bench(
+    "snapshot() live, for comparison",
+    () => {
+      run.snapshot();
+    },
+    { iterations: 10 },
+  );
 });
 
 /** A small dom0 whose trace is stored (the overhead only exists while events are stored). */
@@ -105,13 +109,21 @@ afterAll(() => {
   const stats = timeEach(n, (i) => run.stats({ at: i + 1 }));
   const changes = timeEach(n, (i) => run.changes({ at: i + 1 }));
   const live = timeEach(5, () => run.snapshot());
-  console.log(`\nTime travel, 1 GiB x86_64, dom0 960 MiB fragmented (${run.snapshot({ at: n }).domains[0]!.p2m.length} p2m runs), ${n} events recorded in ${recordMs.toFixed(0)} ms:`);
-  console.log(`  snapshot({ at }) every event forward: avg ${every.avg.toFixed(4)} ms, worst ${every.worst.toFixed(3)} ms; backward: avg ${back.avg.toFixed(4)} ms, worst ${back.worst.toFixed(3)} ms`);
-  console.log(`  stats({ at }): avg ${stats.avg.toFixed(4)} ms, worst ${stats.worst.toFixed(3)} ms; changes({ at }): avg ${changes.avg.toFixed(4)} ms, worst ${changes.worst.toFixed(3)} ms`);
+  console.log(
+    `\nTime travel, 1 GiB x86_64, dom0 960 MiB fragmented (${run.snapshot({ at: n }).domains[0]!.p2m.length} p2m runs), ${n} events recorded in ${recordMs.toFixed(0)} ms:`,
+  );
+  console.log(
+    `  snapshot({ at }) every event forward: avg ${every.avg.toFixed(4)} ms, worst ${every.worst.toFixed(3)} ms; backward: avg ${back.avg.toFixed(4)} ms, worst ${back.worst.toFixed(3)} ms`,
+  );
+  console.log(
+    `  stats({ at }): avg ${stats.avg.toFixed(4)} ms, worst ${stats.worst.toFixed(3)} ms; changes({ at }): avg ${changes.avg.toFixed(4)} ms, worst ${changes.worst.toFixed(3)} ms`,
+  );
   console.log(`  live snapshot() for comparison: avg ${live.avg.toFixed(1)} ms`);
   for (const backend of ["p2m", "xen-swiotlb"] as BackendName[]) {
     const off = microsPerPair(false, backend);
     const on = microsPerPair(true, backend);
-    console.log(`  map+unmap ${backend}, trace stored: history off ${off.toFixed(2)} µs, on ${on.toFixed(2)} µs (+${(on - off).toFixed(2)} µs)`);
+    console.log(
+      `  map+unmap ${backend}, trace stored: history off ${off.toFixed(2)} µs, on ${on.toFixed(2)} µs (+${(on - off).toFixed(2)} µs)`,
+    );
   }
 }, 120_000);

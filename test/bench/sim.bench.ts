@@ -102,11 +102,14 @@ function timePerCall(fn: () => void, rounds: number): number {
 /** Microseconds per map+unmap pair of one 16 KiB page. */
 function pairMicroseconds(backend: BackendName): number {
   const { dma, buf } = rig(backend);
-  return 1000 * timePerCall(() => {
-    const bus = dma.mapSingle(buf, 16384, "TO_DEVICE");
-    dma.mappingError(bus);
-    dma.unmapSingle(bus, 16384, "TO_DEVICE");
-  }, 20000);
+  return (
+    1000 *
+    timePerCall(() => {
+      const bus = dma.mapSingle(buf, 16384, "TO_DEVICE");
+      dma.mappingError(bus);
+      dma.unmapSingle(bus, 16384, "TO_DEVICE");
+    }, 20000)
+  );
 }
 
 /** Milliseconds per mapSg+unmapSg of 256 one-page entries, on a machine of `memory`. */
@@ -122,10 +125,13 @@ function sgMilliseconds(backend: BackendName, memory: string): number {
 
 afterAll(() => {
   console.log("\nPer-call figures (median of 7 batches after a warm-up):");
-  for (const backend of BACKENDS) console.log(`  map+unmap pair, ${backend}: ${pairMicroseconds(backend).toFixed(2)} µs${backend === "p2m" ? " (aim <= 5 µs)" : ""}`);
+  for (const backend of BACKENDS)
+    console.log(`  map+unmap pair, ${backend}: ${pairMicroseconds(backend).toFixed(2)} µs${backend === "p2m" ? " (aim <= 5 µs)" : ""}`);
   for (const memory of ["2 GiB", "64 GiB"]) {
     for (const backend of ["p2m", "xen-swiotlb", "iommu"] as BackendName[]) {
-      console.log(`  mapSg+unmapSg, 256 one-page entries, ${backend}, ${memory} machine: ${sgMilliseconds(backend, memory).toFixed(3)} ms${backend === "iommu" ? " (aim <= 0.25 ms)" : ""}`);
+      console.log(
+        `  mapSg+unmapSg, 256 one-page entries, ${backend}, ${memory} machine: ${sgMilliseconds(backend, memory).toFixed(3)} ms${backend === "iommu" ? " (aim <= 0.25 ms)" : ""}`,
+      );
     }
   }
 
@@ -141,7 +147,9 @@ afterAll(() => {
   const ms = performance.now() - start;
   gc?.();
   const grown = (used() - before) / 2 ** 20;
-  console.log(`\n64 GiB machine (16 KiB pages), dom0 4 GiB + domU1 2 GiB, fragmented: ${ms.toFixed(1)} ms, heap + array buffers +${grown.toFixed(1)} MiB${gc ? "" : " (no --expose-gc: rough)"} (${m.domains.length} domains)`);
+  console.log(
+    `\n64 GiB machine (16 KiB pages), dom0 4 GiB + domU1 2 GiB, fragmented: ${ms.toFixed(1)} ms, heap + array buffers +${grown.toFixed(1)} MiB${gc ? "" : " (no --expose-gc: rough)"} (${m.domains.length} domains)`,
+  );
 
   const { dma, m: bm } = rig("swiotlb");
   const big = bm.domains[0]!.alloc(BOUNCE_BYTES);
@@ -177,5 +185,7 @@ afterAll(() => {
   const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
   const plain = median(hotRatios);
   const arenaPlain = median(coldRatios);
-  console.log(`swiotlb bounce throughput (map+unmap, 2 copies of 256 KiB) / Uint8Array.set of the same bytes: ${plain.toFixed(2)} between two hot buffers, ${arenaPlain.toFixed(2)} through a 16 MiB arena like the pool (aim >= 0.5)`);
+  console.log(
+    `swiotlb bounce throughput (map+unmap, 2 copies of 256 KiB) / Uint8Array.set of the same bytes: ${plain.toFixed(2)} between two hot buffers, ${arenaPlain.toFixed(2)} through a 16 MiB arena like the pool (aim >= 0.5)`,
+  );
 });

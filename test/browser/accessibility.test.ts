@@ -1,15 +1,15 @@
 // An accessibility scan (axe-core, WCAG 2.0/2.1 A and AA) of the built pages, including the
 // playground's results views after a run: the trace table and the SVG memory map must pass too.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import type { AxeResults } from 'axe-core';
-import { startPreview } from '../support/preview.mjs';
-import { launchChromium } from '../support/chromium.mjs';
-import { embed, openPage, openTab, run, waitForResults, type PlaygroundPage } from '../support/playground-page';
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createRequire } from "node:module";
+import type { Browser, Page } from "playwright-core";
+import type { AxeResults } from "axe-core";
+import { startPreview } from "../support/preview.js";
+import { launchChromium } from "../support/chromium.js";
+import { embed, openPage, openTab, run, waitForResults, type PlaygroundPage } from "../support/playground-page.js";
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -32,7 +32,10 @@ afterAll(async () => {
 async function settled(page: Page): Promise<void> {
   await page
     .waitForFunction(
-      () => [...document.querySelectorAll<HTMLElement>('.expressive-code pre')].every((pre) => pre.scrollWidth <= pre.clientWidth || pre.hasAttribute('tabindex')),
+      () =>
+        [...document.querySelectorAll<HTMLElement>(".expressive-code pre")].every(
+          (pre) => pre.scrollWidth <= pre.clientWidth || pre.hasAttribute("tabindex"),
+        ),
       undefined,
       { timeout: 5_000 },
     )
@@ -45,16 +48,22 @@ async function settled(page: Page): Promise<void> {
  */
 async function violations(page: Page): Promise<string[]> {
   await settled(page);
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE_PATH });
   const results = await page.evaluate(
-    (values) => (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<AxeResults> } }).axe.run(document, { runOnly: { type: 'tag', values }, resultTypes: ['violations'] }),
+    (values) =>
+      (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<AxeResults> } }).axe.run(document, {
+        runOnly: { type: "tag", values },
+        resultTypes: ["violations"],
+      }),
     TAGS,
   );
-  return results.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — first at ${JSON.stringify(v.nodes[0]?.target)} (${v.nodes.length} element(s))`);
+  return results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — first at ${JSON.stringify(v.nodes[0]?.target)} (${v.nodes.length} element(s))`,
+  );
 }
 
-describe('axe finds no WCAG 2.0/2.1 A or AA violations', () => {
-  for (const path of ['/', '/thread/', '/addresses/', '/costs/', '/exercises/', '/reference/api/', '/playground/']) {
+describe("axe finds no WCAG 2.0/2.1 A or AA violations", () => {
+  for (const path of ["/", "/thread/", "/addresses/", "/costs/", "/exercises/", "/reference/api/", "/playground/"]) {
     test(path, async () => {
       const p = await openPage(browser, preview.baseUrl + path);
       try {
@@ -65,7 +74,7 @@ describe('axe finds no WCAG 2.0/2.1 A or AA violations', () => {
     });
   }
 
-  describe('/playground/ after Run', () => {
+  describe("/playground/ after Run", () => {
     let p: PlaygroundPage;
     beforeAll(async () => {
       p = await openPage(browser, `${preview.baseUrl}/playground/`);
@@ -76,19 +85,19 @@ describe('axe finds no WCAG 2.0/2.1 A or AA violations', () => {
       await p?.close();
     });
 
-    test('the output and the results views', async () => {
+    test("the output and the results views", async () => {
       expect(await violations(p.page)).toEqual([]);
     });
 
-    test('the Trace tab', async () => {
-      await openTab(p.page, 'Trace');
-      await embed(p.page).locator('.pg-trace tbody tr').first().waitFor({ state: 'visible' });
+    test("the Trace tab", async () => {
+      await openTab(p.page, "Trace");
+      await embed(p.page).locator(".pg-trace tbody tr").first().waitFor({ state: "visible" });
       expect(await violations(p.page)).toEqual([]);
     });
 
-    test('the Picture tab (the SVG memory map)', async () => {
-      await openTab(p.page, 'Picture');
-      await embed(p.page).locator('.pg-picture svg[role="img"]').waitFor({ state: 'visible', timeout: 15_000 });
+    test("the Picture tab (the SVG memory map)", async () => {
+      await openTab(p.page, "Picture");
+      await embed(p.page).locator('.pg-picture svg[role="img"]').waitFor({ state: "visible", timeout: 15_000 });
       expect(await violations(p.page)).toEqual([]);
     });
   });

@@ -2,16 +2,16 @@
 // the picture in place after the simulator loads on first interaction; the step control works
 // from the keyboard; stepping shows state over time (a xen-swiotlb bounce slot taken at map and
 // given back at unmap; under lazy invalidation a stale IOTLB entry that lasts until the flush).
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { startPreview } from '../support/preview.mjs';
-import { launchChromium } from '../support/chromium.mjs';
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Browser, Locator, Page } from "playwright-core";
+import { startPreview } from "../support/preview.js";
+import { launchChromium } from "../support/chromium.js";
 
 const FIGURES = [
-  { path: '/addresses/', scenario: 'address-modes' },
-  { path: '/dma-api/', scenario: 'iotlb-invalidation' },
-  { path: '/spanning-pages/', scenario: 'straddle-bounce' },
-  { path: '/foreign-pages/', scenario: 'foreign-page' },
+  { path: "/addresses/", scenario: "address-modes" },
+  { path: "/dma-api/", scenario: "iotlb-invalidation" },
+  { path: "/spanning-pages/", scenario: "straddle-bounce" },
+  { path: "/foreign-pages/", scenario: "foreign-page" },
 ] as const;
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
@@ -31,9 +31,9 @@ async function open(path: string): Promise<{ page: Page; errors: string[]; close
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
   });
   await page.goto(preview.baseUrl + path);
   return { page, errors, close: () => context.close() };
@@ -41,8 +41,8 @@ async function open(path: string): Promise<{ page: Page; errors: string[]; close
 
 /** The picture the reader sees (the wide variant at 1280 px). */
 const picture = (figure: Locator) => figure.locator('.dma-figure-variant[data-layout="wide"] svg');
-const description = (figure: Locator) => figure.locator('.dma-explorable-description');
-const position = (figure: Locator) => figure.locator('.dma-explorable-position');
+const description = (figure: Locator) => figure.locator(".dma-explorable-description");
+const position = (figure: Locator) => figure.locator(".dma-explorable-position");
 
 /** "Event 9 of 13: bounce" → { at: 9, of: 13, kind: "bounce" }. */
 async function where(figure: Locator): Promise<{ at: number; of: number; kind: string }> {
@@ -53,21 +53,21 @@ async function where(figure: Locator): Promise<{ at: number; of: number; kind: s
 
 /** Steps to event 1 with the keyboard on the slider, then forward one event at a time, calling `visit` at each. */
 async function walk(page: Page, figure: Locator, visit: (at: { at: number; kind: string }) => Promise<void>): Promise<void> {
-  const slider = figure.getByRole('slider', { name: 'Event' });
+  const slider = figure.getByRole("slider", { name: "Event" });
   await slider.focus();
-  await page.keyboard.press('Home');
+  await page.keyboard.press("Home");
   await expect.poll(async () => (await where(figure)).at).toBe(1);
   const { of } = await where(figure);
   for (let i = 1; i <= of; i++) {
     if (i > 1) {
-      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press("ArrowRight");
       await expect.poll(async () => (await where(figure)).at).toBe(i);
     }
     await visit(await where(figure));
   }
 }
 
-describe('explorable figures', () => {
+describe("explorable figures", () => {
   for (const { path, scenario } of FIGURES) {
     test(`${scenario} on ${path}: the static picture is there without JS, and its first control redraws it`, async () => {
       const { page, errors, close } = await open(path);
@@ -77,15 +77,15 @@ describe('explorable figures', () => {
         const before = await picture(figure).innerHTML();
         const said = await description(figure).innerText();
         expect(said).toMatch(/Event \d+ of \d+/);
-        const select = figure.locator('select').first();
-        const option = select.locator('option').nth(1);
-        const second = await option.getAttribute('value');
+        const select = figure.locator("select").first();
+        const option = select.locator("option").nth(1);
+        const second = await option.getAttribute("value");
         const secondLabel = (await option.innerText()).trim();
         await select.selectOption(second!);
-        await page.locator(`[data-explorable="${scenario}"][data-explorable-ready]`).waitFor({ state: 'attached' });
+        await page.locator(`[data-explorable="${scenario}"][data-explorable-ready]`).waitFor({ state: "attached" });
         await expect.poll(() => picture(figure).innerHTML()).not.toBe(before);
         await expect.poll(() => description(figure).innerText()).toContain(secondLabel);
-        expect(await description(figure).getAttribute('aria-live')).toBe('polite');
+        expect(await description(figure).getAttribute("aria-live")).toBe("polite");
         expect(errors).toEqual([]);
       } finally {
         await close();
@@ -93,7 +93,7 @@ describe('explorable figures', () => {
     });
   }
 
-  test('without JavaScript every figure still shows its picture and says what it shows', async () => {
+  test("without JavaScript every figure still shows its picture and says what it shows", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 800 } });
     try {
       const page = await context.newPage();
@@ -109,19 +109,19 @@ describe('explorable figures', () => {
     }
   });
 
-  test('the step buttons work from the keyboard (Tab to them, Enter and Space)', async () => {
-    const { page, errors, close } = await open('/spanning-pages/');
+  test("the step buttons work from the keyboard (Tab to them, Enter and Space)", async () => {
+    const { page, errors, close } = await open("/spanning-pages/");
     try {
       const figure = page.locator('[data-explorable="straddle-bounce"]');
       const last = await where(figure);
-      await figure.getByRole('button', { name: 'Previous event' }).focus();
-      await page.keyboard.press('Enter');
+      await figure.getByRole("button", { name: "Previous event" }).focus();
+      await page.keyboard.press("Enter");
       await expect.poll(async () => (await where(figure)).at).toBe(last.at - 1);
-      await page.keyboard.press('Space');
+      await page.keyboard.press("Space");
       await expect.poll(async () => (await where(figure)).at).toBe(last.at - 2);
-      await page.keyboard.press('Tab'); // the slider
-      await page.keyboard.press('Tab'); // Next
-      await page.keyboard.press('Enter');
+      await page.keyboard.press("Tab"); // the slider
+      await page.keyboard.press("Tab"); // Next
+      await page.keyboard.press("Enter");
       await expect.poll(async () => (await where(figure)).at).toBe(last.at - 1);
       expect(errors).toEqual([]);
     } finally {
@@ -129,18 +129,18 @@ describe('explorable figures', () => {
     }
   });
 
-  test('stepping a straddling xen-swiotlb map: the bounce slots are taken at map and given back at unmap', async () => {
-    const { page, errors, close } = await open('/spanning-pages/');
+  test("stepping a straddling xen-swiotlb map: the bounce slots are taken at map and given back at unmap", async () => {
+    const { page, errors, close } = await open("/spanning-pages/");
     try {
       const figure = page.locator('[data-explorable="straddle-bounce"]');
-      expect(await figure.locator('select[name="backend"]').inputValue()).toBe('xen-swiotlb');
+      expect(await figure.locator('select[name="backend"]').inputValue()).toBe("xen-swiotlb");
       const seen: { kind: string; slots: number; drawn: number }[] = [];
       await walk(page, figure, async ({ kind }) => {
         const slots = Number(/(\d+) bounce slots? in use/.exec(await description(figure).innerText())?.[1] ?? 0);
-        seen.push({ kind, slots, drawn: await picture(figure).locator('.dm-bounce').count() });
+        seen.push({ kind, slots, drawn: await picture(figure).locator(".dm-bounce").count() });
       });
-      const bounce = seen.findIndex((s) => s.kind === 'bounce');
-      const unmap = seen.findIndex((s) => s.kind === 'unmap');
+      const bounce = seen.findIndex((s) => s.kind === "bounce");
+      const unmap = seen.findIndex((s) => s.kind === "unmap");
       expect(bounce).toBeGreaterThan(0);
       expect(unmap).toBeGreaterThan(bounce);
       expect(seen.slice(0, bounce).every((s) => s.slots === 0 && s.drawn === 0)).toBe(true);
@@ -152,28 +152,28 @@ describe('explorable figures', () => {
     }
   });
 
-  test('with lazy invalidation the stale IOTLB entry is drawn from the unmap until the flush; strict has none', async () => {
-    const { page, errors, close } = await open('/dma-api/');
+  test("with lazy invalidation the stale IOTLB entry is drawn from the unmap until the flush; strict has none", async () => {
+    const { page, errors, close } = await open("/dma-api/");
     try {
       const figure = page.locator('[data-explorable="iotlb-invalidation"]');
-      for (const invalidation of ['lazy', 'strict']) {
+      for (const invalidation of ["lazy", "strict"]) {
         await figure.locator('select[name="invalidation"]').selectOption(invalidation);
-        await page.locator('[data-explorable="iotlb-invalidation"][data-explorable-ready]').waitFor({ state: 'attached' });
+        await page.locator('[data-explorable="iotlb-invalidation"][data-explorable-ready]').waitFor({ state: "attached" });
         const seen: { kind: string; stale: number }[] = [];
         await walk(page, figure, async ({ kind }) => {
-          seen.push({ kind, stale: await picture(figure).locator('.dm-stale-link').count() });
+          seen.push({ kind, stale: await picture(figure).locator(".dm-stale-link").count() });
         });
-        const unmap = seen.findIndex((s) => s.kind === 'iommu-unmap');
-        const flush = seen.findIndex((s) => s.kind === 'iotlb-flush');
+        const unmap = seen.findIndex((s) => s.kind === "iommu-unmap");
+        const flush = seen.findIndex((s) => s.kind === "iotlb-flush");
         expect(unmap).toBeGreaterThan(0);
         expect(seen.slice(0, unmap).every((s) => s.stale === 0)).toBe(true);
-        if (invalidation === 'lazy') {
+        if (invalidation === "lazy") {
           expect(flush).toBeGreaterThan(unmap + 1);
           expect(seen.slice(unmap, flush).every((s) => s.stale > 0)).toBe(true);
-          expect(seen.slice(unmap, flush).map((s) => s.kind)).toContain('iotlb-stale');
+          expect(seen.slice(unmap, flush).map((s) => s.kind)).toContain("iotlb-stale");
         } else {
           expect(flush).toBe(unmap + 1);
-          expect(seen.slice(unmap + 1).map((s) => s.kind)).not.toContain('iotlb-stale');
+          expect(seen.slice(unmap + 1).map((s) => s.kind)).not.toContain("iotlb-stale");
         }
         expect(seen.slice(flush).every((s) => s.stale === 0)).toBe(true);
       }

@@ -6,23 +6,25 @@
 // keyboard hint (Ctrl+Enter, Ctrl+M) is hidden on a touch screen.
 //
 // One browser, one tab per theme; each page is loaded once per theme and measured at every width.
-import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startPreview } from '../support/preview.mjs';
-import { launchChromium } from '../support/chromium.mjs';
+import { existsSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { startPreview } from "../support/preview.js";
+import { launchChromium } from "../support/chromium.js";
 
 const WIDTHS = [390, 768, 1280] as const;
-const THEMES = ['light', 'dark'] as const;
+const THEMES = ["light", "dark"] as const;
 const MIN_LABEL_PX = 9;
 
-const dist = new URL('../../dist/', import.meta.url).pathname;
+const dist = new URL("../../dist/", import.meta.url).pathname;
 function htmlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith('.html') ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : [],
+  );
 }
-const PAGES = htmlFiles(dist).map((f) => `/${relative(dist, f).replace(/index\.html$/, '')}`);
+const PAGES = htmlFiles(dist).map((f) => `/${relative(dist, f).replace(/index\.html$/, "")}`);
 
 /** What one page showed at one width in one theme. */
 interface Measurement {
@@ -41,27 +43,32 @@ interface Measurement {
 /** Runs in the page: measures the document and every visible picture. */
 function measure(minLabelPx: number) {
   const visible = (r: DOMRect) => r.width > 0 && r.height > 0;
-  const describe = (t: SVGTextElement) => JSON.stringify((t.textContent ?? '').slice(0, 40));
+  const describe = (t: SVGTextElement) => JSON.stringify((t.textContent ?? "").slice(0, 40));
   const small: string[] = [];
   const overlaps: string[] = [];
   const clipped: string[] = [];
   let pictures = 0;
   let labels = 0;
-  for (const svg of document.querySelectorAll<SVGSVGElement>('svg.dmalab')) {
+  for (const svg of document.querySelectorAll<SVGSVGElement>("svg.dmalab")) {
     const box = svg.getBoundingClientRect();
-    if (!visible(box) || getComputedStyle(svg).display === 'none' || svg.closest('[hidden]')) continue;
+    if (!visible(box) || getComputedStyle(svg).display === "none" || svg.closest("[hidden]")) continue;
     pictures++;
     const scale = svg.getScreenCTM()?.a ?? 1;
-    const name = svg.closest('figure')?.dataset.scenario ?? svg.closest('figure')?.dataset.study ?? svg.getAttribute('aria-label')?.slice(0, 30) ?? 'picture';
-    const texts = [...svg.querySelectorAll<SVGTextElement>('text')]
-      .filter((t) => (t.textContent ?? '').trim() !== '')
+    const name =
+      svg.closest("figure")?.dataset.scenario ??
+      svg.closest("figure")?.dataset.study ??
+      svg.getAttribute("aria-label")?.slice(0, 30) ??
+      "picture";
+    const texts = [...svg.querySelectorAll<SVGTextElement>("text")]
+      .filter((t) => (t.textContent ?? "").trim() !== "")
       .map((t) => ({ t, r: t.getBoundingClientRect() }))
       .filter(({ r }) => visible(r));
     labels += texts.length;
     for (const { t, r } of texts) {
       const rendered = parseFloat(getComputedStyle(t).fontSize) * scale;
       if (rendered < minLabelPx - 0.05) small.push(`${name}: ${describe(t)} ${rendered.toFixed(1)} px`);
-      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) clipped.push(`${name}: ${describe(t)}`);
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        clipped.push(`${name}: ${describe(t)}`);
     }
     // Text boxes include the font's ascent and descent: stacked lines touch by a pixel or two,
     // which is not an overlap a reader sees; glyphs on top of glyphs overlap by much more.
@@ -77,22 +84,37 @@ function measure(minLabelPx: number) {
   }
   // The copy button against the visible part of line 1's text (a Range measures the glyphs only).
   const covered: string[] = [];
-  document.querySelectorAll<HTMLElement>('.dma-playground .pg-static .expressive-code').forEach((block, n) => {
-    const button = block.querySelector('.copy button')?.getBoundingClientRect();
-    const line = block.querySelector('.ec-line');
-    const pre = block.querySelector('pre')?.getBoundingClientRect();
+  document.querySelectorAll<HTMLElement>(".dma-playground .pg-static .expressive-code").forEach((block, n) => {
+    const button = block.querySelector(".copy button")?.getBoundingClientRect();
+    const line = block.querySelector(".ec-line");
+    const pre = block.querySelector("pre")?.getBoundingClientRect();
     if (!button || !line || !pre || !visible(button)) return;
     const range = document.createRange();
     range.selectNodeContents(line);
     const glyphs = range.getBoundingClientRect();
     const right = Math.min(glyphs.right, pre.right);
-    if (Math.min(right, button.right) > Math.max(glyphs.left, button.left) && Math.min(glyphs.bottom, button.bottom) > Math.max(glyphs.top, button.top)) covered.push(`embed ${n}`);
+    if (
+      Math.min(right, button.right) > Math.max(glyphs.left, button.left) &&
+      Math.min(glyphs.bottom, button.bottom) > Math.max(glyphs.top, button.top)
+    )
+      covered.push(`embed ${n}`);
   });
   const root = document.documentElement;
-  return { theme: root.dataset.theme, scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, pictures, labels, small, overlaps, clipped, covered };
+  return {
+    theme: root.dataset.theme,
+    scrollWidth: root.scrollWidth,
+    clientWidth: root.clientWidth,
+    pictures,
+    labels,
+    small,
+    overlaps,
+    clipped,
+    covered,
+  };
 }
 
-const nextFrame = (page: Page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+const nextFrame = (page: Page) =>
+  page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -104,11 +126,11 @@ beforeAll(async () => {
   for (const theme of THEMES) {
     const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
     // Starlight reads the reader's choice from localStorage before the first paint.
-    await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
+    await context.addInitScript((t) => localStorage.setItem("starlight-theme", t), theme);
     const page = await context.newPage();
     for (const path of PAGES) {
       await page.setViewportSize({ width: WIDTHS[0], height: 844 });
-      await page.goto(preview.baseUrl + path, { waitUntil: 'load' });
+      await page.goto(preview.baseUrl + path, { waitUntil: "load" });
       for (const width of WIDTHS) {
         await page.setViewportSize({ width, height: width < 700 ? 844 : 800 });
         await nextFrame(page);
@@ -126,11 +148,11 @@ afterAll(async () => {
 
 const failures = (pick: (m: Measurement) => string[]) => results.flatMap((m) => pick(m).map((f) => `${m.where}: ${f}`));
 
-describe('geometry at 390, 768 and 1280 px, light and dark', () => {
-  test('every page was measured in the theme it asked for, pictures included', () => {
+describe("geometry at 390, 768 and 1280 px, light and dark", () => {
+  test("every page was measured in the theme it asked for, pictures included", () => {
     expect(PAGES.length).toBeGreaterThan(10);
     expect(results).toHaveLength(PAGES.length * WIDTHS.length * THEMES.length);
-    expect(results.filter((m) => !m.where.endsWith(m.theme ?? '?')).map((m) => m.where)).toEqual([]);
+    expect(results.filter((m) => !m.where.endsWith(m.theme ?? "?")).map((m) => m.where)).toEqual([]);
     // The thread pages carry pictures at every width; a measurement that found none proves nothing.
     for (const width of WIDTHS) {
       const addresses = results.find((m) => m.where.startsWith(`/addresses/ @${width} `))!;
@@ -139,65 +161,70 @@ describe('geometry at 390, 768 and 1280 px, light and dark', () => {
     }
   });
 
-  test('no page scrolls sideways', () => {
+  test("no page scrolls sideways", () => {
     expect(results.filter((m) => m.scrollWidth > m.clientWidth).map((m) => `${m.where}: ${m.scrollWidth} > ${m.clientWidth}`)).toEqual([]);
   });
 
-  test('picture labels render at least 9 px tall', () => {
+  test("picture labels render at least 9 px tall", () => {
     expect(failures((m) => m.small)).toEqual([]);
   });
 
-  test('no two labels of a picture overlap', () => {
+  test("no two labels of a picture overlap", () => {
     expect(failures((m) => m.overlaps)).toEqual([]);
   });
 
-  test('no label is cut off by its picture’s edge', () => {
+  test("no label is cut off by its picture’s edge", () => {
     expect(failures((m) => m.clipped)).toEqual([]);
   });
 
-  test('the copy button of an embed’s code leaves line 1 uncovered', () => {
-    expect(results.filter((m) => m.where.startsWith('/playground-basics/')).length).toBeGreaterThan(0);
+  test("the copy button of an embed’s code leaves line 1 uncovered", () => {
+    expect(results.filter((m) => m.where.startsWith("/playground-basics/")).length).toBeGreaterThan(0);
     expect(failures((m) => m.covered)).toEqual([]);
   });
 });
 
-describe('keyboard hint', () => {
+describe("keyboard hint", () => {
   const hintShown = async (touch: boolean): Promise<boolean> => {
-    const context = await browser.newContext(touch ? { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } : { viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext(
+      touch ? { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true } : { viewport: { width: 1280, height: 800 } },
+    );
     try {
       const page = await context.newPage();
-      await page.goto(`${preview.baseUrl}/playground-basics/`, { waitUntil: 'load' });
-      return await page.locator('.dma-playground .pg-hint').first().isVisible();
+      await page.goto(`${preview.baseUrl}/playground-basics/`, { waitUntil: "load" });
+      return await page.locator(".dma-playground .pg-hint").first().isVisible();
     } finally {
       await context.close();
     }
   };
 
-  test('shows with a mouse and a keyboard, hides on a touch screen', async () => {
+  test("shows with a mouse and a keyboard, hides on a touch screen", async () => {
     expect(await hintShown(false)).toBe(true);
     expect(await hintShown(true)).toBe(false);
   });
 });
 
-describe('explorable figures in every setting, at 390 and 1280 px', () => {
-  test('after each redraw, labels stay at least 9 px, apart and inside their picture', async () => {
+describe("explorable figures in every setting, at 390 and 1280 px", () => {
+  test("after each redraw, labels stay at least 9 px, apart and inside their picture", async () => {
     const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
     const found: string[] = [];
     let pictures = 0;
     try {
       const page = await context.newPage();
-      for (const path of ['/addresses/', '/dma-api/', '/spanning-pages/', '/foreign-pages/']) {
+      for (const path of ["/addresses/", "/dma-api/", "/spanning-pages/", "/foreign-pages/"]) {
         await page.setViewportSize({ width: WIDTHS[0], height: 844 });
-        await page.goto(preview.baseUrl + path, { waitUntil: 'load' });
-        const figures = page.locator('[data-explorable]');
+        await page.goto(preview.baseUrl + path, { waitUntil: "load" });
+        const figures = page.locator("[data-explorable]");
         for (let f = 0; f < (await figures.count()); f++) {
           const figure = figures.nth(f);
-          const selects = figure.locator('select');
+          const selects = figure.locator("select");
           for (let s = 0; s < (await selects.count()); s++) {
-            const values = await selects.nth(s).locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+            const values = await selects
+              .nth(s)
+              .locator("option")
+              .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
             for (const value of values) {
               await selects.nth(s).selectOption(value);
-              await page.locator('[data-explorable][data-explorable-ready]').first().waitFor({ state: 'attached' });
+              await page.locator("[data-explorable][data-explorable-ready]").first().waitFor({ state: "attached" });
               for (const width of [WIDTHS[0], WIDTHS[2]]) {
                 await page.setViewportSize({ width, height: 844 });
                 await nextFrame(page);

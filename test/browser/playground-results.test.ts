@@ -1,13 +1,24 @@
 // The results views without the editor: code restored from a share link (never run by itself),
 // its trace with the reader's lines, filters, severity, stats that add up, JSON export, and a
 // damaged link refused with a reason.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { startPreview } from '../support/preview.mjs';
-import { launchChromium } from '../support/chromium.mjs';
-import { MONACO_URL, PLAYGROUND_PATH, embed, openPage, openTab, parseNumber, run, waitForResults, type PlaygroundPage , workersBesidesRunner } from '../support/playground-page';
-import { encodeShare } from '../../src/playground/page/share-code';
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
+import type { Browser } from "playwright-core";
+import { startPreview } from "../support/preview.js";
+import { launchChromium } from "../support/chromium.js";
+import {
+  MONACO_URL,
+  PLAYGROUND_PATH,
+  embed,
+  openPage,
+  openTab,
+  parseNumber,
+  run,
+  waitForResults,
+  type PlaygroundPage,
+  workersBesidesRunner,
+} from "../support/playground-page.js";
+import { encodeShare } from "../../src/playground/page/share-code.js";
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
@@ -44,137 +55,140 @@ afterAll(async () => {
   await preview?.stop();
 });
 
-const rows = () => embed(p.page).locator('.pg-trace tbody tr');
+const rows = () => embed(p.page).locator(".pg-trace tbody tr");
 
-describe('results views (no editor)', () => {
-  test('a share link restores its code without running it', async () => {
+describe("results views (no editor)", () => {
+  test("a share link restores its code without running it", async () => {
     const box = embed(p.page);
-    await expect.poll(() => box.locator('.pg-plain').innerText()).toContain('nic.write(victim, new Uint8Array(16));');
-    expect(await box.locator('.pg-static').isHidden()).toBe(true);
-    expect(await box.locator('.pg-status').innerText()).toMatch(/Restored the code from the link/);
-    await p.page.waitForLoadState('networkidle');
+    await expect.poll(() => box.locator(".pg-plain").innerText()).toContain("nic.write(victim, new Uint8Array(16));");
+    expect(await box.locator(".pg-static").isHidden()).toBe(true);
+    expect(await box.locator(".pg-status").innerText()).toMatch(/Restored the code from the link/);
+    await p.page.waitForLoadState("networkidle");
     expect(workersBesidesRunner(p)).toEqual([]);
-    expect(await box.locator('.pg-output > *').count()).toBe(0);
+    expect(await box.locator(".pg-output > *").count()).toBe(0);
     expect(p.requests.filter((u) => MONACO_URL.test(u))).toEqual([]);
   });
 
-  test('Run runs the restored code; the Trace tab lists its events with the reader’s lines', async () => {
-    expect(await run(p.page)).toContain('stray example done');
+  test("Run runs the restored code; the Trace tab lists its events with the reader’s lines", async () => {
+    expect(await run(p.page)).toContain("stray example done");
     await waitForResults(p.page, 1);
-    await openTab(p.page, 'Trace');
+    await openTab(p.page, "Trace");
     expect(await rows().count()).toBeGreaterThan(5);
     const lineOf = (kind: string) => embed(p.page).locator(`.pg-trace tr[data-kind="${kind}"] td:nth-child(5)`).allInnerTexts();
-    expect(await lineOf('alloc')).toEqual(['7']);
-    expect(await lineOf('map')).toEqual(['8']);
-    expect(await lineOf('unmap')).toEqual(['12']);
+    expect(await lineOf("alloc")).toEqual(["7"]);
+    expect(await lineOf("map")).toEqual(["8"]);
+    expect(await lineOf("unmap")).toEqual(["12"]);
   });
 
-  test('the stray DMA is an error row, on its line; filtering by kind and by text works', async () => {
-    const kind = embed(p.page).getByRole('combobox', { name: 'Filter by kind' });
-    await kind.selectOption('stray-dma');
+  test("the stray DMA is an error row, on its line; filtering by kind and by text works", async () => {
+    const kind = embed(p.page).getByRole("combobox", { name: "Filter by kind" });
+    await kind.selectOption("stray-dma");
     expect(await rows().count()).toBe(1);
     const stray = rows().first();
-    expect(await stray.getAttribute('class')).toContain('pg-sev-error');
+    expect(await stray.getAttribute("class")).toContain("pg-sev-error");
     expect(await stray.innerText()).toMatch(/stray DMA: eth0 wrote 16 bytes .* belongs to domU1/);
-    expect(await stray.locator('td').nth(4).innerText()).toBe('11');
+    expect(await stray.locator("td").nth(4).innerText()).toBe("11");
     // Red is not the only signal: the row says "error".
-    expect(await stray.locator('.pg-sev').innerText()).toMatch(/error/i);
+    expect(await stray.locator(".pg-sev").innerText()).toMatch(/error/i);
 
-    await kind.selectOption('');
+    await kind.selectOption("");
     const all = await rows().count();
-    await embed(p.page).getByRole('searchbox', { name: 'Filter by text' }).fill('dma_unmap_single');
+    await embed(p.page).getByRole("searchbox", { name: "Filter by text" }).fill("dma_unmap_single");
     expect(await rows().count()).toBe(1);
-    await embed(p.page).getByRole('searchbox', { name: 'Filter by text' }).fill('');
+    await embed(p.page).getByRole("searchbox", { name: "Filter by text" }).fill("");
     expect(await rows().count()).toBe(all);
-    expect(await embed(p.page).locator('.pg-trace tr.pg-sev-info, .pg-trace tbody tr:not([class])').count()).toBeGreaterThan(0);
+    expect(await embed(p.page).locator(".pg-trace tr.pg-sev-info, .pg-trace tbody tr:not([class])").count()).toBeGreaterThan(0);
   });
 
-  test('clicking an event’s line marks that line of the code', async () => {
-    await embed(p.page).locator('.pg-trace tr[data-kind="stray-dma"]').getByRole('button', { name: 'Show line 11' }).click();
-    const marked = embed(p.page).locator('.pg-plain .pg-highlight');
+  test("clicking an event’s line marks that line of the code", async () => {
+    await embed(p.page).locator('.pg-trace tr[data-kind="stray-dma"]').getByRole("button", { name: "Show line 11" }).click();
+    const marked = embed(p.page).locator(".pg-plain .pg-highlight");
     expect(await marked.count()).toBe(1);
-    expect(await marked.innerText()).toBe('nic.write(victim, new Uint8Array(16));');
+    expect(await marked.innerText()).toBe("nic.write(victim, new Uint8Array(16));");
   });
 
-  test('Stats: the cost total is the sum of the kinds, and of the trace’s costs', async () => {
-    const traceCosts = (await embed(p.page).locator('.pg-trace tbody td:nth-child(4)').allInnerTexts()).map(parseNumber);
-    await openTab(p.page, 'Stats');
-    const stats = embed(p.page).locator('.pg-stats');
-    const byKind = (await stats.locator('tbody td:nth-child(3)').allInnerTexts()).map(parseNumber);
-    const total = parseNumber(await stats.locator('tfoot td:nth-child(3)').innerText());
+  test("Stats: the cost total is the sum of the kinds, and of the trace’s costs", async () => {
+    const traceCosts = (await embed(p.page).locator(".pg-trace tbody td:nth-child(4)").allInnerTexts()).map(parseNumber);
+    await openTab(p.page, "Stats");
+    const stats = embed(p.page).locator(".pg-stats");
+    const byKind = (await stats.locator("tbody td:nth-child(3)").allInnerTexts()).map(parseNumber);
+    const total = parseNumber(await stats.locator("tfoot td:nth-child(3)").innerText());
     expect(total).toBeGreaterThan(0);
     expect(byKind.reduce((a, b) => a + b, 0)).toBe(total);
     expect(traceCosts.reduce((a, b) => a + b, 0)).toBe(total);
-    expect(await stats.locator('tbody tr[data-kind="stray-dma"] td').first().innerText()).toBe('1');
+    expect(await stats.locator('tbody tr[data-kind="stray-dma"] td').first().innerText()).toBe("1");
   });
 
-  test('two machines: a selector switches the views to the second', async () => {
-    const machine = embed(p.page).getByRole('combobox', { name: 'Machine' });
+  test("two machines: a selector switches the views to the second", async () => {
+    const machine = embed(p.page).getByRole("combobox", { name: "Machine" });
     expect(await machine.isVisible()).toBe(true);
-    expect(await machine.locator('option').allInnerTexts()).toEqual(['Machine 1 (line 2): x86_64, 1 GiB, 4 KiB pages', 'Machine 2 (line 13): ia64, 64 MiB, 16 KiB pages']);
+    expect(await machine.locator("option").allInnerTexts()).toEqual([
+      "Machine 1 (line 2): x86_64, 1 GiB, 4 KiB pages",
+      "Machine 2 (line 13): ia64, 64 MiB, 16 KiB pages",
+    ]);
     await machine.selectOption({ index: 1 });
-    expect(await embed(p.page).locator('.pg-stats tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^setup\s+1\s+0/)]);
+    expect(await embed(p.page).locator(".pg-stats tbody tr").allInnerTexts()).toEqual([expect.stringMatching(/^setup\s+1\s+0/)]);
     await machine.selectOption({ index: 0 });
   });
 
-  test('Picture: the memory map as an SVG; picking an event steps the picture to it', async () => {
-    await openTab(p.page, 'Picture');
+  test("Picture: the memory map as an SVG; picking an event steps the picture to it", async () => {
+    await openTab(p.page, "Picture");
     const panel = embed(p.page).locator('[data-panel="picture"]');
     const svg = panel.locator('.pg-picture svg[role="img"]');
-    await svg.waitFor({ state: 'visible', timeout: 15_000 });
-    expect(await panel.getAttribute('data-drawn-seq')).toBe('end');
-    expect(await svg.getAttribute('aria-label')).toMatch(/domU1/);
-    const slider = panel.getByRole('slider', { name: 'Step through the trace' });
-    expect(await slider.inputValue()).toBe(await slider.getAttribute('max'));
+    await svg.waitFor({ state: "visible", timeout: 15_000 });
+    expect(await panel.getAttribute("data-drawn-seq")).toBe("end");
+    expect(await svg.getAttribute("aria-label")).toMatch(/domU1/);
+    const slider = panel.getByRole("slider", { name: "Step through the trace" });
+    expect(await slider.inputValue()).toBe(await slider.getAttribute("max"));
 
     // Picking the stray DMA in the trace moves the step there and marks its line.
-    await openTab(p.page, 'Trace');
+    await openTab(p.page, "Trace");
     const stray = embed(p.page).locator('.pg-trace tr[data-kind="stray-dma"]');
-    const seq = await stray.getAttribute('data-seq');
-    await stray.locator('td').first().click();
-    await openTab(p.page, 'Picture');
-    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe(seq);
-    expect(await panel.locator('.pg-step-caption').innerText()).toMatch(new RegExp(`^Step ${seq} of \\d+: stray-dma \\(line 11\\)`));
+    const seq = await stray.getAttribute("data-seq");
+    await stray.locator("td").first().click();
+    await openTab(p.page, "Picture");
+    await expect.poll(() => panel.getAttribute("data-drawn-seq")).toBe(seq);
+    expect(await panel.locator(".pg-step-caption").innerText()).toMatch(new RegExp(`^Step ${seq} of \\d+: stray-dma \\(line 11\\)`));
     // The slider redraws too: step 1 is the first event.
     await slider.focus();
-    await p.page.keyboard.press('Home');
-    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe('0');
-    await p.page.keyboard.press('ArrowRight');
-    await expect.poll(() => panel.getAttribute('data-drawn-seq')).toBe('1');
+    await p.page.keyboard.press("Home");
+    await expect.poll(() => panel.getAttribute("data-drawn-seq")).toBe("0");
+    await p.page.keyboard.press("ArrowRight");
+    await expect.poll(() => panel.getAttribute("data-drawn-seq")).toBe("1");
     expect(await svg.count()).toBe(1);
   });
 
-  test('Export trace as JSON downloads every machine’s trace and stats', async () => {
-    await openTab(p.page, 'Trace');
+  test("Export trace as JSON downloads every machine’s trace and stats", async () => {
+    await openTab(p.page, "Trace");
     const [download] = await Promise.all([
-      p.page.waitForEvent('download'),
-      embed(p.page).getByRole('button', { name: 'Export trace as JSON' }).click(),
+      p.page.waitForEvent("download"),
+      embed(p.page).getByRole("button", { name: "Export trace as JSON" }).click(),
     ]);
-    expect(download.suggestedFilename()).toBe('dma-lab-trace.json');
-    const data = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    expect(download.suggestedFilename()).toBe("dma-lab-trace.json");
+    const data = JSON.parse(readFileSync(await download.path(), "utf8"));
     expect(data.machines).toHaveLength(2);
-    expect(data.machines[0].trace.find((e: { kind: string }) => e.kind === 'stray-dma')).toMatchObject({ line: 11, severity: 'error' });
+    expect(data.machines[0].trace.find((e: { kind: string }) => e.kind === "stray-dma")).toMatchObject({ line: 11, severity: "error" });
     expect(data.machines[0].stats.cost.total).toBeGreaterThan(0);
   });
 
-  test('no console errors on the page', () => {
+  test("no console errors on the page", () => {
     expect(p.pageErrors).toEqual([]);
-    expect(p.consoleMessages.filter((m) => m.type === 'error')).toEqual([]);
+    expect(p.consoleMessages.filter((m) => m.type === "error")).toEqual([]);
   });
 });
 
-describe('a damaged share link', () => {
-  test('shows what is wrong, keeps the page’s code, and Run runs the page’s code', async () => {
+describe("a damaged share link", () => {
+  test("shows what is wrong, keeps the page’s code, and Run runs the page’s code", async () => {
     const payload = encodeShare(STRAY);
     const q = await openPage(browser, `${preview.baseUrl}${PLAYGROUND_PATH}#pg-1=${payload.slice(0, payload.length >> 1)}`);
     try {
       const box = embed(q.page);
-      const notice = box.locator('.pg-notice');
-      await notice.waitFor({ state: 'visible' });
+      const notice = box.locator(".pg-notice");
+      await notice.waitFor({ state: "visible" });
       expect(await notice.innerText()).toMatch(/could not be restored: .*cut short.*Showing the page’s original code/);
-      expect(await box.locator('.pg-static').innerText()).toContain('dom0.dmaApi(disk, "p2m")');
-      expect(await box.locator('.pg-plain').isHidden()).toBe(true);
-      expect(await run(q.page)).toContain('hello from dom0');
+      expect(await box.locator(".pg-static").innerText()).toContain('dom0.dmaApi(disk, "p2m")');
+      expect(await box.locator(".pg-plain").isHidden()).toBe(true);
+      expect(await run(q.page)).toContain("hello from dom0");
       expect(q.pageErrors).toEqual([]);
     } finally {
       await q.close();

@@ -8,11 +8,13 @@ const dist = new URL("../../dist/", import.meta.url).pathname;
 
 function htmlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : [],
+  );
 }
 
 const pages = htmlFiles(dist).filter((f) => !f.endsWith("404.html"));
-const urlOf = (file: string) => "/" + relative(dist, file).replace(/index\.html$/, "");
+const urlOf = (file: string) => `/${relative(dist, file).replace(/index\.html$/, "")}`;
 
 function ids(html: string): Set<string> {
   return new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!));
@@ -21,7 +23,8 @@ function ids(html: string): Set<string> {
 describe("built pages", () => {
   it("the site has all its pages", () => {
     const urls = pages.map(urlOf);
-    for (const url of ["/", "/thread/", "/addresses/", "/dma-api/", "/foreign-pages/", "/spanning-pages/", "/costs/", "/reference/api/"]) expect(urls).toContain(url);
+    for (const url of ["/", "/thread/", "/addresses/", "/dma-api/", "/foreign-pages/", "/spanning-pages/", "/costs/", "/reference/api/"])
+      expect(urls).toContain(url);
   });
 
   it("no internal link or #anchor is broken", () => {
@@ -31,24 +34,28 @@ describe("built pages", () => {
       for (const [, href] of html.matchAll(/<a\b[^>]*\shref="([^"]+)"/g)) {
         if (/^(https?:|mailto:|\/\/)/.test(href!)) continue;
         const [path, hash] = href!.split("#");
-        const target = path ? (path.startsWith("/") ? path : new URL(path, "http://x" + urlOf(file)).pathname) : urlOf(file);
-        const targetFile = join(dist, target.endsWith("/") ? target + "index.html" : target);
+        const target = path ? (path.startsWith("/") ? path : new URL(path, `http://x${urlOf(file)}`).pathname) : urlOf(file);
+        const targetFile = join(dist, target.endsWith("/") ? `${target}index.html` : target);
         if (!existsSync(targetFile)) {
           broken.push(`${urlOf(file)} → ${href}`);
           continue;
         }
-        if (hash && targetFile.endsWith(".html") && !ids(readFileSync(targetFile, "utf8")).has(decodeURIComponent(hash))) broken.push(`${urlOf(file)} → ${href} (no such anchor)`);
+        if (hash && targetFile.endsWith(".html") && !ids(readFileSync(targetFile, "utf8")).has(decodeURIComponent(hash)))
+          broken.push(`${urlOf(file)} → ${href} (no such anchor)`);
       }
     }
     expect(broken).toEqual([]);
   });
 
-  it.each(["thread", "addresses", "dma-api", "foreign-pages", "spanning-pages", "costs"])("/%s/ shows a picture drawn by the simulator", (page) => {
-    const html = readFileSync(join(dist, page, "index.html"), "utf8");
-    const figures = [...html.matchAll(/<figure class="dma-figure[^"]*"[\s\S]*?<\/figure>/g)].map((m) => m[0]);
-    expect(figures.length).toBeGreaterThan(0);
-    for (const figure of figures) expect(figure).toMatch(/<svg[^>]*role="img"[^>]*aria-label="[^"]{20,}"/);
-  });
+  it.each(["thread", "addresses", "dma-api", "foreign-pages", "spanning-pages", "costs"])(
+    "/%s/ shows a picture drawn by the simulator",
+    (page) => {
+      const html = readFileSync(join(dist, page, "index.html"), "utf8");
+      const figures = [...html.matchAll(/<figure class="dma-figure[^"]*"[\s\S]*?<\/figure>/g)].map((m) => m[0]);
+      expect(figures.length).toBeGreaterThan(0);
+      for (const figure of figures) expect(figure).toMatch(/<svg[^>]*role="img"[^>]*aria-label="[^"]{20,}"/);
+    },
+  );
 
   it("the costs page draws one chart per published study", () => {
     const html = readFileSync(join(dist, "costs", "index.html"), "utf8");

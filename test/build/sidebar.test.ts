@@ -9,11 +9,15 @@ const dist = new URL("../../dist/", import.meta.url).pathname;
 
 function htmlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? htmlFiles(join(dir, d.name)) : d.name.endsWith(".html") ? [join(dir, d.name)] : [],
+  );
 }
 
-const urlOf = (file: string) => "/" + relative(dist, file).replace(/index\.html$/, "");
-const pages = htmlFiles(dist).filter((f) => !f.endsWith("404.html")).map(urlOf);
+const urlOf = (file: string) => `/${relative(dist, file).replace(/index\.html$/, "")}`;
+const pages = htmlFiles(dist)
+  .filter((f) => !f.endsWith("404.html"))
+  .map(urlOf);
 
 /** The links of a page's sidebar navigation (Starlight: <nav aria-label="Main"> around the sidebar). */
 function sidebarLinks(url: string): string[] {

@@ -11,10 +11,14 @@ import { runExample } from "./run-example.js";
 const EXAMPLES = new URL("../../src/examples/", import.meta.url).pathname;
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
 
-const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith(".ts")).sort();
+const examples = readdirSync(EXAMPLES)
+  .filter((f) => f.endsWith(".ts"))
+  .sort();
 
 function mdxFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? mdxFiles(join(dir, d.name)) : d.name.endsWith(".mdx") ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? mdxFiles(join(dir, d.name)) : d.name.endsWith(".mdx") ? [join(dir, d.name)] : [],
+  );
 }
 
 describe("docs examples", () => {
@@ -27,7 +31,7 @@ describe("docs examples", () => {
       const source = readFileSync(join(EXAMPLES, file), "utf8");
       const expectedPath = join(EXAMPLES, file.replace(/\.ts$/, ".expected.txt"));
       // `npm run examples:update` records the current output (then read the diff before committing).
-      if (process.env.UPDATE_EXAMPLES) writeFileSync(expectedPath, (await runExample(source)).lines.join("\n") + "\n");
+      if (process.env.UPDATE_EXAMPLES) writeFileSync(expectedPath, `${(await runExample(source)).lines.join("\n")}\n`);
       let expected: string;
       try {
         expected = readFileSync(expectedPath, "utf8");
@@ -44,7 +48,9 @@ describe("docs examples", () => {
       const text = readFileSync(page, "utf8");
       const fences = [...text.matchAll(/```(?:ts|typescript|js|javascript)[^\n]*\n([\s\S]*?)```/g)];
       for (const fence of fences) {
-        expect(fence[1], `${basename(page)} has an inline snippet using the simulator; move it to src/examples/`).not.toMatch(/dma-lab|createMachine/);
+        expect(fence[1], `${basename(page)} has an inline snippet using the simulator; move it to src/examples/`).not.toMatch(
+          /dma-lab|createMachine/,
+        );
       }
       for (const imported of text.matchAll(/from ['"](?:\.\.\/)+src\/examples\/([\w-]+\.ts)\?raw['"]/g)) {
         expect(examples, `${basename(page)} imports a missing example`).toContain(imported[1]);

@@ -1,8 +1,8 @@
 // Runs one docs example with the playground's own runner (runner-core.ts, through the shared Node
 // harness): the console lines a reader would see (what .expected.txt records) and the
 // RunOutcome an exercise check judges.
-import type { RunOutcome } from "../../src/playground/page/checks";
-import { runInNodeDetailed } from "../support/run-in-node";
+import type { RunOutcome } from "../../src/playground/page/checks.js";
+import { runInNodeDetailed } from "../support/run-in-node.js";
 
 export interface ExampleRun {
   /** Console output, then `Uncaught <name>: <message>` if the code threw: the page's console. */

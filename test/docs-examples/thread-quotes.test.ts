@@ -14,7 +14,9 @@ const THREAD = new URL("../../src/data/xen-devel-2006-01-vp-thread.txt", import.
 const posts = parseThread(readFileSync(THREAD, "utf8"));
 
 function mdxFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? mdxFiles(join(dir, d.name)) : d.name.endsWith(".mdx") ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? mdxFiles(join(dir, d.name)) : d.name.endsWith(".mdx") ? [join(dir, d.name)] : [],
+  );
 }
 
 describe("the thread as data", () => {
@@ -25,13 +27,18 @@ describe("the thread as data", () => {
   });
 
   it("names the line of a malformed record", () => {
-    expect(() => parseThread("Ian Pratt\n2006-01-24 23:42\n[Xen-devel] VP problematic for backend drivers on IA64?\nbody\n")).toThrow(/line 2: expected a date/);
+    expect(() => parseThread("Ian Pratt\n2006-01-24 23:42\n[Xen-devel] VP problematic for backend drivers on IA64?\nbody\n")).toThrow(
+      /line 2: expected a date/,
+    );
     expect(() => parseThread("Ian Pratt\n2006-Jan-24 23:42 UTC\nsubject\n")).toThrow(/four per post/);
   });
 });
 
 describe("blockquotes that quote the thread", () => {
-  const pages = mdxFiles(DOCS).map((file) => ({ page: relative(DOCS, file), result: checkThreadQuotes(readFileSync(file, "utf8"), posts) }));
+  const pages = mdxFiles(DOCS).map((file) => ({
+    page: relative(DOCS, file),
+    result: checkThreadQuotes(readFileSync(file, "utf8"), posts),
+  }));
 
   it("the pages quote the thread (so the check below is not vacuous)", () => {
     expect(pages.reduce((n, p) => n + p.result.quotes, 0)).toBeGreaterThanOrEqual(20);
@@ -52,12 +59,16 @@ describe("the check itself", () => {
   });
 
   it("rejects altered words", () => {
-    expect(problems("Keir Fraser replied (2006-01-25 16:56):", keir.replace("zero", "one"))).toEqual([expect.stringMatching(/no post of the thread contains/)]);
+    expect(problems("Keir Fraser replied (2006-01-25 16:56):", keir.replace("zero", "one"))).toEqual([
+      expect.stringMatching(/no post of the thread contains/),
+    ]);
   });
 
   it("rejects the wrong author, date or time", () => {
     expect(problems("Muli replied (2006-01-25 16:56):", keir)).toEqual([expect.stringMatching(/the words are Keir Fraser.*names Muli/)]);
-    expect(problems("Keir Fraser replied (2006-01-24 16:56):", keir)).toEqual([expect.stringMatching(/date before the quote is 2006-01-24/)]);
+    expect(problems("Keir Fraser replied (2006-01-24 16:56):", keir)).toEqual([
+      expect.stringMatching(/date before the quote is 2006-01-24/),
+    ]);
     expect(problems("Keir Fraser replied (2006-01-25 17:54):", keir)).toEqual([expect.stringMatching(/time before the quote is 17:54/)]);
   });
 
@@ -75,7 +86,14 @@ describe("the check itself", () => {
   });
 
   it("reads the archive's doubled apostrophes and elisions", () => {
-    expect(problems("Alex Williamson (2006-01-23 15:52):", "VGA and serial consoles don't typically do DMA-like operations AFAIK. [...] GARTs are similar to IOMMUs")).toEqual([]);
-    expect(problems("Alex Williamson (2006-01-23 15:52):", "GARTs are similar to IOMMUs [...] VGA and serial consoles")).toEqual([expect.stringMatching(/no post/)]);
+    expect(
+      problems(
+        "Alex Williamson (2006-01-23 15:52):",
+        "VGA and serial consoles don't typically do DMA-like operations AFAIK. [...] GARTs are similar to IOMMUs",
+      ),
+    ).toEqual([]);
+    expect(problems("Alex Williamson (2006-01-23 15:52):", "GARTs are similar to IOMMUs [...] VGA and serial consoles")).toEqual([
+      expect.stringMatching(/no post/),
+    ]);
   });
 });

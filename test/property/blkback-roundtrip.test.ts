@@ -8,7 +8,15 @@
 // it cannot map; foreign pages are either grant-mapped ("map") or tagged ("tag", the summit's suggestion).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { blkbackRoundTrip, compareStrategies, createMachine, createRequestQueue, netbackPacket, packetStream, SimError } from "../../src/sim/index.js";
+import {
+  blkbackRoundTrip,
+  compareStrategies,
+  createMachine,
+  createRequestQueue,
+  netbackPacket,
+  packetStream,
+  SimError,
+} from "../../src/sim/index.js";
 import type { BackendName, DomainMode } from "../../src/sim/index.js";
 
 const CAPABLE: Record<DomainMode, BackendName[]> = {
@@ -17,7 +25,11 @@ const CAPABLE: Record<DomainMode, BackendName[]> = {
   VP: ["hypercall", "xen-swiotlb", "iommu"],
 };
 
-const combo = fc.constantFrom(...(Object.entries(CAPABLE) as [DomainMode, BackendName[]][]).flatMap(([mode, backends]) => backends.map((backend) => ({ mode, backend }))));
+const combo = fc.constantFrom(
+  ...(Object.entries(CAPABLE) as [DomainMode, BackendName[]][]).flatMap(([mode, backends]) =>
+    backends.map((backend) => ({ mode, backend })),
+  ),
+);
 
 const roundTrip = fc.record({
   combo,
@@ -67,13 +79,20 @@ describe("blkback round trip", () => {
 // nothing but SimError (and never hang).
 // Mostly plausible values (so runs get deep), sometimes absent, now and then anything at all.
 const maybe = <T>(arb: fc.Arbitrary<T>) =>
-  fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 12, arbitrary: arb }, { weight: 1, arbitrary: fc.anything() as fc.Arbitrary<T> });
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 12, arbitrary: arb },
+    { weight: 1, arbitrary: fc.anything() as fc.Arbitrary<T> },
+  );
 
 describe("scenario helpers under random input", () => {
   it("throw nothing but SimError", () => {
     const options = fc.record(
       {
-        backend: fc.oneof({ weight: 12, arbitrary: fc.constantFrom("direct", "p2m", "hypercall", "swiotlb", "xen-swiotlb", "iommu") }, { weight: 1, arbitrary: fc.anything() }),
+        backend: fc.oneof(
+          { weight: 12, arbitrary: fc.constantFrom("direct", "p2m", "hypercall", "swiotlb", "xen-swiotlb", "iommu") },
+          { weight: 1, arbitrary: fc.anything() },
+        ),
         foreignPages: maybe(fc.constantFrom("map", "tag")),
         op: maybe(fc.constantFrom("read", "write")),
         sectors: maybe(fc.integer({ min: -2, max: 300 })),
@@ -104,12 +123,20 @@ describe("scenario helpers under random input", () => {
             const m = createMachine(machine);
             const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "16 MiB" });
             const sda = m.attachDevice({ name: "sda", domain: dom0, dmaMask: typeof o.dmaMask === "number" ? o.dmaMask : 32 });
-            const q = createRequestQueue(dom0.dmaApi(sda, "p2m"), { xenMergeCheck: o.xenMergeCheck, sgMapping: o.sgMapping, bounce: o.bounce } as never);
-            const rq = q.submit(o.op as never, typeof o.sectors === "number" ? o.sectors : 0, [{ address: (Number(o.offsetSectors) || 0) * 512, length: (Number(o.packetSize) || 0) * 512 }]);
+            const q = createRequestQueue(dom0.dmaApi(sda, "p2m"), {
+              xenMergeCheck: o.xenMergeCheck,
+              sgMapping: o.sgMapping,
+              bounce: o.bounce,
+            } as never);
+            const rq = q.submit(o.op as never, typeof o.sectors === "number" ? o.sectors : 0, [
+              { address: (Number(o.offsetSectors) || 0) * 512, length: (Number(o.packetSize) || 0) * 512 },
+            ]);
             q.map(rq);
             q.complete(rq);
           } else {
-            compareStrategies(packetStream({ packets: typeof o.sectors === "number" ? o.sectors : 10, ring: 8 }), [{ name: "s", mapping: o.backend as never }]);
+            compareStrategies(packetStream({ packets: typeof o.sectors === "number" ? o.sectors : 10, ring: 8 }), [
+              { name: "s", mapping: o.backend as never },
+            ]);
           }
         } catch (error) {
           if (!(error instanceof SimError)) throw error;

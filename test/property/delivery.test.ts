@@ -18,7 +18,9 @@ const CORRECT_IN: Record<BackendName, DomainMode[]> = {
   iommu: ["P==M", "P2M", "VP"],
 };
 
-const pair = fc.constantFrom(...(Object.entries(CORRECT_IN) as [BackendName, DomainMode[]][]).flatMap(([b, modes]) => modes.map((mode) => ({ backend: b, mode }))));
+const pair = fc.constantFrom(
+  ...(Object.entries(CORRECT_IN) as [BackendName, DomainMode[]][]).flatMap(([b, modes]) => modes.map((mode) => ({ backend: b, mode }))),
+);
 
 const caseArb = fc.record({
   pair,
@@ -28,7 +30,10 @@ const caseArb = fc.record({
   layout: fc.constantFrom("fragmented" as const, "reverse" as const, "contiguous" as const),
   dmaMask: fc.constantFrom(32, 64),
   invalidation: fc.constantFrom("strict" as const, "lazy" as const),
-  transfers: fc.array(fc.record({ offset: fc.nat(3 * 4096), size: fc.integer({ min: 1, max: 3 * 4096 }), toDevice: fc.boolean(), fill: fc.nat(255) }), { minLength: 1, maxLength: 4 }),
+  transfers: fc.array(
+    fc.record({ offset: fc.nat(3 * 4096), size: fc.integer({ min: 1, max: 3 * 4096 }), toDevice: fc.boolean(), fill: fc.nat(255) }),
+    { minLength: 1, maxLength: 4 },
+  ),
 });
 
 /** Plain comparison: deep equality on typed arrays is far slower than the simulation itself. */
@@ -46,9 +51,21 @@ describe("invariants through every backend", () => {
     fc.assert(
       fc.property(caseArb, (c) => {
         const { backend, mode } = c.pair;
-        const m = createMachine({ arch: "ia64", memory: "64 MiB", pageSize: c.pageSize, era: c.era, seed: c.seed, swiotlb: { size: "1 MiB" } });
+        const m = createMachine({
+          arch: "ia64",
+          memory: "64 MiB",
+          pageSize: c.pageSize,
+          era: c.era,
+          seed: c.seed,
+          swiotlb: { size: "1 MiB" },
+        });
         const dom0 = m.createDomain({ name: "dom0", mode, memory: "4 MiB", layout: mode === "P==M" ? "contiguous" : c.layout });
-        const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: c.dmaMask, iommu: backend === "iommu" ? { invalidation: c.invalidation } : false });
+        const disk = m.attachDevice({
+          name: "sda",
+          domain: dom0,
+          dmaMask: c.dmaMask,
+          iommu: backend === "iommu" ? { invalidation: c.invalidation } : false,
+        });
         const dma = dom0.dmaApi(disk, backend);
         const buf = dom0.alloc(6 * 4096);
         // p2m and hypercall cannot bounce: they map one page at a time (the split the thread describes).

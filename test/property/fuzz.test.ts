@@ -9,19 +9,51 @@ import type { BackendName, DmaApi, Machine, MachineConfig, SgEntry } from "../..
 const direction = fc.constantFrom("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE", "NONE", "sideways");
 
 const operation = fc.oneof(
-  fc.record({ op: fc.constant("map" as const), buf: fc.nat(7), offset: fc.nat(70000), size: fc.integer({ min: -2, max: 300_000 }), dir: direction }),
+  fc.record({
+    op: fc.constant("map" as const),
+    buf: fc.nat(7),
+    offset: fc.nat(70000),
+    size: fc.integer({ min: -2, max: 300_000 }),
+    dir: direction,
+  }),
   fc.record({ op: fc.constant("unmap" as const), which: fc.nat(9), sizeDelta: fc.constantFrom(0, 0, 0, -1, 512), dir: direction }),
-  fc.record({ op: fc.constant("mapSg" as const), buf: fc.nat(7), count: fc.integer({ min: 0, max: 6 }), length: fc.integer({ min: 1, max: 40000 }), dir: direction }),
+  fc.record({
+    op: fc.constant("mapSg" as const),
+    buf: fc.nat(7),
+    count: fc.integer({ min: 0, max: 6 }),
+    length: fc.integer({ min: 1, max: 40000 }),
+    dir: direction,
+  }),
   fc.record({ op: fc.constant("unmapSg" as const), which: fc.nat(9), dir: direction }),
-  fc.record({ op: fc.constant("sync" as const), which: fc.nat(9), toCpu: fc.boolean(), offset: fc.nat(20000), size: fc.integer({ min: 1, max: 70000 }), dir: direction }),
-  fc.record({ op: fc.constant("device" as const), which: fc.nat(9), write: fc.boolean(), offset: fc.integer({ min: -100, max: 70000 }), length: fc.nat(40000) }),
+  fc.record({
+    op: fc.constant("sync" as const),
+    which: fc.nat(9),
+    toCpu: fc.boolean(),
+    offset: fc.nat(20000),
+    size: fc.integer({ min: 1, max: 70000 }),
+    dir: direction,
+  }),
+  fc.record({
+    op: fc.constant("device" as const),
+    which: fc.nat(9),
+    write: fc.boolean(),
+    offset: fc.integer({ min: -100, max: 70000 }),
+    length: fc.nat(40000),
+  }),
   fc.record({ op: fc.constant("cpu" as const), buf: fc.nat(7), write: fc.boolean(), offset: fc.nat(70000), length: fc.nat(20000) }),
-  fc.record({ op: fc.constant("alloc" as const), size: fc.oneof(fc.integer({ min: -10, max: 2_000_000 }), fc.constantFrom("16 KiB", "1 GiB", "3 KB", "0", "x")) }),
+  fc.record({
+    op: fc.constant("alloc" as const),
+    size: fc.oneof(fc.integer({ min: -10, max: 2_000_000 }), fc.constantFrom("16 KiB", "1 GiB", "3 KB", "0", "x")),
+  }),
   fc.record({ op: fc.constant("coherent" as const), size: fc.integer({ min: 0, max: 300_000 }), free: fc.boolean() }),
   fc.record({ op: fc.constant("setMask" as const), bits: fc.integer({ min: 0, max: 70 }) }),
   fc.record({ op: fc.constant("checkError" as const), which: fc.nat(9) }),
   fc.record({ op: fc.constant("advance" as const), us: fc.oneof(fc.nat(20000), fc.constant(-1)) }),
-  fc.record({ op: fc.constant("garbage" as const), target: fc.constantFrom("mapSingle", "unmapSingle", "mapSg", "mapPage", "allocCoherent", "setMask", "write", "read", "page"), args: fc.array(fc.anything(), { maxLength: 4 }) }),
+  fc.record({
+    op: fc.constant("garbage" as const),
+    target: fc.constantFrom("mapSingle", "unmapSingle", "mapSg", "mapPage", "allocCoherent", "setMask", "write", "read", "page"),
+    args: fc.array(fc.anything(), { maxLength: 4 }),
+  }),
 );
 
 const scenario = fc.record({
@@ -58,7 +90,14 @@ function run(s: Scenario): { machine?: Machine; foreign: unknown[] } {
   const sgs: { entries: SgEntry[]; dir: string }[] = [];
   const coherent: { cpu: number; bus: number; size: number }[] = [];
   attempt(() => {
-    const config = { arch: "ia64", memory: s.memory, pageSize: s.pageSize, era: s.era, swiotlb: s.swiotlb, limits: { storage: "64 MiB" } } as MachineConfig;
+    const config = {
+      arch: "ia64",
+      memory: s.memory,
+      pageSize: s.pageSize,
+      era: s.era,
+      swiotlb: s.swiotlb,
+      limits: { storage: "64 MiB" },
+    } as MachineConfig;
     machine = createMachine(config);
     const mode = s.mode as "P==M" | "P2M" | "VP";
     const dom0 = machine.createDomain({ name: "dom0", mode, memory: "8 MiB", layout: mode === "P==M" ? undefined : (s.layout as never) });
@@ -102,7 +141,10 @@ function run(s: Scenario): { machine?: Machine; foreign: unknown[] } {
         }
         case "sync": {
           const s1 = pick(singles, o.which);
-          if (s1) (o.toCpu ? api.syncSingleForCpu(s1.bus + o.offset, o.size, o.dir as never) : api.syncSingleForDevice(s1.bus + o.offset, o.size, o.dir as never));
+          if (s1)
+            o.toCpu
+              ? api.syncSingleForCpu(s1.bus + o.offset, o.size, o.dir as never)
+              : api.syncSingleForDevice(s1.bus + o.offset, o.size, o.dir as never);
           break;
         }
         case "device": {

@@ -21,10 +21,25 @@ const PAGE = 4096;
 // then torn down while stale addresses are still tried.
 const op = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant("grant" as const), pfn: fc.nat(GUEST_PAGES - 1), readonly: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("map" as const), which: fc.nat(15), readonly: fc.boolean(), device: fc.constantFrom("disk", "disk", "plain", "none") }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("map" as const),
+      which: fc.nat(15),
+      readonly: fc.boolean(),
+      device: fc.constantFrom("disk", "disk", "plain", "none"),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("unmap" as const), which: fc.nat(15) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("end" as const), which: fc.nat(15) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant("dmaMap" as const), which: fc.nat(15), dir: fc.constantFrom<Direction>("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL") }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant("dmaMap" as const),
+      which: fc.nat(15),
+      dir: fc.constantFrom<Direction>("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL"),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("dmaUnmap" as const), which: fc.nat(15) }) },
   {
     weight: 6,
@@ -90,7 +105,8 @@ function breach(s: Scenario): string | null {
   // A frame that stops being writable-mapped keeps what it holds from then on.
   const rebase = () => {
     for (let pfn = 0; pfn < GUEST_PAGES; pfn++) if (writable(pfn)) baseline[pfn] = undefined as never;
-    for (let pfn = 0; pfn < GUEST_PAGES; pfn++) if (!writable(pfn) && baseline[pfn] === undefined) baseline[pfn] = domU.read(pfn * PAGE, PAGE);
+    for (let pfn = 0; pfn < GUEST_PAGES; pfn++)
+      if (!writable(pfn) && baseline[pfn] === undefined) baseline[pfn] = domU.read(pfn * PAGE, PAGE);
   };
   rebase();
   for (const o of s.ops) {
@@ -101,17 +117,31 @@ function breach(s: Scenario): string | null {
       case "map": {
         // Live grants only: an ended gref is handed out again (gnttab's free list), so an old
         // record would name the wrong page.
-        const g = pick(grants.filter((y) => y.live), o.which);
+        const g = pick(
+          grants.filter((y) => y.live),
+          o.which,
+        );
         if (!g) break;
         attempt(() => {
           const device = o.device === "disk" ? disk : o.device === "plain";
           const r = dom0.mapGrant(domU, g.gref, { readonly: o.readonly, device });
-          mappings.push({ handle: r.handle, pfn: g.pfn, readonly: r.readonly, page: r.page, devBus: r.devBusAddress, live: true, dmas: [] });
+          mappings.push({
+            handle: r.handle,
+            pfn: g.pfn,
+            readonly: r.readonly,
+            page: r.page,
+            devBus: r.devBusAddress,
+            live: true,
+            dmas: [],
+          });
         });
         break;
       }
       case "unmap": {
-        const x = pick(mappings.filter((y) => y.live), o.which);
+        const x = pick(
+          mappings.filter((y) => y.live),
+          o.which,
+        );
         if (!x) break;
         for (const d of x.dmas.filter((y) => y.live)) {
           dma.unmapPage(d.bus, PAGE, d.dir);
@@ -122,19 +152,28 @@ function breach(s: Scenario): string | null {
         break;
       }
       case "end": {
-        const g = pick(grants.filter((y) => y.live), o.which);
+        const g = pick(
+          grants.filter((y) => y.live),
+          o.which,
+        );
         if (g && domU.endAccess(g.gref)) g.live = false;
         break;
       }
       case "dmaMap": {
-        const x = pick(mappings.filter((y) => y.live && y.page), o.which);
+        const x = pick(
+          mappings.filter((y) => y.live && y.page),
+          o.which,
+        );
         if (!x) break;
         const bus = dma.mapPage(x.page!, 0, PAGE, o.dir);
         if (!dma.mappingError(bus)) x.dmas.push({ bus, dir: o.dir, live: true });
         break;
       }
       case "dmaUnmap": {
-        const d = pick(mappings.flatMap((y) => y.dmas.filter((z) => z.live)), o.which);
+        const d = pick(
+          mappings.flatMap((y) => y.dmas.filter((z) => z.live)),
+          o.which,
+        );
         if (!d) break;
         dma.unmapPage(d.bus, PAGE, d.dir);
         d.live = false;
@@ -143,7 +182,11 @@ function breach(s: Scenario): string | null {
       case "write": {
         let bus: number | null | undefined;
         if (o.target === "grant") bus = pick(mappings, o.which)?.devBus;
-        else if (o.target === "dma") bus = pick(mappings.flatMap((y) => y.dmas), o.which)?.bus;
+        else if (o.target === "dma")
+          bus = pick(
+            mappings.flatMap((y) => y.dmas),
+            o.which,
+          )?.bus;
         else if (o.target === "iova") bus = (o.which * 977 + 1) * PAGE + 2 ** 31;
         else bus = domU.pfnToMfn(o.which % GUEST_PAGES)! * PAGE;
         if (bus === null || bus === undefined) break;

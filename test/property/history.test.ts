@@ -15,8 +15,22 @@ const PAGE = 4096;
 const DIRECTIONS: Direction[] = ["TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL"];
 
 const op = fc.oneof(
-  fc.record({ kind: fc.constant("map" as const), api: fc.nat(2), page: fc.nat(30), offset: fc.nat(PAGE - 1), length: fc.integer({ min: 1, max: 3 * PAGE }), dir: fc.constantFrom(...DIRECTIONS) }),
-  fc.record({ kind: fc.constant("map" as const), api: fc.nat(2), page: fc.nat(30), offset: fc.nat(PAGE - 1), length: fc.integer({ min: 1, max: 3 * PAGE }), dir: fc.constantFrom(...DIRECTIONS) }),
+  fc.record({
+    kind: fc.constant("map" as const),
+    api: fc.nat(2),
+    page: fc.nat(30),
+    offset: fc.nat(PAGE - 1),
+    length: fc.integer({ min: 1, max: 3 * PAGE }),
+    dir: fc.constantFrom(...DIRECTIONS),
+  }),
+  fc.record({
+    kind: fc.constant("map" as const),
+    api: fc.nat(2),
+    page: fc.nat(30),
+    offset: fc.nat(PAGE - 1),
+    length: fc.integer({ min: 1, max: 3 * PAGE }),
+    dir: fc.constantFrom(...DIRECTIONS),
+  }),
   fc.record({ kind: fc.constant("unmap" as const), which: fc.nat() }),
   fc.record({ kind: fc.constant("write" as const), which: fc.nat(), fill: fc.integer({ min: 1, max: 255 }) }),
   fc.record({ kind: fc.constant("time" as const), microseconds: fc.integer({ min: 1, max: 20_000 }) }),
@@ -40,7 +54,11 @@ function rig(seed: number, invalidation: "strict" | "lazy", mode: "P2M" | "VP", 
   const domU = m.createDomain({ name: "domU1", mode: "P2M", memory: 8 * PAGE });
   const iommuDev = m.attachDevice({ name: "nic", domain: dom0, iommu: { invalidation } });
   const bounceDev = m.attachDevice({ name: "sda", domain: dom0 });
-  const apis = [dom0.dmaApi(iommuDev, "iommu"), dom0.dmaApi(bounceDev, mode === "P2M" ? "xen-swiotlb" : "hypercall"), dom0.dmaApi(m.attachDevice({ name: "sdb", domain: dom0 }), mode === "P2M" ? "p2m" : "hypercall")];
+  const apis = [
+    dom0.dmaApi(iommuDev, "iommu"),
+    dom0.dmaApi(bounceDev, mode === "P2M" ? "xen-swiotlb" : "hypercall"),
+    dom0.dmaApi(m.attachDevice({ name: "sdb", domain: dom0 }), mode === "P2M" ? "p2m" : "hypercall"),
+  ];
   return { m, dom0, domU, apis };
 }
 
@@ -60,42 +78,48 @@ class LiveRecorder {
 describe("snapshot({ at }) replays the run", () => {
   it("equals the live snapshot and stats at every event", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.constantFrom("strict" as const, "lazy" as const), fc.constantFrom("P2M" as const, "VP" as const), fc.array(op, { minLength: 1, maxLength: 25 }), (seed, invalidation, mode, ops) => {
-        const recorder = new LiveRecorder();
-        const { m, dom0, domU, apis } = rig(seed, invalidation, mode, recorder.watch);
-        const live: Live[] = [];
-        try {
-          for (const o of ops) {
-            if (o.kind === "map") {
-              const api = apis[o.api]!;
-              const bus = api.mapSingle(o.page * PAGE + o.offset, o.length, o.dir);
-              if (!api.mappingError(bus)) live.push({ api, bus, size: o.length, dir: o.dir });
-            } else if (o.kind === "unmap" && live.length > 0) {
-              const [l] = live.splice(o.which % live.length, 1);
-              l!.api.unmapSingle(l!.bus, l!.size, l!.dir);
-            } else if (o.kind === "write" && live.length > 0) {
-              const l = live[o.which % live.length]!;
-              l.api.device.write(l.bus, new Uint8Array(Math.min(l.size, 64)).fill(o.fill));
-            } else if (o.kind === "time") {
-              m.advanceTime(o.microseconds);
-            } else if (o.kind === "grant") {
-              const gref = domU.grantAccess(o.page, dom0, { readonly: o.readonly });
-              dom0.mapGrant(domU, gref, { readonly: o.readonly });
-            } else if (o.kind === "coherent") {
-              apis[o.api]!.allocCoherent(PAGE);
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.constantFrom("strict" as const, "lazy" as const),
+        fc.constantFrom("P2M" as const, "VP" as const),
+        fc.array(op, { minLength: 1, maxLength: 25 }),
+        (seed, invalidation, mode, ops) => {
+          const recorder = new LiveRecorder();
+          const { m, dom0, domU, apis } = rig(seed, invalidation, mode, recorder.watch);
+          const live: Live[] = [];
+          try {
+            for (const o of ops) {
+              if (o.kind === "map") {
+                const api = apis[o.api]!;
+                const bus = api.mapSingle(o.page * PAGE + o.offset, o.length, o.dir);
+                if (!api.mappingError(bus)) live.push({ api, bus, size: o.length, dir: o.dir });
+              } else if (o.kind === "unmap" && live.length > 0) {
+                const [l] = live.splice(o.which % live.length, 1);
+                l!.api.unmapSingle(l!.bus, l!.size, l!.dir);
+              } else if (o.kind === "write" && live.length > 0) {
+                const l = live[o.which % live.length]!;
+                l.api.device.write(l.bus, new Uint8Array(Math.min(l.size, 64)).fill(o.fill));
+              } else if (o.kind === "time") {
+                m.advanceTime(o.microseconds);
+              } else if (o.kind === "grant") {
+                const gref = domU.grantAccess(o.page, dom0, { readonly: o.readonly });
+                dom0.mapGrant(domU, gref, { readonly: o.readonly });
+              } else if (o.kind === "coherent") {
+                apis[o.api]!.allocCoherent(PAGE);
+              }
             }
+            m.finish();
+          } catch (e) {
+            if (!(e instanceof SimError)) throw e;
           }
-          m.finish();
-        } catch (e) {
-          if (!(e instanceof SimError)) throw e;
-        }
-        const { moments, stats } = recorder;
-        expect(moments.length).toBe(m.trace.length);
-        for (let seq = 1; seq <= moments.length; seq++) {
-          expect(m.snapshot({ at: seq }), `snapshot at event ${seq} (${m.trace[seq - 1]!.kind})`).toEqual(moments[seq - 1]);
-          expect(m.stats({ at: seq }), `stats at event ${seq}`).toEqual(stats[seq - 1]);
-        }
-      }),
+          const { moments, stats } = recorder;
+          expect(moments.length).toBe(m.trace.length);
+          for (let seq = 1; seq <= moments.length; seq++) {
+            expect(m.snapshot({ at: seq }), `snapshot at event ${seq} (${m.trace[seq - 1]!.kind})`).toEqual(moments[seq - 1]);
+            expect(m.stats({ at: seq }), `stats at event ${seq}`).toEqual(stats[seq - 1]);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

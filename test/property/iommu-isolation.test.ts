@@ -54,7 +54,10 @@ function machineWithVictim(seed: number) {
   const dom0 = m.createDomain({ name: "dom0", mode: "VP", memory: DOM0_PAGES * PAGE });
   const domU = m.createDomain({ name: "domU1", mode: "P2M", memory: "64 KiB" });
   domU.write(0, new Uint8Array(domU.memory).fill(0x5a));
-  dom0.write(0, Uint8Array.from({ length: dom0.memory }, (_, i) => i % 253));
+  dom0.write(
+    0,
+    Uint8Array.from({ length: dom0.memory }, (_, i) => i % 253),
+  );
   const devices = [m.attachDevice({ name: "sda", domain: dom0, iommu: true }), m.attachDevice({ name: "eth0", domain: dom0, iommu: true })];
   const apis = devices.map((d) => dom0.dmaApi(d, "iommu"));
   return { m, dom0, devices, apis };
@@ -100,7 +103,12 @@ describe("IOMMU isolation (strict invalidation)", () => {
             apis[l!.dev]!.unmapSingle(l!.bus, l!.length, l!.dir);
             gone.push(l!.bus);
           } else {
-            const base = op.target === "live" && live.length ? live[op.which % live.length]!.bus : op.target === "gone" && gone.length ? gone[op.which % gone.length]! : op.anywhere * PAGE;
+            const base =
+              op.target === "live" && live.length
+                ? live[op.which % live.length]!.bus
+                : op.target === "gone" && gone.length
+                  ? gone[op.which % gone.length]!
+                  : op.anywhere * PAGE;
             // Devices cannot emit addresses beyond their 32-bit mask (that is a SimError, not a DMA).
             const bus = Math.min(Math.max(0, base + (op.target === "any" ? 0 : op.delta)), 2 ** 32 - op.length);
             const allowed = writableFrames(dom0, live, op.dev);
@@ -137,42 +145,47 @@ describe("IOVA space after unmaps", () => {
 
   it("is exactly as free as before: at once under strict, after the flush under lazy", () => {
     fc.assert(
-      fc.property(fc.constantFrom("strict" as const, "lazy" as const), fc.array(mapping, { minLength: 1, maxLength: 20 }), fc.nat(2), (invalidation, plan, flushBy) => {
-        const m = createMachine({ arch: "x86_64", memory: "2 MiB", seed: 7 });
-        const dom0 = m.createDomain({ name: "dom0", mode: "VP", memory: DOM0_PAGES * PAGE });
-        const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: { invalidation } });
-        const dma = dom0.dmaApi(disk, "iommu");
-        const iova = disk.iommu!.iova;
-        const before = iova.freeRanges();
-        const undo: (() => void)[] = [];
-        for (const p of plan) {
-          const gpa = p.page * PAGE + p.offset;
-          if (p.kind === "single") {
-            const bus = dma.mapSingle(gpa, p.lengths[0]!, p.dir);
-            if (!dma.mappingError(bus)) undo.push(() => dma.unmapSingle(bus, p.lengths[0]!, p.dir));
-          } else if (p.kind === "sg") {
-            let at = gpa;
-            const entries: SgEntry[] = p.lengths.map((length) => ({ address: (at += length) - length, length }));
-            if (dma.mapSg(entries, p.dir).count > 0) undo.push(() => dma.unmapSg(entries, p.dir));
-          } else {
-            const region = dma.allocCoherent(p.lengths[0]!);
-            if (region) undo.push(() => dma.freeCoherent(p.lengths[0]!, region.cpuAddress, region.busAddress));
+      fc.property(
+        fc.constantFrom("strict" as const, "lazy" as const),
+        fc.array(mapping, { minLength: 1, maxLength: 20 }),
+        fc.nat(2),
+        (invalidation, plan, flushBy) => {
+          const m = createMachine({ arch: "x86_64", memory: "2 MiB", seed: 7 });
+          const dom0 = m.createDomain({ name: "dom0", mode: "VP", memory: DOM0_PAGES * PAGE });
+          const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: { invalidation } });
+          const dma = dom0.dmaApi(disk, "iommu");
+          const iova = disk.iommu!.iova;
+          const before = iova.freeRanges();
+          const undo: (() => void)[] = [];
+          for (const p of plan) {
+            const gpa = p.page * PAGE + p.offset;
+            if (p.kind === "single") {
+              const bus = dma.mapSingle(gpa, p.lengths[0]!, p.dir);
+              if (!dma.mappingError(bus)) undo.push(() => dma.unmapSingle(bus, p.lengths[0]!, p.dir));
+            } else if (p.kind === "sg") {
+              let at = gpa;
+              const entries: SgEntry[] = p.lengths.map((length) => ({ address: (at += length) - length, length }));
+              if (dma.mapSg(entries, p.dir).count > 0) undo.push(() => dma.unmapSg(entries, p.dir));
+            } else {
+              const region = dma.allocCoherent(p.lengths[0]!);
+              if (region) undo.push(() => dma.freeCoherent(p.lengths[0]!, region.cpuAddress, region.busAddress));
+            }
+            // Unmap something now and then, so IOVA is freed and reused mid-run.
+            if (undo.length > 0 && p.unmapAt % 3 === 0) undo.splice(p.unmapAt % undo.length, 1)[0]!();
           }
-          // Unmap something now and then, so IOVA is freed and reused mid-run.
-          if (undo.length > 0 && p.unmapAt % 3 === 0) undo.splice(p.unmapAt % undo.length, 1)[0]!();
-        }
-        for (const u of undo.splice(0)) u();
-        if (invalidation === "strict") {
-          expect(iova.freeRanges()).toEqual(before);
-        } else {
-          const queued = m.snapshot().iommu[0]!.queued;
-          if (queued > 0) expect(iova.freeRanges()).not.toEqual(before);
-          if (flushBy === 0) m.advanceTime(10_000);
-          else m.finish();
-          expect(iova.freeRanges()).toEqual(before);
-        }
-        expect(m.snapshot().iommu[0]!.entries).toEqual([]);
-      }),
+          for (const u of undo.splice(0)) u();
+          if (invalidation === "strict") {
+            expect(iova.freeRanges()).toEqual(before);
+          } else {
+            const queued = m.snapshot().iommu[0]!.queued;
+            if (queued > 0) expect(iova.freeRanges()).not.toEqual(before);
+            if (flushBy === 0) m.advanceTime(10_000);
+            else m.finish();
+            expect(iova.freeRanges()).toEqual(before);
+          }
+          expect(m.snapshot().iommu[0]!.entries).toEqual([]);
+        },
+      ),
       { numRuns: 300 },
     );
   }, 30_000);
@@ -191,7 +204,11 @@ describe("delivery through the iommu backend", () => {
     const seen = dir === "FROM_DEVICE" ? undefined : disk.read(bus, payload.length);
     if (dir !== "TO_DEVICE") disk.write(bus, reply);
     dma.unmapSingle(bus, payload.length, dir);
-    return { seen, landed: dom0.read(buf, payload.length), trouble: (m.stats().events["iommu-fault"] ?? 0) + (m.stats().events["stray-dma"] ?? 0) };
+    return {
+      seen,
+      landed: dom0.read(buf, payload.length),
+      trouble: (m.stats().events["iommu-fault"] ?? 0) + (m.stats().events["stray-dma"] ?? 0),
+    };
   }
 
   it("is byte-identical to the direct backend in P==M, whatever the layout, offset and size", () => {

@@ -24,7 +24,13 @@ describe("elide", () => {
 
   it("collapses a long stretch into one elided cell that counts its indices", () => {
     const cells = elide(segs([4, "ram"], [4000, "free"]), [0, 1, 2, 3], 16);
-    expect(cells.map((c) => [c.start, c.count, c.kind, c.elided])).toEqual([[0, 1, "ram", false], [1, 1, "ram", false], [2, 1, "ram", false], [3, 1, "ram", false], [4, 4000, "free", true]]);
+    expect(cells.map((c) => [c.start, c.count, c.kind, c.elided])).toEqual([
+      [0, 1, "ram", false],
+      [1, 1, "ram", false],
+      [2, 1, "ram", false],
+      [3, 1, "ram", false],
+      [4, 4000, "free", true],
+    ]);
   });
 
   it("gives the earlier candidates a cell first when not all fit", () => {
@@ -46,7 +52,10 @@ describe("elide", () => {
   it("always tiles the band exactly and stays within the budget", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.constantFrom("ram", "free", "pool", "xen")), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.constantFrom("ram", "free", "pool", "xen")), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         fc.array(fc.nat(200_000), { maxLength: 60 }),
         fc.integer({ min: 2 * ELIDED_UNITS + 1, max: 200 }),
         (spec, candidates, budget) => {

@@ -42,7 +42,10 @@ describe("figure layouts", () => {
       for (const v of memoryMapVariants(p.snapshot, { trace: p.trace, idPrefix: name })) {
         const root = parseXml(v.svg);
         // Arrow paths end at (x, y) on a band's bottom edge: "... x y" is the last pair of the path.
-        const ends = findAll(root, (e) => e.name === "path" && (e.attrs.class ?? "").startsWith("dm-arrow") && e.attrs["data-device"] !== undefined).map((e) => {
+        const ends = findAll(
+          root,
+          (e) => e.name === "path" && (e.attrs.class ?? "").startsWith("dm-arrow") && e.attrs["data-device"] !== undefined,
+        ).map((e) => {
           const nums = e.attrs.d!.match(/-?\d+(\.\d+)?/g)!.map(Number);
           return { x: nums.at(-2)!, y: nums.at(-1)! };
         });
@@ -60,12 +63,20 @@ describe("figure layouts", () => {
 
   it("a narrow cost chart puts each total under its bar, inside the picture", () => {
     const study = LITERATURE.find((s) => s.id === "markuze")!;
-    const [narrow, wide] = costChartVariants(study.simulated.results, { title: study.claim, opName: "packet", annotate: () => "1 × strict map/unmap" }).map((v) => parseXml(v.svg));
+    const [narrow, wide] = costChartVariants(study.simulated.results, {
+      title: study.claim,
+      opName: "packet",
+      annotate: () => "1 × strict map/unmap",
+    }).map((v) => parseXml(v.svg));
     const barsAndTotals = (root: XmlElement) =>
       findAll(root, (e) => e.attrs.class === "dm-bar-row").map((row) => {
         const rects = findAll(row, (e) => e.name === "rect");
         const total = findAll(row, (e) => e.name === "text" && (e.attrs.class ?? "").startsWith("dm-bar-total"))[0]!;
-        return { barBottom: Number(rects[0]!.attrs.y) + Number(rects[0]!.attrs.height), barRight: Math.max(...rects.map((r) => Number(r.attrs.x) + Number(r.attrs.width))), total };
+        return {
+          barBottom: Number(rects[0]!.attrs.y) + Number(rects[0]!.attrs.height),
+          barRight: Math.max(...rects.map((r) => Number(r.attrs.x) + Number(r.attrs.width))),
+          total,
+        };
       });
     for (const { barBottom, total } of barsAndTotals(narrow!)) {
       expect(Number(total.attrs.y)).toBeGreaterThan(barBottom);

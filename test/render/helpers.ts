@@ -28,7 +28,13 @@ export function cellAt(root: XmlElement, band: string, index: number): XmlElemen
 /** The first rect of a cell: its geometry. */
 export function rectOf(cell: XmlElement): { x: number; y: number; w: number; h: number; className: string } {
   const r = findAll(cell, (e) => e.name === "rect")[0]!;
-  return { x: Number(r.attrs.x), y: Number(r.attrs.y), w: Number(r.attrs.width), h: Number(r.attrs.height), className: r.attrs.class ?? "" };
+  return {
+    x: Number(r.attrs.x),
+    y: Number(r.attrs.y),
+    w: Number(r.attrs.width),
+    h: Number(r.attrs.height),
+    className: r.attrs.class ?? "",
+  };
 }
 
 /** Lines drawn for one band's links (p2m or IOMMU PTEs). */

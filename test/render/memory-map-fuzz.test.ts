@@ -14,9 +14,27 @@ const scenario = fc.record({
   arch: fc.constantFrom("ia64" as const, "x86_64" as const),
   memoryMiB: fc.constantFrom(16, 64, 256),
   era: fc.constantFrom("2006" as const, "modern" as const),
-  domains: fc.array(fc.record({ mode: fc.constantFrom("P==M" as const, "P2M" as const, "VP" as const), pages: fc.integer({ min: 1, max: 40 }), layout: fc.constantFrom("contiguous" as const, "fragmented" as const, "reverse" as const) }), { minLength: 1, maxLength: 4 }),
-  devices: fc.array(fc.record({ iommu: fc.constantFrom(false, "strict" as const, "lazy" as const), backend: fc.constantFrom(...BACKEND_NAMES) }), { maxLength: 3 }),
-  ops: fc.array(fc.record({ what: fc.constantFrom("map", "sg", "grant", "stray", "unmap"), size: fc.integer({ min: 1, max: 5 }), dir: fc.constantFrom(...DIRS), at: fc.nat(1 << 20) }), { maxLength: 12 }),
+  domains: fc.array(
+    fc.record({
+      mode: fc.constantFrom("P==M" as const, "P2M" as const, "VP" as const),
+      pages: fc.integer({ min: 1, max: 40 }),
+      layout: fc.constantFrom("contiguous" as const, "fragmented" as const, "reverse" as const),
+    }),
+    { minLength: 1, maxLength: 4 },
+  ),
+  devices: fc.array(
+    fc.record({ iommu: fc.constantFrom(false, "strict" as const, "lazy" as const), backend: fc.constantFrom(...BACKEND_NAMES) }),
+    { maxLength: 3 },
+  ),
+  ops: fc.array(
+    fc.record({
+      what: fc.constantFrom("map", "sg", "grant", "stray", "unmap"),
+      size: fc.integer({ min: 1, max: 5 }),
+      dir: fc.constantFrom(...DIRS),
+      at: fc.nat(1 << 20),
+    }),
+    { maxLength: 12 },
+  ),
   maxCells: fc.integer({ min: 16, max: 120 }),
   step: fc.option(fc.nat(400)),
 });
@@ -37,7 +55,15 @@ describe("memory map fuzz", () => {
         const ps = m.pageSize;
         const domains = s.domains.flatMap((d, i) => {
           try {
-            return [m.createDomain({ name: `d${i}`, mode: d.mode, memory: d.pages * ps, layout: d.mode === "P==M" ? "contiguous" : d.layout, privileged: i === 0 })];
+            return [
+              m.createDomain({
+                name: `d${i}`,
+                mode: d.mode,
+                memory: d.pages * ps,
+                layout: d.mode === "P==M" ? "contiguous" : d.layout,
+                privileged: i === 0,
+              }),
+            ];
           } catch (e) {
             if (e instanceof SimError) return [];
             throw e;
@@ -47,7 +73,11 @@ describe("memory map fuzz", () => {
         const apis = dom0
           ? s.devices.flatMap((d, i) => {
               try {
-                const dev = m.attachDevice({ name: `dev${i}`, domain: dom0, iommu: d.iommu === false ? false : { invalidation: d.iommu as "strict" | "lazy" } });
+                const dev = m.attachDevice({
+                  name: `dev${i}`,
+                  domain: dom0,
+                  iommu: d.iommu === false ? false : { invalidation: d.iommu as "strict" | "lazy" },
+                });
                 return [{ dev, api: dom0.dmaApi(dev, d.backend as BackendName) }];
               } catch (e) {
                 if (e instanceof SimError) return [];

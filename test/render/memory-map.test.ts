@@ -27,7 +27,9 @@ describe("the memory map's structure", () => {
     const { root } = drawMachine(m);
     expect(root.name).toBe("svg");
     expect(root.attrs.role).toBe("img");
-    expect(root.attrs["aria-label"]).toMatch(/^Memory map of a x86_64 machine with 256 KiB \(64 frames of 4 KiB\)\. Domains: dom0 \(P2M, 4 pages, 3 machine-contiguous runs\); domU1 \(VP, 3 pages, machine-contiguous\)\./);
+    expect(root.attrs["aria-label"]).toMatch(
+      /^Memory map of a x86_64 machine with 256 KiB \(64 frames of 4 KiB\)\. Domains: dom0 \(P2M, 4 pages, 3 machine-contiguous runs\); domU1 \(VP, 3 pages, machine-contiguous\)\./,
+    );
     expect(findAll(root, (e) => e.name === "style")).toHaveLength(1);
   });
 
@@ -56,7 +58,12 @@ describe("the memory map's structure", () => {
     const { m } = tinyMachine();
     const { root } = drawMachine(m);
     const lines = linksOf(root, "domain:dom0");
-    expect(lines.map((l) => [Number(l.attrs["data-from"]), Number(l.attrs["data-to"])]).sort((a, b) => a[0]! - b[0]!)).toEqual([[0, 5], [1, 9], [2, 2], [3, 3]]);
+    expect(lines.map((l) => [Number(l.attrs["data-from"]), Number(l.attrs["data-to"])]).sort((a, b) => a[0]! - b[0]!)).toEqual([
+      [0, 5],
+      [1, 9],
+      [2, 2],
+      [3, 3],
+    ]);
     for (const line of lines) {
       const pfn = rectOf(cellAt(root, "domain:dom0", Number(line.attrs["data-from"])));
       const mfn = rectOf(cellAt(root, "machine", Number(line.attrs["data-to"])));
@@ -146,7 +153,9 @@ describe("DMA in the picture", () => {
     expect(read.attrs["marker-end"]).toBeUndefined();
     expect(write.attrs["marker-end"]).toMatch(/-plain\)$/);
     // Each arrow ends under the frame the device touched: bus address = machine address here.
-    const mfn = Number(cellsOf(root, "machine").find((c) => c.attrs["data-mfn"] === String(dom0.pfnToMfn(dom0.pfnOf(out))))!.attrs["data-mfn"]);
+    const mfn = Number(
+      cellsOf(root, "machine").find((c) => c.attrs["data-mfn"] === String(dom0.pfnToMfn(dom0.pfnOf(out))))!.attrs["data-mfn"],
+    );
     expect(read.attrs.d).toContain(String(Math.round(centre(rectOf(cellAt(root, "machine", mfn))) * 10) / 10));
   });
 
@@ -156,7 +165,9 @@ describe("DMA in the picture", () => {
     const io = p.snapshot.iommu[0]!;
     const band = `iova:${io.group}`;
     const lines = linksOf(root, band);
-    expect(lines.map((l) => [Number(l.attrs["data-from"]), Number(l.attrs["data-to"])]).sort((a, b) => a[0]! - b[0]!)).toEqual(io.entries.map((e) => [e.iovaPage, e.mfn]).sort((a, b) => a[0]! - b[0]!));
+    expect(lines.map((l) => [Number(l.attrs["data-from"]), Number(l.attrs["data-to"])]).sort((a, b) => a[0]! - b[0]!)).toEqual(
+      io.entries.map((e) => [e.iovaPage, e.mfn]).sort((a, b) => a[0]! - b[0]!),
+    );
     // One contiguous IOVA range for machine frames that are not contiguous.
     const pages = io.entries.map((e) => e.iovaPage).sort((a, b) => a - b);
     expect(pages[pages.length - 1]! - pages[0]!).toBe(pages.length - 1);
@@ -248,7 +259,11 @@ describe("large machines stay small", () => {
     for (let i = 0; i < 300; i++) api.mapSingle(linux.alloc("4 KiB"), 4096, "FROM_DEVICE");
     const { svg, root } = drawMachine(m);
     expect(svg.length).toBeLessThan(200_000);
-    const detailed = new Set(cellsOf(root, "machine").filter((c) => !c.attrs["data-count"]).map((c) => c.attrs["data-mfn"]));
+    const detailed = new Set(
+      cellsOf(root, "machine")
+        .filter((c) => !c.attrs["data-count"])
+        .map((c) => c.attrs["data-mfn"]),
+    );
     const lines = linksOf(root, "iova:device:eth0").filter((l) => !l.attrs["data-count"]);
     expect(lines.length).toBeGreaterThan(30);
     expect(lines.filter((l) => detailed.has(l.attrs["data-to"])).length).toBe(lines.length);

@@ -58,8 +58,16 @@ describe("picture scenarios", () => {
 
   it("grant-map-vs-tag: one foreign page per strategy, both DMA-mapped and read", () => {
     const p = runScenario("grant-map-vs-tag");
-    expect(p.snapshot.foreignPages.map((f) => [f.domain, f.strategy]).sort()).toEqual([["dom0", "map"], ["drv1", "tag"]]);
-    expect(p.trace.filter((e) => e.kind === "dma-read").map((e) => e.device).sort()).toEqual(["sda", "sdb"]);
+    expect(p.snapshot.foreignPages.map((f) => [f.domain, f.strategy]).sort()).toEqual([
+      ["dom0", "map"],
+      ["drv1", "tag"],
+    ]);
+    expect(
+      p.trace
+        .filter((e) => e.kind === "dma-read")
+        .map((e) => e.device)
+        .sort(),
+    ).toEqual(["sda", "sdb"]);
     expect(p.trace.some((e) => e.kind === "stray-dma")).toBe(false);
   });
 

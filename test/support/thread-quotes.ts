@@ -46,7 +46,7 @@ function blocks(mdx: string): Block[] {
     const kind: Block["kind"] = /^#{1,6}\s/.test(raw) ? "heading" : /^\s*>/.test(raw) ? "quote" : "prose";
     const last = out[out.length - 1];
     const text = kind === "quote" ? raw.replace(/^\s*>\s?/, "") : raw;
-    if (last && last.kind === kind && kind !== "heading" && last.text !== "") last.text += "\n" + text;
+    if (last && last.kind === kind && kind !== "heading" && last.text !== "") last.text += `\n${text}`;
     else out.push({ kind, line: i + 1, text });
   });
   return out.filter((b) => b.text !== "" || b.kind !== "prose");
@@ -137,7 +137,8 @@ export function checkThreadQuotes(mdx: string, posts: Post[]): { quotes: number;
     const times = timesIn(q.context);
     if (dates.length === 0) report(`no date written before the quote (the words are ${where})`);
     else if (!dates.includes(first.date)) report(`the words are ${where}, but the date before the quote is ${dates.join(" or ")}`);
-    if (times.length > 0 && !times.includes(first.time)) report(`the words are ${where}, but the time before the quote is ${times.join(" or ")}`);
+    if (times.length > 0 && !times.includes(first.time))
+      report(`the words are ${where}, but the time before the quote is ${times.join(" or ")}`);
   }
   return { quotes, problems };
 }

@@ -39,8 +39,13 @@ describe("merging bio_vecs into segments", () => {
     const rq = q.submit("write", 0, threePages);
     expect(rq.bvecs).toHaveLength(3);
     // pfn 0 → mfn 40 and pfn 1 → mfn 41 merge; pfn 2 → mfn 90 starts a new segment.
-    expect(rq.segments).toEqual([{ address: 0, length: 2 * PAGE }, { address: 2 * PAGE, length: PAGE }]);
-    const verdicts = eventsOf(m.trace, "block").filter((e) => e.code !== undefined).map((e) => e.code);
+    expect(rq.segments).toEqual([
+      { address: 0, length: 2 * PAGE },
+      { address: 2 * PAGE, length: PAGE },
+    ]);
+    const verdicts = eventsOf(m.trace, "block")
+      .filter((e) => e.code !== undefined)
+      .map((e) => e.code);
     expect(verdicts).toEqual(["merged", "not-merged"]);
     expect(eventsOf(m.trace, "block").some((e) => /xen_biovec_phys_mergeable fails/.test(e.message))).toBe(true);
   });
@@ -54,7 +59,10 @@ describe("merging bio_vecs into segments", () => {
   it("never merges pages that are not pseudo-physically contiguous, check or no check", () => {
     const { dma } = p2mSetup();
     const q = createRequestQueue(dma, { xenMergeCheck: false });
-    const rq = q.submit("write", 0, [{ address: 0, length: PAGE }, { address: 5 * PAGE, length: PAGE }]);
+    const rq = q.submit("write", 0, [
+      { address: 0, length: PAGE },
+      { address: 5 * PAGE, length: PAGE },
+    ]);
     expect(rq.segments).toHaveLength(2);
   });
 
@@ -97,7 +105,10 @@ describe("merging bio_vecs into segments", () => {
     const { dma } = p2mSetup();
     const q = createRequestQueue(dma);
     const rq = q.submit("write", 0, [{ address: PAGE - 1024, length: 2048 }]);
-    expect(rq.bvecs.map((v) => [v.pfn, v.offset, v.length])).toEqual([[0, PAGE - 1024, 1024], [1, 0, 1024]]);
+    expect(rq.bvecs.map((v) => [v.pfn, v.offset, v.length])).toEqual([
+      [0, PAGE - 1024, 1024],
+      [1, 0, 1024],
+    ]);
     expect(rq.segments).toEqual([{ address: PAGE - 1024, length: 2048 }]);
   });
 });

@@ -29,7 +29,9 @@ describe("dma-debug at unmap (check_unmap)", () => {
   it("D1: unmapping an address never mapped", () => {
     const { dma, findings } = setup();
     dma.unmapSingle(0x4000, 512, "TO_DEVICE");
-    expect(findings()[0]!.message).toBe("DMA-API: blkback sda: device driver tries to free DMA memory it has not allocated [device address=0x0000000000004000] [size=512 bytes]");
+    expect(findings()[0]!.message).toBe(
+      "DMA-API: blkback sda: device driver tries to free DMA memory it has not allocated [device address=0x0000000000004000] [size=512 bytes]",
+    );
   });
 
   it("D1 again on a double unmap: the second one finds no entry", () => {
@@ -57,7 +59,9 @@ describe("dma-debug at unmap (check_unmap)", () => {
     dma.unmapSingle(bus, 4096, "TO_DEVICE");
     const [size, direction] = findings();
     expect(size!.code).toBe("D3");
-    expect(size!.message).toMatch(/frees DMA memory with different size \[device address=0x[0-9a-f]{16}\] \[map size=8192 bytes\] \[unmap size=4096 bytes\]/);
+    expect(size!.message).toMatch(
+      /frees DMA memory with different size \[device address=0x[0-9a-f]{16}\] \[map size=8192 bytes\] \[unmap size=4096 bytes\]/,
+    );
     expect(direction!.code).toBe("D7");
     expect(direction!.message).toMatch(/\[mapped with DMA_FROM_DEVICE\] \[unmapped with DMA_TO_DEVICE\]/);
   });
@@ -94,7 +98,9 @@ describe("dma-debug at unmap (check_unmap)", () => {
     const bus = dma.mapSingle(buf, 4096, "TO_DEVICE");
     dma.unmapSingle(bus, 4096, "TO_DEVICE");
     expect(findings()).toHaveLength(1);
-    expect(findings()[0]!.message).toMatch(/device driver failed to check map error\[device address=0x[0-9a-f]{16}\] \[size=4096 bytes\] \[mapped as single\]/);
+    expect(findings()[0]!.message).toMatch(
+      /device driver failed to check map error\[device address=0x[0-9a-f]{16}\] \[size=4096 bytes\] \[mapped as single\]/,
+    );
   });
 });
 
@@ -126,7 +132,9 @@ describe("dma-debug at sync (check_sync)", () => {
     const { dma, bus, findings } = mapped("FROM_DEVICE");
     dma.syncSingleForCpu(bus + 4096, 8192, "FROM_DEVICE");
     expect(findings().map((e) => e.code)).toEqual(["D9"]);
-    expect(findings()[0]!.message).toMatch(/device driver tries to sync DMA memory it has not allocated \[device address=0x[0-9a-f]{16}\] \[size=8192 bytes\]/);
+    expect(findings()[0]!.message).toMatch(
+      /device driver tries to sync DMA memory it has not allocated \[device address=0x[0-9a-f]{16}\] \[size=8192 bytes\]/,
+    );
   });
 
   // Era "2006" shows the first dma-debug (lib/dma-debug.c, Linux 2.6.30, 2009; dma-debug did not
@@ -138,7 +146,9 @@ describe("dma-debug at sync (check_sync)", () => {
     s.dma.mappingError(bus);
     s.dma.syncSingleForCpu(bus, 12288, "FROM_DEVICE");
     expect(s.codes()).toEqual(["D10"]);
-    expect(s.findings()[0]!.message).toMatch(/syncs DMA memory outside allocated range \[device address=0x[0-9a-f]{16}\] \[allocation size=8192 bytes\] \[sync offset=0\] \[sync size=12288\]/);
+    expect(s.findings()[0]!.message).toMatch(
+      /syncs DMA memory outside allocated range \[device address=0x[0-9a-f]{16}\] \[allocation size=8192 bytes\] \[sync offset=0\] \[sync size=12288\]/,
+    );
   });
 
   it("D9, era 2006: a sync that does not name the mapping's start matches nothing (exact lookup)", () => {
@@ -185,7 +195,9 @@ describe("dma-debug elsewhere", () => {
     for (let i = 0; i < 3; i++) dma.mappingError(dma.mapSingle(dom0.alloc(4096), 4096, "TO_DEVICE"));
     m.finish();
     expect(findings()).toHaveLength(1);
-    expect(findings()[0]!.message).toMatch(/^DMA-API: blkback sda: device driver has pending DMA allocations while released from device \[count=3\]\nOne of leaked entries details: \[device address=0x[0-9a-f]{16}\] \[size=4096 bytes\] \[mapped with DMA_TO_DEVICE\] \[mapped as single\]$/);
+    expect(findings()[0]!.message).toMatch(
+      /^DMA-API: blkback sda: device driver has pending DMA allocations while released from device \[count=3\]\nOne of leaked entries details: \[device address=0x[0-9a-f]{16}\] \[size=4096 bytes\] \[mapped with DMA_TO_DEVICE\] \[mapped as single\]$/,
+    );
   });
 
   it("D19: two FROM_DEVICE mappings sharing a cacheline (TO_DEVICE ones are not tracked)", () => {
@@ -205,7 +217,13 @@ describe("dma-debug elsewhere", () => {
     const disk = m.attachDevice({ name: "sda", domain: dom0, maxSegmentSize: "16 KiB", segmentBoundary: "64 KiB" });
     const dma = dom0.dmaApi(disk, "direct");
     const buf = dom0.alloc("128 KiB", { align: "64 KiB" });
-    dma.mapSg([{ address: buf, length: 32768 }, { address: buf + 65536 - 512, length: 1024 }], "TO_DEVICE");
+    dma.mapSg(
+      [
+        { address: buf, length: 32768 },
+        { address: buf + 65536 - 512, length: 1024 },
+      ],
+      "TO_DEVICE",
+    );
     expect(eventsOf(m.trace, "dma-debug").map((e) => e.code)).toEqual(["D20", "D21"]);
   });
 
@@ -238,7 +256,9 @@ describe("DMA-API argument checks", () => {
 
   it("any other direction is an argument error naming the allowed values", () => {
     const { dma, dom0 } = setup();
-    expect(() => dma.mapSingle(dom0.alloc(64), 64, "OUT" as never)).toThrow('dma_map_single: direction must be "TO_DEVICE", "FROM_DEVICE" or "BIDIRECTIONAL", got "OUT"');
+    expect(() => dma.mapSingle(dom0.alloc(64), 64, "OUT" as never)).toThrow(
+      'dma_map_single: direction must be "TO_DEVICE", "FROM_DEVICE" or "BIDIRECTIONAL", got "OUT"',
+    );
   });
 
   it("setMask accepts what the backend supports and reports -EIO otherwise", () => {

@@ -20,7 +20,9 @@ import { bytes, eventsOf, simError, smallMachine, text } from "./helpers.js";
 function setup(mode: DomainMode, foreignPages: "map" | "tag", domULayout?: number[]) {
   const m = smallMachine();
   const dom0 = m.createDomain({ name: "dom0", mode, memory: "1 MiB", foreignPages });
-  const domU = domULayout ? m.createDomain({ name: "domU1", mode: "P2M", layout: domULayout }) : m.createDomain({ name: "domU1", mode: "P2M", memory: "256 KiB" });
+  const domU = domULayout
+    ? m.createDomain({ name: "domU1", mode: "P2M", layout: domULayout })
+    : m.createDomain({ name: "domU1", mode: "P2M", memory: "256 KiB" });
   return { m, dom0, domU };
 }
 
@@ -110,7 +112,9 @@ describe('foreignPages: "map"', () => {
     const mapping = dom0.mapGrant(domU, domU.grantAccess(4, dom0, { readonly: true }), { readonly: true, device: false });
     const dma = dom0.dmaApi(disk, "iommu");
     expect(dma.mapPage(mapping.page!, 0, 512, "FROM_DEVICE")).toBe(DMA_MAPPING_ERROR);
-    expect(eventsOf(m.trace, "mapping-error").at(-1)!.message).toMatch(/granted read-only: Xen will not install a device-writable IOMMU entry/);
+    expect(eventsOf(m.trace, "mapping-error").at(-1)!.message).toMatch(
+      /granted read-only: Xen will not install a device-writable IOMMU entry/,
+    );
     expect(dma.mappingError(dma.mapPage(mapping.page!, 0, 512, "TO_DEVICE"))).toBe(false);
   });
 
@@ -229,9 +233,11 @@ describe('foreignPages: "tag" (the summit\'s suggestion, relayed by Gerd)', () =
     expect(eventsOf(m.trace, "stray-dma")).toHaveLength(0);
   });
 
-  it("is selected per backend domain, and only \"map\" or \"tag\" are accepted", () => {
+  it('is selected per backend domain, and only "map" or "tag" are accepted', () => {
     const m = smallMachine();
-    expect(simError(() => m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB", foreignPages: "copy" as never })).message).toBe('domain dom0: foreignPages must be "map" or "tag", got "copy"');
+    expect(simError(() => m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB", foreignPages: "copy" as never })).message).toBe(
+      'domain dom0: foreignPages must be "map" or "tag", got "copy"',
+    );
     expect(m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" }).foreignPages).toBe("map");
     expect(m.createDomain({ name: "drv", mode: "VP", memory: "1 MiB", foreignPages: "tag" }).foreignPages).toBe("tag");
   });

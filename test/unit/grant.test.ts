@@ -42,7 +42,9 @@ describe("grantAccess: the granter's v1 entry", () => {
     expect(e.frame).toBe(domU.pfnToMfn(3));
     expect(e.flagNames).toEqual(["GTF_permit_access"]);
     expect(e.grantee).toBe("dom0");
-    expect(eventsOf(m.trace, "grant").at(-1)!.message).toMatch(/gnttab_grant_foreign_access\(dom0 \(d0\), frame 0x[0-9a-f]+, read\/write\) = gref 0x8/);
+    expect(eventsOf(m.trace, "grant").at(-1)!.message).toMatch(
+      /gnttab_grant_foreign_access\(dom0 \(d0\), frame 0x[0-9a-f]+, read\/write\) = gref 0x8/,
+    );
   });
 
   it("names the frame by PFN (gfn) for a VP guest, whose machine frames are hidden", () => {
@@ -147,7 +149,7 @@ describe("endAccess", () => {
 });
 
 describe("map failures carry Xen's GNTST_* status", () => {
-  it("GNTST_bad_gntref for a ref beyond the table (map_grant_ref: \"Bad ref %#x for d%d\")", () => {
+  it('GNTST_bad_gntref for a ref beyond the table (map_grant_ref: "Bad ref %#x for d%d")', () => {
     const { m, dom0, domU } = setup();
     domU.grantAccess(0, dom0);
     const error = grantError(() => dom0.mapGrant(domU, 100000));
@@ -162,7 +164,7 @@ describe("map failures carry Xen's GNTST_* status", () => {
     expect(failed.cost).toBe(m.costs.grantMap);
   });
 
-  it("GNTST_general_error for an unused ref inside the table (_set_status_v1: \"Bad flags ... or dom\")", () => {
+  it('GNTST_general_error for an unused ref inside the table (_set_status_v1: "Bad flags ... or dom")', () => {
     const { dom0, domU } = setup();
     domU.grantAccess(0, dom0);
     expect(grantError(() => dom0.mapGrant(domU, 20)).message).toMatch(/Bad flags \(0x0\) or dom \(0\); expected d0/);
@@ -182,7 +184,7 @@ describe("map failures carry Xen's GNTST_* status", () => {
     expect(grantError(() => driver.mapGrant(domU, gref)).message).toMatch(/Bad domain \(0 != 2\)/);
   });
 
-  it("a writable map of a read-only grant fails (\"Attempt to write-pin a r/o grant entry\"); a read-only map works", () => {
+  it('a writable map of a read-only grant fails ("Attempt to write-pin a r/o grant entry"); a read-only map works', () => {
     const { m, dom0, domU } = setup();
     const gref = domU.grantAccess(0, dom0, { readonly: true });
     const error = grantError(() => dom0.mapGrant(domU, gref));
@@ -193,7 +195,7 @@ describe("map failures carry Xen's GNTST_* status", () => {
     expect(dom0.mapGrant(domU, gref, { readonly: true }).readonly).toBe(true);
   });
 
-  it("GNTST_bad_domain for a domid no domain has (\"Could not find domain %d\")", () => {
+  it('GNTST_bad_domain for a domid no domain has ("Could not find domain %d")', () => {
     const { dom0, domU } = setup();
     const gref = domU.grantAccess(0, dom0);
     const error = grantError(() => dom0.mapGrant(9, gref));
@@ -203,7 +205,7 @@ describe("map failures carry Xen's GNTST_* status", () => {
     expect(dom0.mapGrant(domU.domid, gref).handle).toBe(0);
   });
 
-  it("GNTST_bad_gntref for a map op with neither GNTMAP_host_map nor GNTMAP_device_map (\"Bad flags in grant map op\")", () => {
+  it('GNTST_bad_gntref for a map op with neither GNTMAP_host_map nor GNTMAP_device_map ("Bad flags in grant map op")', () => {
     const { dom0, domU } = setup();
     const gref = domU.grantAccess(0, dom0);
     const error = grantError(() => dom0.mapGrant(domU, gref, { host: false, device: false }));
@@ -225,12 +227,14 @@ describe("map failures carry Xen's GNTST_* status", () => {
     const domU = m.createDomain({ name: "domU1", mode: "P2M", memory: "256 KiB" });
     const drv = m.createDomain({ name: "drv", mode: "P2M", memory: "256 KiB", privileged: true });
     const nic = m.attachDevice({ name: "eth0", domain: drv });
-    expect(simError(() => dom0.mapGrant(domU, domU.grantAccess(0, dom0), { device: nic })).message).toMatch(/eth0 belongs to drv, not dom0/);
+    expect(simError(() => dom0.mapGrant(domU, domU.grantAccess(0, dom0), { device: nic })).message).toMatch(
+      /eth0 belongs to drv, not dom0/,
+    );
   });
 });
 
 describe("unmap failures", () => {
-  it("GNTST_bad_handle for a handle never handed out, and for a second unmap (\"Zero flags for d%d handle %#x\")", () => {
+  it('GNTST_bad_handle for a handle never handed out, and for a second unmap ("Zero flags for d%d handle %#x")', () => {
     const { dom0, domU } = setup();
     const error = grantError(() => dom0.unmapGrant(5));
     expect(error.status).toBe(GNTST.bad_handle);
@@ -324,7 +328,7 @@ describe("GNTMAP_device_map", () => {
     expect(text(domU.read(3 * m.pageSize, 8))).toBe("stale...");
   });
 
-  it("GNTST_no_device_space when the device's IOVA space is full (\"no spare translation slot in the I/O MMU\")", () => {
+  it('GNTST_no_device_space when the device\'s IOVA space is full ("no spare translation slot in the I/O MMU")', () => {
     const m = smallMachine({ arch: "x86_64", memory: "16 MiB" });
     const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
     const domU = m.createDomain({ name: "domU1", mode: "P2M", memory: "64 KiB" });
@@ -348,10 +352,34 @@ describe("snapshots", () => {
     const mapping = dom0.mapGrant(domU, gref, { device: disk, readonly: true });
     const snap = structuredClone(m.snapshot());
     expect(snap.grants).toEqual([
-      { domain: "domU1", gref, flags: 1 | 4 | 8, flagNames: ["GTF_permit_access", "GTF_readonly", "GTF_reading"], grantee: "dom0", frame: domU.pfnToMfn(2), pfn: 2, mfn: domU.pfnToMfn(2), hostPins: 1, devicePins: 1 },
+      {
+        domain: "domU1",
+        gref,
+        flags: 1 | 4 | 8,
+        flagNames: ["GTF_permit_access", "GTF_readonly", "GTF_reading"],
+        grantee: "dom0",
+        frame: domU.pfnToMfn(2),
+        pfn: 2,
+        mfn: domU.pfnToMfn(2),
+        hostPins: 1,
+        devicePins: 1,
+      },
     ]);
     expect(snap.foreignPages).toEqual([
-      { domain: "dom0", handle: mapping.handle, granter: "domU1", gref, strategy: "map", pfn: mapping.page!.pfn, address: mapping.address, mfn: domU.pfnToMfn(2), readonly: true, host: true, devBusAddress: mapping.devBusAddress, device: "sda" },
+      {
+        domain: "dom0",
+        handle: mapping.handle,
+        granter: "domU1",
+        gref,
+        strategy: "map",
+        pfn: mapping.page!.pfn,
+        address: mapping.address,
+        mfn: domU.pfnToMfn(2),
+        readonly: true,
+        host: true,
+        devBusAddress: mapping.devBusAddress,
+        device: "sda",
+      },
     ]);
   });
 });

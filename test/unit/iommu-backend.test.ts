@@ -19,9 +19,16 @@ import { bytes, eventsOf, simError, smallMachine, text } from "./helpers.js";
 const PAGE = 16384;
 const FOUR_GIB = 2 ** 32;
 
-function rig(options: { mode?: DomainMode; layout?: Layout; memory?: string; device?: Partial<DeviceConfig>; era?: "2006" | "modern" } = {}) {
+function rig(
+  options: { mode?: DomainMode; layout?: Layout; memory?: string; device?: Partial<DeviceConfig>; era?: "2006" | "modern" } = {},
+) {
   const m = smallMachine({ era: options.era });
-  const dom0 = m.createDomain({ name: "dom0", mode: options.mode ?? "VP", memory: options.layout ? undefined : (options.memory ?? "4 MiB"), layout: options.layout });
+  const dom0 = m.createDomain({
+    name: "dom0",
+    mode: options.mode ?? "VP",
+    memory: options.layout ? undefined : (options.memory ?? "4 MiB"),
+    layout: options.layout,
+  });
   const disk = m.attachDevice({ name: "sda", domain: dom0, iommu: true, ...options.device });
   const dma = dom0.dmaApi(disk, "iommu");
   return { m, dom0, disk, dma };
@@ -46,7 +53,9 @@ describe("the iommu backend maps any buffer as one contiguous IOVA range", () =>
     const bus = dma.mapSingle(0, 3 * PAGE, "TO_DEVICE");
     expect(dma.mappingError(bus)).toBe(false);
     expect(bus).toBe(FOUR_GIB - 4 * PAGE);
-    expect(m.snapshot().iommu[0]!.entries).toEqual([10, 30, 20].map((mfn, i) => ({ iovaPage: bus / PAGE + i, mfn, read: true, write: false })));
+    expect(m.snapshot().iommu[0]!.entries).toEqual(
+      [10, 30, 20].map((mfn, i) => ({ iovaPage: bus / PAGE + i, mfn, read: true, write: false })),
+    );
     expect(Buffer.from(disk.read(bus, 3 * PAGE)).equals(Buffer.from(payload))).toBe(true);
   });
 
@@ -72,7 +81,11 @@ describe("the iommu backend maps any buffer as one contiguous IOVA range", () =>
       const back = dma.mapSingle(buf, reply.length, "FROM_DEVICE");
       disk.write(back, reply);
       dma.unmapSingle(back, reply.length, "FROM_DEVICE");
-      return { seen, landed: dom0.read(buf, reply.length), faults: eventsOf(m.trace, "iommu-fault").length + eventsOf(m.trace, "stray-dma").length };
+      return {
+        seen,
+        landed: dom0.read(buf, reply.length),
+        faults: eventsOf(m.trace, "iommu-fault").length + eventsOf(m.trace, "stray-dma").length,
+      };
     });
     for (const r of results) {
       expect(Buffer.from(r.seen).equals(Buffer.from(payload))).toBe(true);
@@ -109,7 +122,9 @@ describe("the iommu backend maps any buffer as one contiguous IOVA range", () =>
     d.dmaApi(h.attachDevice({ name: "sda", domain: d }), "hypercall").mapSingle(0, 3 * PAGE, "TO_DEVICE");
     expect(eventsOf(h.trace, "hypercall")).toHaveLength(3);
     // Mapping 3 pages: 1 hypercall + 3 PTE writes (3,500 cycles) vs 3 hypercalls (6,000).
-    const mapCost = m.trace.filter((e) => e.seq <= calls[0]!.seq + 3 && (e.kind === "hypercall" || e.kind === "iommu-map")).reduce((s, e) => s + e.cost, 0);
+    const mapCost = m.trace
+      .filter((e) => e.seq <= calls[0]!.seq + 3 && (e.kind === "hypercall" || e.kind === "iommu-map"))
+      .reduce((s, e) => s + e.cost, 0);
     expect(mapCost).toBe(m.costs.hypercall + 3 * m.costs.iommuPteWrite);
     expect(h.stats().cost.byKind.hypercall).toBe(3 * h.costs.hypercall);
   });
@@ -169,7 +184,10 @@ describe("mapSg: one IOVA allocation, segments merged as __finalise_sg does", ()
 
     const small = rig({ device: { maxSegmentSize: "32 KiB" } });
     const b = small.dom0.alloc("64 KiB");
-    const mapped = small.dma.mapSg([0, 1, 2, 3].map((i) => ({ address: b + i * PAGE, length: PAGE })), "TO_DEVICE");
+    const mapped = small.dma.mapSg(
+      [0, 1, 2, 3].map((i) => ({ address: b + i * PAGE, length: PAGE })),
+      "TO_DEVICE",
+    );
     expect(mapped.segments.map((s) => s.length)).toEqual([2 * PAGE, 2 * PAGE]);
     expect(mapped.segments[1]!.busAddress - mapped.segments[0]!.busAddress).toBe(2 * PAGE);
   });
@@ -177,10 +195,22 @@ describe("mapSg: one IOVA allocation, segments merged as __finalise_sg does", ()
   it("does not merge an entry that starts inside its page, nor one that follows an entry ending inside its page", () => {
     const { dom0, dma } = rig();
     const buf = dom0.alloc("64 KiB");
-    const offset = dma.mapSg([{ address: buf, length: PAGE }, { address: buf + PAGE + 100, length: 1000 }], "TO_DEVICE");
+    const offset = dma.mapSg(
+      [
+        { address: buf, length: PAGE },
+        { address: buf + PAGE + 100, length: 1000 },
+      ],
+      "TO_DEVICE",
+    );
     expect(offset.count).toBe(2);
     expect(offset.segments[1]!.busAddress).toBe(offset.segments[0]!.busAddress + PAGE + 100);
-    const short = dma.mapSg([{ address: buf + 2 * PAGE, length: PAGE / 2 }, { address: buf + 3 * PAGE, length: PAGE }], "TO_DEVICE");
+    const short = dma.mapSg(
+      [
+        { address: buf + 2 * PAGE, length: PAGE / 2 },
+        { address: buf + 3 * PAGE, length: PAGE },
+      ],
+      "TO_DEVICE",
+    );
     expect(short.segments).toEqual([
       { busAddress: short.segments[0]!.busAddress, length: PAGE / 2 },
       { busAddress: short.segments[0]!.busAddress + PAGE, length: PAGE },
@@ -190,13 +220,25 @@ describe("mapSg: one IOVA allocation, segments merged as __finalise_sg does", ()
   it("does not merge across the device's segment boundary, and pads so no entry crosses it", () => {
     const { m, dom0, dma } = rig({ device: { segmentBoundary: "32 KiB" } });
     const buf = dom0.alloc("128 KiB");
-    const four = dma.mapSg([0, 1, 2, 3].map((i) => ({ address: buf + i * PAGE, length: PAGE })), "TO_DEVICE");
+    const four = dma.mapSg(
+      [0, 1, 2, 3].map((i) => ({ address: buf + i * PAGE, length: PAGE })),
+      "TO_DEVICE",
+    );
     expect(four.segments.map((s) => s.length)).toEqual([2 * PAGE, 2 * PAGE]);
     expect(four.segments[0]!.busAddress % (2 * PAGE)).toBe(0);
     // 8 KiB, then a 32 KiB entry: the first is padded to the boundary so the second starts on it.
-    const padded = dma.mapSg([{ address: buf + 4 * PAGE, length: PAGE / 2 }, { address: buf + 6 * PAGE, length: 2 * PAGE }], "TO_DEVICE");
+    const padded = dma.mapSg(
+      [
+        { address: buf + 4 * PAGE, length: PAGE / 2 },
+        { address: buf + 6 * PAGE, length: 2 * PAGE },
+      ],
+      "TO_DEVICE",
+    );
     const base = padded.segments[0]!.busAddress;
-    expect(padded.segments).toEqual([{ busAddress: base, length: PAGE / 2 }, { busAddress: base + 2 * PAGE, length: 2 * PAGE }]);
+    expect(padded.segments).toEqual([
+      { busAddress: base, length: PAGE / 2 },
+      { busAddress: base + 2 * PAGE, length: 2 * PAGE },
+    ]);
     expect(m.snapshot().iommu[0]!.entries.filter((e) => e.iovaPage >= base / PAGE && e.iovaPage < base / PAGE + 4)).toHaveLength(3);
     expect(eventsOf(m.trace, "dma-debug").filter((e) => e.code === "D21")).toHaveLength(0);
   });
@@ -205,7 +247,11 @@ describe("mapSg: one IOVA allocation, segments merged as __finalise_sg does", ()
     const { m, dom0, disk, dma } = rig();
     const before = disk.iommu!.iova.freeRanges();
     const buf = dom0.alloc("64 KiB");
-    const entries = [{ address: buf + 50, length: 3000 }, { address: buf + PAGE, length: 2 * PAGE }, { address: buf + 3 * PAGE, length: 10 }];
+    const entries = [
+      { address: buf + 50, length: 3000 },
+      { address: buf + PAGE, length: 2 * PAGE },
+      { address: buf + 3 * PAGE, length: 10 },
+    ];
     dma.mapSg(entries, "BIDIRECTIONAL");
     dma.unmapSg(entries, "BIDIRECTIONAL");
     expect(disk.iommu!.iova.freeRanges()).toEqual(before);
@@ -217,7 +263,10 @@ describe("mapSg: one IOVA allocation, segments merged as __finalise_sg does", ()
     const { m, dom0, disk, dma } = rig({ device: { dmaMask: 16 } });
     const free = disk.iommu!.freeIovaPages();
     const buf = dom0.alloc("64 KiB");
-    const mapped = dma.mapSg([0, 1, 2, 3].map((i) => ({ address: buf + i * PAGE, length: PAGE })), "TO_DEVICE");
+    const mapped = dma.mapSg(
+      [0, 1, 2, 3].map((i) => ({ address: buf + i * PAGE, length: PAGE })),
+      "TO_DEVICE",
+    );
     expect(mapped.count).toBe(0);
     expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/no free IOVA range of 64 KiB/);
     expect(disk.iommu!.freeIovaPages()).toBe(free);
@@ -231,7 +280,9 @@ describe("coherent memory and masks", () => {
     const before = disk.iommu!.iova.freeRanges();
     const region = dma.allocCoherent(5000)!;
     expect(region.busAddress).toBe(FOUR_GIB - PAGE);
-    expect(m.snapshot().iommu[0]!.entries).toEqual([{ iovaPage: region.busAddress / PAGE, mfn: dom0.pfnToMfn(dom0.pfnOf(region.cpuAddress)), read: true, write: true }]);
+    expect(m.snapshot().iommu[0]!.entries).toEqual([
+      { iovaPage: region.busAddress / PAGE, mfn: dom0.pfnToMfn(dom0.pfnOf(region.cpuAddress)), read: true, write: true },
+    ]);
     expect(disk.read(region.busAddress, 8)).toEqual(new Uint8Array(8));
     disk.write(region.busAddress, bytes("status"));
     expect(text(dom0.read(region.cpuAddress, 6))).toBe("status");
@@ -253,7 +304,10 @@ describe("coherent memory and masks", () => {
     const buf = dom0.alloc("64 KiB");
     const bus = dma.mapSingle(buf, 100, "TO_DEVICE");
     if (!dma.mappingError(bus)) dma.unmapSingle(bus, 100, "TO_DEVICE");
-    const entries = [{ address: buf, length: PAGE }, { address: buf + PAGE, length: PAGE }];
+    const entries = [
+      { address: buf, length: PAGE },
+      { address: buf + PAGE, length: PAGE },
+    ];
     dma.mapSg(entries, "FROM_DEVICE");
     dma.syncSgForCpu(entries, "FROM_DEVICE");
     dma.unmapSg(entries, "FROM_DEVICE");

@@ -63,7 +63,9 @@ describe("IOVA allocation (per protection domain, Linux's alloc_iova)", () => {
     const buf = dom0.alloc("64 KiB");
     const got = [0, 1, 2, 3].map((i) => dma.mapSingle(buf + i * PAGE, 10, "TO_DEVICE"));
     expect(got).toEqual([0xc000, 0x8000, 0x4000, DMA_MAPPING_ERROR]);
-    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/no free IOVA range of 16 KiB below sda's 16-bit DMA mask \(alloc_iova failed\)/);
+    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+      /no free IOVA range of 16 KiB below sda's 16-bit DMA mask \(alloc_iova failed\)/,
+    );
   });
 
   it("reserves the interrupt window 0xfee00000-0xfeefffff: a 64 MiB range lands below it, and DMA there faults", () => {
@@ -111,7 +113,9 @@ describe("permissions follow the DMA direction (dma_info_to_prot) and faults tou
     disk.write(bus, bytes("CLOBBER!"));
     const fault = eventsOf(m.trace, "iommu-fault");
     expect(fault).toHaveLength(1);
-    expect(fault[0]!.message).toBe(`DMAR: [DMA Write NO_PASID] Request device [sda] fault addr 0xffffc000 [fault reason 0x05] PTE Write access is not set`);
+    expect(fault[0]!.message).toBe(
+      `DMAR: [DMA Write NO_PASID] Request device [sda] fault addr 0xffffc000 [fault reason 0x05] PTE Write access is not set`,
+    );
     expect(fault[0]!.code).toBe("0x05");
     expect(same(dom0.read(0, dom0.memory), before)).toBe(true);
     expect(eventsOf(m.trace, "dma-write")[0]!.message).toMatch(/blocked by the IOMMU$/);
@@ -123,7 +127,9 @@ describe("permissions follow the DMA direction (dma_info_to_prot) and faults tou
     dom0.write(buf, bytes("secret"));
     const bus = dma.mapSingle(buf, 6, "FROM_DEVICE");
     expect(disk.read(bus, 6)).toEqual(new Uint8Array(6));
-    expect(eventsOf(m.trace, "iommu-fault")[0]!.message).toBe(`DMAR: [DMA Read NO_PASID] Request device [sda] fault addr 0xffffc000 [fault reason 0x06] PTE Read access is not set`);
+    expect(eventsOf(m.trace, "iommu-fault")[0]!.message).toBe(
+      `DMAR: [DMA Read NO_PASID] Request device [sda] fault addr 0xffffc000 [fault reason 0x06] PTE Read access is not set`,
+    );
     disk.write(bus, bytes("answer"));
     dma.unmapSingle(bus, 6, "FROM_DEVICE");
     expect(text(dom0.read(buf, 6))).toBe("answer");
@@ -144,7 +150,9 @@ describe("permissions follow the DMA direction (dma_info_to_prot) and faults tou
     const { m, dom0, disk, dma } = rig({ era: "2006" });
     const bus = dma.mapSingle(dom0.alloc("16 KiB"), 8, "TO_DEVICE");
     disk.write(bus, bytes("x"));
-    expect(eventsOf(m.trace, "iommu-fault")[0]!.message).toBe("DMAR:[DMA Write] Request device [sda] fault addr ffffc000\nDMAR:[fault reason 05] PTE Write access is not set");
+    expect(eventsOf(m.trace, "iommu-fault")[0]!.message).toBe(
+      "DMAR:[DMA Write] Request device [sda] fault addr ffffc000\nDMAR:[fault reason 05] PTE Write access is not set",
+    );
   });
 
   it("an IOVA nobody mapped faults, and no frame of any domain changes", () => {
@@ -160,7 +168,7 @@ describe("permissions follow the DMA direction (dma_info_to_prot) and faults tou
   });
 });
 
-describe("IOTLB invalidation: strict vs lazy (Mark Gross, \"PCI: iommu: iotlb flushing\")", () => {
+describe('IOTLB invalidation: strict vs lazy (Mark Gross, "PCI: iommu: iotlb flushing")', () => {
   /** Map FROM_DEVICE, let the device use it (the IOTLB caches it), unmap, then let the device write again. */
   function writeAfterUnmap(invalidation: "strict" | "lazy") {
     const { m, dom0, disk, dma } = rig({ iommu: { invalidation } });
@@ -224,7 +232,10 @@ describe("IOTLB invalidation: strict vs lazy (Mark Gross, \"PCI: iommu: iotlb fl
   // unmap that found it so: the 251st unmap flushes 250. Modern drivers/iommu/dma-iommu.c's
   // queue_iova flushes when fq_full() (a 256-entry ring that keeps one slot empty), then adds:
   // the 256th unmap flushes 255.
-  for (const [era, held] of [["2006", 250], ["modern", 255]] as const) {
+  for (const [era, held] of [
+    ["2006", 250],
+    ["modern", 255],
+  ] as const) {
     it(`lazy, era ${era}: the queue holds ${held} unmaps; the next one flushes them all, then waits in the queue itself`, () => {
       const { m, dom0, disk, dma } = rig({ era, iommu: { invalidation: "lazy" } });
       const free = disk.iommu!.freeIovaPages();
@@ -236,7 +247,9 @@ describe("IOTLB invalidation: strict vs lazy (Mark Gross, \"PCI: iommu: iotlb fl
       dma.unmapSingle(dma.mapSingle(buf, 64, "TO_DEVICE"), 64, "TO_DEVICE");
       const flushes = eventsOf(m.trace, "iotlb-flush");
       expect(flushes).toHaveLength(1);
-      expect(flushes[0]!.message).toContain(`(${era === "2006" ? "HIGH_WATER_MARK" : "flush queue full"}: ${held} unmaps queued): ${held} queued unmaps`);
+      expect(flushes[0]!.message).toContain(
+        `(${era === "2006" ? "HIGH_WATER_MARK" : "flush queue full"}: ${held} unmaps queued): ${held} queued unmaps`,
+      );
       expect(flushes[0]!.cost).toBe(m.costs.iotlbFlush);
       expect(m.snapshot().iommu[0]!.queued).toBe(1);
       expect(disk.iommu!.freeIovaPages()).toBe(free - 1);
@@ -261,7 +274,10 @@ describe("IOTLB invalidation: strict vs lazy (Mark Gross, \"PCI: iommu: iotlb fl
     const before = disk.iommu!.iova.freeRanges();
     const buf = dom0.alloc("64 KiB");
     const bus = dma.mapSingle(buf, 3 * PAGE, "TO_DEVICE");
-    const sg = [{ address: buf, length: 100 }, { address: buf + 2 * PAGE, length: PAGE }];
+    const sg = [
+      { address: buf, length: 100 },
+      { address: buf + 2 * PAGE, length: PAGE },
+    ];
     dma.mapSg(sg, "TO_DEVICE");
     dma.unmapSingle(bus, 3 * PAGE, "TO_DEVICE");
     dma.unmapSg(sg, "TO_DEVICE");
@@ -322,9 +338,15 @@ describe("protection domains shared by a group (devices behind one PCIe-to-PCI b
     const dom0 = m.createDomain({ name: "dom0", mode: "VP", memory: "4 MiB" });
     const drv = m.createDomain({ name: "drv", mode: "VP", memory: "1 MiB", privileged: true });
     m.attachDevice({ name: "sda", domain: dom0, iommu: { group: "bridge0" } });
-    expect(simError(() => m.attachDevice({ name: "eth0", domain: drv, iommu: { group: "bridge0" } })).message).toMatch(/already holds sda of dom0: devices behind one PCIe-to-PCI bridge share one protection domain, so eth0 cannot belong to drv/);
-    expect(simError(() => m.attachDevice({ name: "eth1", domain: dom0, iommu: { invalidation: "sometimes" as never } })).message).toBe('iommu.invalidation must be "strict" or "lazy", got "sometimes"');
+    expect(simError(() => m.attachDevice({ name: "eth0", domain: drv, iommu: { group: "bridge0" } })).message).toMatch(
+      /already holds sda of dom0: devices behind one PCIe-to-PCI bridge share one protection domain, so eth0 cannot belong to drv/,
+    );
+    expect(simError(() => m.attachDevice({ name: "eth1", domain: dom0, iommu: { invalidation: "sometimes" as never } })).message).toBe(
+      'iommu.invalidation must be "strict" or "lazy", got "sometimes"',
+    );
     expect(simError(() => m.attachDevice({ name: "eth2", domain: dom0, iommu: { group: "device:sda" } })).field).toBe("iommu.group");
-    expect(simError(() => m.attachDevice({ name: "eth3", domain: dom0, iommu: { grup: "x" } as never })).message).toMatch(/unknown option "grup"/);
+    expect(simError(() => m.attachDevice({ name: "eth3", domain: dom0, iommu: { grup: "x" } as never })).message).toMatch(
+      /unknown option "grup"/,
+    );
   });
 });

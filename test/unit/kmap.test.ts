@@ -38,7 +38,9 @@ describe("kmap", () => {
     const { m, dom0, page, mapping } = backend("tag");
     const error = simError(() => dom0.kmap(page));
     expect(error.code).toBe("KMAP_FAILED");
-    expect(error.message).toMatch(new RegExp(`page->private = grant handle ${mapping.handle}\\); the foreign frame was never mapped into dom0's address space`));
+    expect(error.message).toMatch(
+      new RegExp(`page->private = grant handle ${mapping.handle}\\); the foreign frame was never mapped into dom0's address space`),
+    );
     const event = eventsOf(m.trace, "kmap").at(-1)!;
     expect(event.severity).toBe("error");
     expect(event.code).toBe("KMAP_FAILED");
@@ -107,7 +109,9 @@ describe("block-layer bounce (blk_queue_bounce)", () => {
 
   it("refuses segments that leave their page and directions a bio does not have", () => {
     const { m, dom0, page } = backend("map");
-    expect(simError(() => bounceForBlockLayer(dom0, { page, offset: 100, length: m.pageSize }, "TO_DEVICE")).message).toMatch(/segment\.length must be 1 to 16284 bytes/);
+    expect(simError(() => bounceForBlockLayer(dom0, { page, offset: 100, length: m.pageSize }, "TO_DEVICE")).message).toMatch(
+      /segment\.length must be 1 to 16284 bytes/,
+    );
     expect(simError(() => bounceForBlockLayer(dom0, { page, length: 8 }, "BIDIRECTIONAL")).code).toBe("INVALID_DIRECTION");
   });
 });
@@ -135,8 +139,12 @@ describe("PIO driver (floppy.c-style: the CPU copies, no DMA)", () => {
   it("needs exactly the segment's bytes for FROM_DEVICE", () => {
     const { dom0, page } = backend("map");
     expect(simError(() => pioTransfer(dom0, { page, length: 6 }, "FROM_DEVICE")).message).toMatch(/needs options\.data/);
-    expect(simError(() => pioTransfer(dom0, { page, length: 6 }, "FROM_DEVICE", { data: [1, 2, 3] })).message).toMatch(/has 3 bytes but the segment is 6/);
-    expect(simError(() => pioTransfer(dom0, { page, length: 2 }, "FROM_DEVICE", { data: [1, 300] })).message).toMatch(/got 300 at data\[1\]/);
+    expect(simError(() => pioTransfer(dom0, { page, length: 6 }, "FROM_DEVICE", { data: [1, 2, 3] })).message).toMatch(
+      /has 3 bytes but the segment is 6/,
+    );
+    expect(simError(() => pioTransfer(dom0, { page, length: 2 }, "FROM_DEVICE", { data: [1, 300] })).message).toMatch(
+      /got 300 at data\[1\]/,
+    );
   });
 });
 

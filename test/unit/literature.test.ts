@@ -93,11 +93,19 @@ describe("LITERATURE: published vs simulated", () => {
     // No IOMMU: stack work plus the identity dma_map_single / dma_unmap_single.
     expect(results("viommu", "none").perOp).toBe(DEFAULT_COSTS.packetProcessing + 2 * DEFAULT_COSTS.directMap);
     // Shadow buffers: stack work plus one copy, found by a lookup (no swiotlb slot search).
-    expect(results("markuze", "copy").perOp).toBe(DEFAULT_COSTS.packetProcessing + DEFAULT_COSTS.mappingLookup + DEFAULT_COSTS.memcpyPerByte * 1500);
+    expect(results("markuze", "copy").perOp).toBe(
+      DEFAULT_COSTS.packetProcessing + DEFAULT_COSTS.mappingLookup + DEFAULT_COSTS.memcpyPerByte * 1500,
+    );
     // Strict: map (PTE write) and unmap (PTE clear) around every packet, one IOTLB flush per unmap.
     const strict = results("viommu", "strict");
     expect(strict.events["iotlb-flush"]).toBe(strict.ops);
-    expect(strict.perOp).toBe(DEFAULT_COSTS.packetProcessing + 2 * DEFAULT_COSTS.directMap + DEFAULT_COSTS.iommuPteWrite + DEFAULT_COSTS.iommuPteClear + DEFAULT_COSTS.iotlbFlush);
+    expect(strict.perOp).toBe(
+      DEFAULT_COSTS.packetProcessing +
+        2 * DEFAULT_COSTS.directMap +
+        DEFAULT_COSTS.iommuPteWrite +
+        DEFAULT_COSTS.iommuPteClear +
+        DEFAULT_COSTS.iotlbFlush,
+    );
     // Optimistic teardown batches invalidation as in the talk's "Optimistic (Patched; IOTLB Batching)".
     expect(results("viommu", "optimistic").events["iotlb-flush"] ?? 0).toBe(0);
   });
@@ -105,7 +113,10 @@ describe("LITERATURE: published vs simulated", () => {
   it("the checks can fail: a contradicted order and an out-of-tolerance number are reported", () => {
     const s = study("viommu");
     const values = valuesOf("viommu");
-    const reversed = { ranking: [...s.ranking].reverse().map((g, i) => ({ ...g, relation: i === 0 ? ("<" as const) : g.relation })), metric: s.metric };
+    const reversed = {
+      ranking: [...s.ranking].reverse().map((g, i) => ({ ...g, relation: i === 0 ? ("<" as const) : g.relation })),
+      metric: s.metric,
+    };
     expect(checkRanking(reversed, values).length).toBeGreaterThan(0);
     expect(checkRanking(s, { ...values, deferred: values.strict! })).toEqual([expect.stringMatching(/deferred should beat strict/)]);
     expect(checkTargets(s.targets, { ...values, strict: 31 }).map((c) => c.within)).toEqual([false, true, true]);
@@ -117,7 +128,12 @@ describe("LITERATURE: published vs simulated", () => {
   });
 
   it("is plain data a docs page can serialise (structured clone, JSON)", () => {
-    const copy = structuredClone(LITERATURE.map((s) => ({ ...s, simulated: { figures: s.simulated.figures, checks: s.simulated.checks, rankingMatches: s.simulated.rankingMatches } })));
+    const copy = structuredClone(
+      LITERATURE.map((s) => ({
+        ...s,
+        simulated: { figures: s.simulated.figures, checks: s.simulated.checks, rankingMatches: s.simulated.rankingMatches },
+      })),
+    );
     expect(copy[1]!.simulated.figures.length).toBe(4);
     expect(copy[2]!.simulated.checks.length).toBe(2);
     expect(JSON.parse(JSON.stringify(LITERATURE[2]!)).published[1].value).toBe(5);
@@ -139,7 +155,11 @@ describe("COST_SOURCES: every constant has a source or is marked a model assumpt
   it("the check can fail: a missing, stale or unsourced entry is reported", () => {
     const { packetProcessing: _dropped, ...withoutOne } = COST_SOURCES;
     expect(costSourceProblems(withoutOne)).toEqual(["packetProcessing: no source"]);
-    expect(costSourceProblems({ ...COST_SOURCES, retired: { charged: [], source: "Model assumption: gone." } })).toEqual(["retired: not a constant of the model"]);
-    expect(costSourceProblems({ ...COST_SOURCES, bounceBase: { charged: [], source: "a guess" } })).toEqual([expect.stringMatching(/^bounceBase: source names no publication/)]);
+    expect(costSourceProblems({ ...COST_SOURCES, retired: { charged: [], source: "Model assumption: gone." } })).toEqual([
+      "retired: not a constant of the model",
+    ]);
+    expect(costSourceProblems({ ...COST_SOURCES, bounceBase: { charged: [], source: "a guess" } })).toEqual([
+      expect.stringMatching(/^bounceBase: source names no publication/),
+    ]);
   });
 });

@@ -10,7 +10,15 @@
 // - Intel VT-d batched flushing (250 entries / 10 ms) vs intel_iommu=strict; vIOMMU's optimistic
 //   teardown ("Keep the translation alive ... optimistically expecting it to be reused").
 import { describe, expect, it } from "vitest";
-import { blkbackRoundTrip, blkbackScenario, compareStrategies, netbackPacket, packetStream, SimError, BLKIF_MAX_SEGMENTS_PER_REQUEST } from "../../src/sim/index.js";
+import {
+  blkbackRoundTrip,
+  blkbackScenario,
+  compareStrategies,
+  netbackPacket,
+  packetStream,
+  SimError,
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+} from "../../src/sim/index.js";
 import { eventsOf, simError } from "./helpers.js";
 
 /** A machine small enough to build fast; ia64 (16 KiB pages) like the thread's platform. */
@@ -58,7 +66,15 @@ describe("blkbackRoundTrip", () => {
   });
 
   it("with the Xen merge check off and a first-frame mapping, the DMA lands in the wrong frames and the bytes do not arrive", () => {
-    const r = blkbackRoundTrip({ machine: small, ...sizes, backend: "p2m", op: "read", sectors: 96, xenMergeCheck: false, sgMapping: "first-frame" });
+    const r = blkbackRoundTrip({
+      machine: small,
+      ...sizes,
+      backend: "p2m",
+      op: "read",
+      sectors: 96,
+      xenMergeCheck: false,
+      sgMapping: "first-frame",
+    });
     expect(r.dmaSegments).toBe(1); // three machine-scattered pages merged into one segment
     expect(r.bytesIdentical).toBe(false);
     expect(r.ok).toBe(false);
@@ -88,12 +104,28 @@ describe("blkbackRoundTrip", () => {
   });
 
   it("a tagged page that the 2006 block layer must bounce fails at kmap()", () => {
-    const r = blkbackRoundTrip({ machine: { ...small, era: "2006" }, ...sizes, backend: "p2m", foreignPages: "tag", dmaMask: 24, sectors: 32 });
+    const r = blkbackRoundTrip({
+      machine: { ...small, era: "2006" },
+      ...sizes,
+      backend: "p2m",
+      foreignPages: "tag",
+      dmaMask: 24,
+      sectors: 32,
+    });
     expect(r.errors.map((e) => e.code)).toContain("KMAP_FAILED");
   });
 
   it("is deterministic: the same options give the same trace, event for event", () => {
-    const run = () => blkbackRoundTrip({ machine: { ...small, seed: 7 }, ...sizes, backend: "xen-swiotlb", op: "read", sectors: 150, offsetSectors: 9, seed: 7 });
+    const run = () =>
+      blkbackRoundTrip({
+        machine: { ...small, seed: 7 },
+        ...sizes,
+        backend: "xen-swiotlb",
+        op: "read",
+        sectors: 150,
+        offsetSectors: 9,
+        seed: 7,
+      });
     const a = run();
     const b = run();
     expect(a.trace.map((e) => [e.kind, e.message, e.cost])).toEqual(b.trace.map((e) => [e.kind, e.message, e.cost]));
@@ -165,7 +197,10 @@ describe("packetStream and compareStrategies", () => {
   const stream = packetStream({ packets: 300, ring: 64 });
 
   it("gives totals, per-packet costs and breakdowns that add up", () => {
-    const results = compareStrategies(stream, [{ name: "strict", mapping: "strict" }, { name: "none", mapping: "none" }]);
+    const results = compareStrategies(stream, [
+      { name: "strict", mapping: "strict" },
+      { name: "none", mapping: "none" },
+    ]);
     for (const r of results) {
       expect(r.ok).toBe(true);
       expect(r.ops).toBe(300);
@@ -177,7 +212,10 @@ describe("packetStream and compareStrategies", () => {
   });
 
   it("strict invalidation flushes the IOTLB on every unmap; deferred flushes once per 250 unmaps", () => {
-    const [strict, deferred] = compareStrategies(stream, [{ name: "strict", mapping: "strict" }, { name: "deferred", mapping: "deferred" }]);
+    const [strict, deferred] = compareStrategies(stream, [
+      { name: "strict", mapping: "strict" },
+      { name: "deferred", mapping: "deferred" },
+    ]);
     expect(strict!.events["iotlb-flush"]).toBe(300);
     expect(deferred!.events["iotlb-flush"]).toBe(1);
     expect(deferred!.perOp).toBeLessThan(strict!.perOp);
@@ -209,7 +247,10 @@ describe("packetStream and compareStrategies", () => {
 
   it("transmit works too: the NIC reads exactly the packets the stack wrote", () => {
     const tx = packetStream({ packets: 100, ring: 16, direction: "tx" });
-    const results = compareStrategies(tx, ["none", "strict", "copy", "shared", "direct-map"].map((m) => ({ name: m, mapping: m as "none" })));
+    const results = compareStrategies(
+      tx,
+      ["none", "strict", "copy", "shared", "direct-map"].map((m) => ({ name: m, mapping: m as "none" })),
+    );
     for (const r of results) expect(r.metrics.packetsDelivered, r.name).toBe(100);
   });
 
@@ -225,7 +266,14 @@ describe("packetStream and compareStrategies", () => {
 
   it("rejects bad strategies and options", () => {
     expect(simError(() => compareStrategies(stream, [])).field).toBe("strategies");
-    expect(simError(() => compareStrategies(stream, [{ name: "a", mapping: "strict" }, { name: "a", mapping: "none" }])).field).toBe("strategies[1].name");
+    expect(
+      simError(() =>
+        compareStrategies(stream, [
+          { name: "a", mapping: "strict" },
+          { name: "a", mapping: "none" },
+        ]),
+      ).field,
+    ).toBe("strategies[1].name");
     expect(simError(() => compareStrategies(stream, [{ name: "x", mapping: "lazy" as "strict" }])).field).toBe("mapping");
     expect(simError(() => packetStream({ packets: 0 })).field).toBe("packets");
     expect(() => compareStrategies(null as never, [{ name: "a" }])).toThrow(SimError);

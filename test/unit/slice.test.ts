@@ -50,7 +50,12 @@ describe("P==M with the direct backend", () => {
 describe("P2M with the p2m backend", () => {
   it("translates each page through the p2m table, charging one table read per page", () => {
     const m = smallMachine();
-    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 KiB", layout: [100, 7, 8, 9, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211] });
+    const dom0 = m.createDomain({
+      name: "dom0",
+      mode: "P2M",
+      memory: "256 KiB",
+      layout: [100, 7, 8, 9, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211],
+    });
     const disk = m.attachDevice({ name: "sda", domain: dom0 });
     const dma = dom0.dmaApi(disk, "p2m");
     const bus = dma.mapSingle(16384 + 100, 200, "TO_DEVICE");
@@ -134,12 +139,18 @@ describe("P2M with the p2m backend", () => {
 describe("invalid configurations are rejected with a specific message", () => {
   it("names the field, the value and what is allowed", () => {
     const m = smallMachine();
-    expect(simError(() => m.createDomain({ name: "d", mode: "PV" as never, memory: "1 MiB" })).message).toBe('domain d: mode must be "P==M", "P2M" or "VP", got "PV"');
+    expect(simError(() => m.createDomain({ name: "d", mode: "PV" as never, memory: "1 MiB" })).message).toBe(
+      'domain d: mode must be "P==M", "P2M" or "VP", got "PV"',
+    );
     expect(simError(() => m.createDomain({ name: "d", mode: "P2M", memory: "1 GiB" })).code).toBe("OUT_OF_MEMORY");
     expect(simError(() => m.createDomain({ name: "d", mode: "P2M", memory: "10 KiB" })).message).toMatch(/whole number of 16 KiB pages/);
     expect(simError(() => m.createDomain({ name: "d", mode: "P==M", memory: "1 MiB", layout: "fragmented" })).code).toBe("INVALID_LAYOUT");
-    expect(simError(() => m.createDomain({ name: "d", mode: "P2M", layout: [1, 1] })).message).toMatch(/layout\[1\] repeats machine frame 1/);
-    expect(simError(() => m.createDomain({ name: "d", mode: "P2M", layout: [1, 99999] })).message).toMatch(/layout\[1\] must be a machine frame number from 0 to 4095, got 99999/);
+    expect(simError(() => m.createDomain({ name: "d", mode: "P2M", layout: [1, 1] })).message).toMatch(
+      /layout\[1\] repeats machine frame 1/,
+    );
+    expect(simError(() => m.createDomain({ name: "d", mode: "P2M", layout: [1, 99999] })).message).toMatch(
+      /layout\[1\] must be a machine frame number from 0 to 4095, got 99999/,
+    );
     expect(simError(() => m.createDomain({ name: "d", mode: "P==M", layout: [3, 5] })).message).toMatch(/consecutive/);
     expect(simError(() => smallMachine({ memroy: "1 GiB" } as never)).message).toMatch(/unknown option "memroy"/);
   });

@@ -16,8 +16,15 @@ const pattern = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) =
 const poolOf = (m: Machine) => m.swiotlbPools[0]!;
 
 /** x86_64 (4 KiB pages) with a P==M dom0 of `pages` frames starting at frame `first`, and one device. */
-function identityDom0(opts: { memory?: string; first?: number; pages?: number; era?: Era; size?: string; force?: boolean; dmaMask?: number } = {}) {
-  const m = createMachine({ arch: "x86_64", memory: opts.memory ?? "8 GiB", era: opts.era ?? "modern", swiotlb: { size: opts.size ?? "1 MiB", force: opts.force ?? false } });
+function identityDom0(
+  opts: { memory?: string; first?: number; pages?: number; era?: Era; size?: string; force?: boolean; dmaMask?: number } = {},
+) {
+  const m = createMachine({
+    arch: "x86_64",
+    memory: opts.memory ?? "8 GiB",
+    era: opts.era ?? "modern",
+    swiotlb: { size: opts.size ?? "1 MiB", force: opts.force ?? false },
+  });
   const first = opts.first ?? 0x100000; // 4 GiB: all of dom0 is beyond a 32-bit mask
   const dom0 = m.createDomain({ name: "dom0", mode: "P==M", layout: Array.from({ length: opts.pages ?? 1024 }, (_, i) => first + i) });
   const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: opts.dmaMask ?? 32 });
@@ -34,10 +41,20 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
     expect(m.snapshot().swiotlb).toEqual([]);
     const dma = dom0.dmaApi(disk, "swiotlb");
     const [pool] = m.snapshot().swiotlb;
-    expect(pool).toMatchObject({ domain: "dom0", kind: "swiotlb", totalSlots: 32768, usedSlots: 0, address: 256 * MiB, bytes: 64 * MiB, overflowBuffer: null });
+    expect(pool).toMatchObject({
+      domain: "dom0",
+      kind: "swiotlb",
+      totalSlots: 32768,
+      usedSlots: 0,
+      address: 256 * MiB,
+      bytes: 64 * MiB,
+      overflowBuffer: null,
+    });
     expect(pool!.frames).toEqual([{ pfn: 65536, mfn: 65536, count: 16384 }]);
     expect(dom0.memory).toBe(256 * MiB);
-    expect(eventsOf(m.trace, "setup").some((e) => e.message.includes("software IO TLB: mapped [mem 0x10000000-0x13ffffff] (64MB)"))).toBe(true);
+    expect(eventsOf(m.trace, "setup").some((e) => e.message.includes("software IO TLB: mapped [mem 0x10000000-0x13ffffff] (64MB)"))).toBe(
+      true,
+    );
     // A second DMA-API of the same domain shares the pool.
     dom0.dmaApi(m.attachDevice({ name: "eth0", domain: dom0 }), "swiotlb");
     expect(m.snapshot().swiotlb).toHaveLength(1);
@@ -50,7 +67,9 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
     const dom0 = m.createDomain({ name: "dom0", mode: "P==M", memory: "16 MiB" });
     dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "swiotlb");
     expect(poolOf(m).bytes).toBe(4 * MiB);
-    expect(eventsOf(m.trace, "setup").some((e) => /64 MiB default pool is reduced to 4 MiB on this 64 MiB machine/.test(e.message))).toBe(true);
+    expect(eventsOf(m.trace, "setup").some((e) => /64 MiB default pool is reduced to 4 MiB on this 64 MiB machine/.test(e.message))).toBe(
+      true,
+    );
   });
 
   it("halves the default size until it fits, with swiotlb_late_init's warning", () => {
@@ -58,7 +77,9 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
     const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "61 MiB" });
     dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "swiotlb");
     expect(poolOf(m).bytes).toBe(2 * MiB);
-    expect(eventsOf(m.trace, "setup").some((e) => e.message.startsWith("Warning: only able to allocate 2 MB for software IO TLB"))).toBe(true);
+    expect(eventsOf(m.trace, "setup").some((e) => e.message.startsWith("Warning: only able to allocate 2 MB for software IO TLB"))).toBe(
+      true,
+    );
   });
 
   it("refuses an explicit size that does not fit with SWIOTLB_NO_ROOM, taking no frames", () => {
@@ -69,7 +90,9 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
     const error = simError(() => dom0.dmaApi(disk, "swiotlb"));
     expect(error.code).toBe("SWIOTLB_NO_ROOM");
     expect(error.field).toBe("swiotlb.size");
-    expect(error.message).toMatch(/^Cannot allocate SWIOTLB buffer: the swiotlb pool of dom0 needs 64 MiB of one machine-contiguous run below 4 GiB/);
+    expect(error.message).toMatch(
+      /^Cannot allocate SWIOTLB buffer: the swiotlb pool of dom0 needs 64 MiB of one machine-contiguous run below 4 GiB/,
+    );
     expect(m.snapshot().frames).toEqual(before);
     expect(m.snapshot().swiotlb).toEqual([]);
   });
@@ -77,7 +100,13 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
   it("never disturbs explicit layouts made before it", () => {
     const m = smallMachine();
     const domU = m.createDomain({ name: "domU1", mode: "P2M", layout: [0, 1, 2, 3, 9, 10] });
-    const dom0 = m.createDomain({ name: "dom0", mode: "P2M", privileged: true, memory: "1 MiB", layout: Array.from({ length: 64 }, (_, i) => 1000 + i) });
+    const dom0 = m.createDomain({
+      name: "dom0",
+      mode: "P2M",
+      privileged: true,
+      memory: "1 MiB",
+      layout: Array.from({ length: 64 }, (_, i) => 1000 + i),
+    });
     dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "swiotlb");
     const poolMfns = m.snapshot().swiotlb[0]!.frames.flatMap((r) => Array.from({ length: r.count }, (_, i) => r.mfn + i));
     expect(poolMfns.some((mfn) => [0, 1, 2, 3, 9, 10].includes(mfn) || (mfn >= 1000 && mfn < 1064))).toBe(false);
@@ -163,7 +192,7 @@ describe("what is copied, by direction and era (2006 map_single vs modern swiotl
       expect(text(disk.read(bus, 8))).toBe(era === "2006" ? "\0".repeat(8) : "original");
       disk.write(bus, bytes("DATA"));
       dma.unmapSingle(bus, 4096, "FROM_DEVICE");
-      expect(text(dom0.read(buf, 16))).toBe(era === "2006" ? "DATA" + "\0".repeat(12) : "DATAinal content");
+      expect(text(dom0.read(buf, 16))).toBe(era === "2006" ? `DATA${"\0".repeat(12)}` : "DATAinal content");
       expect(eventsOf(m.trace, "bounce-copy")).toHaveLength(era === "2006" ? 1 : 2);
     });
   }
@@ -254,7 +283,13 @@ describe("slot allocation as Linux does it (io_tlb_list, io_tlb_index, IO_TLB_SE
     // restoring io_tlb_list.
     fc.assert(
       fc.property(
-        fc.array(fc.record({ size: fc.integer({ min: 1, max: 64 * KiB }), dir: fc.constantFrom<Direction>("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL") }), { minLength: 1, maxLength: 12 }),
+        fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: 64 * KiB }),
+            dir: fc.constantFrom<Direction>("TO_DEVICE", "FROM_DEVICE", "BIDIRECTIONAL"),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
         fc.constantFrom<Era>("2006", "modern"),
         (maps, era) => {
           // 2 MiB holds any 12 mappings of up to 64 KiB (alignment and segment waste included), so
@@ -322,7 +357,9 @@ describe("a full pool (modern swiotlb_tbl_map_single vs 2006 swiotlb_full)", () 
     const bus = dma.mapSingle(dom0.alloc("4 KiB"), 4096, "TO_DEVICE");
     expect(bus).toBe(DMA_MAPPING_ERROR);
     expect(dma.mappingError(bus)).toBe(true);
-    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/swiotlb buffer is full \(sz: 4096 bytes\), total 128 \(slots\), used 128 \(slots\)$/);
+    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+      /swiotlb buffer is full \(sz: 4096 bytes\), total 128 \(slots\), used 128 \(slots\)$/,
+    );
   });
 
   it("2006: the 32 KiB io_tlb_overflow_buffer, which mappingError() recognises, and the device's DMA lands in it", () => {
@@ -332,14 +369,20 @@ describe("a full pool (modern swiotlb_tbl_map_single vs 2006 swiotlb_full)", () 
     const bus = dma.mapSingle(dom0.alloc("4 KiB"), 4096, "FROM_DEVICE");
     expect(bus).toBe(overflow.busAddress);
     expect(bus).not.toBe(DMA_MAPPING_ERROR);
-    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/DMA: Out of SW-IOMMU space for 4096 bytes at device sda; map_single returns the 32 KiB io_tlb_overflow_buffer$/);
+    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+      /DMA: Out of SW-IOMMU space for 4096 bytes at device sda; map_single returns the 32 KiB io_tlb_overflow_buffer$/,
+    );
     expect(dma.mappingError(bus)).toBe(true);
     disk.write(bus, bytes("limits the damage"));
     expect(eventsOf(m.trace, "stray-dma")).toHaveLength(0);
     expect(text(dom0.read(overflow.address, 17))).toBe("limits the damage");
   });
 
-  for (const [dir, message] of [["FROM_DEVICE", "DMA: Memory would be corrupted"], ["BIDIRECTIONAL", "DMA: Memory would be corrupted"], ["TO_DEVICE", "DMA: Random memory would be DMAed"]] as const) {
+  for (const [dir, message] of [
+    ["FROM_DEVICE", "DMA: Memory would be corrupted"],
+    ["BIDIRECTIONAL", "DMA: Memory would be corrupted"],
+    ["TO_DEVICE", "DMA: Random memory would be DMAed"],
+  ] as const) {
     it(`2006: above 32 KiB a ${dir} map panics "${message}"`, () => {
       const { m, dom0, dma } = fill("2006");
       const error = simError(() => dma.mapSingle(dom0.alloc("64 KiB"), 64 * KiB, dir));
@@ -365,14 +408,18 @@ describe("a full pool (modern swiotlb_tbl_map_single vs 2006 swiotlb_full)", () 
     const modern = identityDom0({ force: true, first: 0x1000 });
     const bus = modern.dma.mapSingle(modern.dom0.alloc("512 KiB"), 512 * KiB, "TO_DEVICE");
     expect(bus).toBe(DMA_MAPPING_ERROR);
-    expect(eventsOf(modern.m.trace, "mapping-error")[0]!.message).toMatch(/swiotlb buffer is full \(sz: 524288 bytes\), total 512 \(slots\), used 0 \(slots\) \(no bounce buffer can exceed 256 KiB/);
+    expect(eventsOf(modern.m.trace, "mapping-error")[0]!.message).toMatch(
+      /swiotlb buffer is full \(sz: 524288 bytes\), total 512 \(slots\), used 0 \(slots\) \(no bounce buffer can exceed 256 KiB/,
+    );
     const old = identityDom0({ era: "2006", force: true, first: 0x1000 });
-    expect(simError(() => old.dma.mapSingle(old.dom0.alloc("512 KiB"), 512 * KiB, "TO_DEVICE")).message).toBe("DMA: Random memory would be DMAed");
+    expect(simError(() => old.dma.mapSingle(old.dom0.alloc("512 KiB"), 512 * KiB, "TO_DEVICE")).message).toBe(
+      "DMA: Random memory would be DMAed",
+    );
   });
 });
 
 describe("a bounce buffer the device cannot reach either", () => {
-  it("2006 panics \"map_single: bounce buffer is not DMA'ble\"; modern releases the slots and fails", () => {
+  it('2006 panics "map_single: bounce buffer is not DMA\'ble"; modern releases the slots and fails', () => {
     for (const era of ["2006", "modern"] as const) {
       // 24-bit device, pool above 16 MiB (dom0 fills the first 32 MiB), swiotlb=force.
       const { m, dom0, dma } = identityDom0({ era, memory: "64 MiB", first: 0, pages: 8192, force: true, dmaMask: 24 });
@@ -381,7 +428,9 @@ describe("a bounce buffer the device cannot reach either", () => {
         expect(simError(() => dma.mapSingle(buf, 4096, "TO_DEVICE")).message).toBe("map_single: bounce buffer is not DMA'ble");
       } else {
         expect(dma.mapSingle(buf, 4096, "TO_DEVICE")).toBe(DMA_MAPPING_ERROR);
-        expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/swiotlb addr 0x2000000\+4096 overflow \(mask 0xffffff, bus limit 0\)$/);
+        expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+          /swiotlb addr 0x2000000\+4096 overflow \(mask 0xffffff, bus limit 0\)$/,
+        );
         expect(poolOf(m).usedSlots).toBe(0);
       }
     }
@@ -411,7 +460,9 @@ describe("scatterlists and coherent memory", () => {
       const coherent = dma.allocCoherent(8192);
       if (era === "modern") {
         expect(coherent).toBeNull();
-        expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/dma_direct_alloc: the free pages at 0x2000000 are beyond sda's 24-bit coherent mask/);
+        expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+          /dma_direct_alloc: the free pages at 0x2000000 are beyond sda's 24-bit coherent mask/,
+        );
         continue;
       }
       const pool = poolOf(m);

@@ -6,7 +6,13 @@ import ts from "typescript";
 
 function undocumented(): string[] {
   const entry = new URL("../../src/sim/index.ts", import.meta.url).pathname;
-  const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true });
+  const program = ts.createProgram([entry], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    strict: true,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
   const missing: string[] = [];
@@ -19,7 +25,7 @@ function undocumented(): string[] {
     for (const member of symbol.members ? [...symbol.members.values()] : []) {
       const decl = member.declarations?.[0];
       if (!decl || member.name === "__constructor" || member.name.startsWith("#")) continue;
-      const modifiers = ts.canHaveModifiers(decl) ? ts.getModifiers(decl) ?? [] : [];
+      const modifiers = ts.canHaveModifiers(decl) ? (ts.getModifiers(decl) ?? []) : [];
       if (modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
       if (isInternal(member) || hasDoc(member)) continue;
       missing.push(`${exported.name}.${member.name}`);

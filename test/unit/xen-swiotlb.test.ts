@@ -21,7 +21,16 @@ const pattern = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) =
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** x86_64 (4 KiB pages), dom0 with the given layout, one device, a xen-swiotlb DMA-API. */
-function xenDom0(opts: { mode?: DomainMode; layout?: Layout; memory?: string; machine?: Partial<MachineConfig>; dmaMask?: number; domMemory?: string } = {}) {
+function xenDom0(
+  opts: {
+    mode?: DomainMode;
+    layout?: Layout;
+    memory?: string;
+    machine?: Partial<MachineConfig>;
+    dmaMask?: number;
+    domMemory?: string;
+  } = {},
+) {
   const m = createMachine({ arch: "x86_64", memory: opts.memory ?? "64 MiB", swiotlb: { size: "1 MiB" }, ...opts.machine });
   const dom0 = m.createDomain({ name: "dom0", mode: opts.mode ?? "P2M", layout: opts.layout, memory: opts.domMemory });
   const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: opts.dmaMask ?? 32 });
@@ -44,7 +53,9 @@ describe("the pool, made machine-contiguous per 256 KiB segment by xen_swiotlb_f
     const exchanges = eventsOf(m.trace, "exchange");
     expect(exchanges).toHaveLength(4);
     expect(exchanges.every((e) => e.cost === m.costs.memoryExchange && e.bytes === 256 * KiB)).toBe(true);
-    expect(exchanges[0]!.message).toMatch(/^xen_swiotlb_fixup: XENMEM_exchange \(xen_create_contiguous_region\) made dom0 pfn 0x5-0x44 \(swiotlb segment 0, 128 slots\) machine-contiguous at mfn 0x80-0xbf, below 2\^20$/);
+    expect(exchanges[0]!.message).toMatch(
+      /^xen_swiotlb_fixup: XENMEM_exchange \(xen_create_contiguous_region\) made dom0 pfn 0x5-0x44 \(swiotlb segment 0, 128 slots\) machine-contiguous at mfn 0x80-0xbf, below 2\^20$/,
+    );
     const firstPfn = pool.address / PAGE;
     for (let s = 0; s < 4; s++) {
       const mfns = Array.from({ length: 64 }, (_, i) => dom0.pfnToMfn(firstPfn + s * 64 + i)!);
@@ -116,7 +127,9 @@ describe("xen_swiotlb_map_page: direct when reachable and machine-contiguous, el
       const bus = dma.mapSingle(gpa, 3000, "TO_DEVICE");
       expect(dma.mappingError(bus)).toBe(false);
       expect(bus).toBe(pool.segmentBus[0]);
-      expect(eventsOf(m.trace, "bounce")[0]!.message).toMatch(/range_straddles_page_boundary: dom0 pfn 0x2 → mfn 0xca but pfn 0x3 → mfn 0x12c/);
+      expect(eventsOf(m.trace, "bounce")[0]!.message).toMatch(
+        /range_straddles_page_boundary: dom0 pfn 0x2 → mfn 0xca but pfn 0x3 → mfn 0x12c/,
+      );
       expect(disk.read(bus, 3000)).toEqual(payload);
       dma.unmapSingle(bus, 3000, "TO_DEVICE");
       const inBus = dma.mapSingle(gpa, 3000, "FROM_DEVICE");
@@ -164,10 +177,16 @@ describe("xen_swiotlb_map_page: direct when reachable and machine-contiguous, el
     // xen_swiotlb_map_page: `if (unlikely(!dma_capable(...))) { swiotlb_tbl_unmap_single(...,
     // attrs | DMA_ATTR_SKIP_CPU_SYNC); return DMA_MAPPING_ERROR; }`
     for (const era of ["2006", "modern"] as const) {
-      const { m, dom0, dma, pool } = xenDom0({ layout: Array.from({ length: 8192 }, (_, i) => i), dmaMask: 24, machine: { era, swiotlb: { size: "1 MiB" } } });
+      const { m, dom0, dma, pool } = xenDom0({
+        layout: Array.from({ length: 8192 }, (_, i) => i),
+        dmaMask: 24,
+        machine: { era, swiotlb: { size: "1 MiB" } },
+      });
       const bus = dma.mapSingle(20 * MiB, PAGE, "TO_DEVICE");
       expect(dma.mappingError(bus)).toBe(true);
-      expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/the bounce buffer at bus 0x2000000\+4096 is not dma_capable for sda's 24-bit mask either/);
+      expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+        /the bounce buffer at bus 0x2000000\+4096 is not dma_capable for sda's 24-bit mask either/,
+      );
       expect(pool.usedSlots).toBe(0);
       expect(dom0.memory).toBe(32 * MiB);
     }
@@ -242,14 +261,23 @@ describe("scatterlists (xen_swiotlb_map_sg)", () => {
       // 2006: swiotlb_unmap_sg(hwdev, sg - i, i, dir), whose unmap_single copies FROM_DEVICE back.
       // A 24-bit device: dom0's frames (at the top of 64 MiB) need mapping in both eras (2006
       // map_sg tests only the mask).
-      const { m, dom0, dma, pool } = xenDom0({ layout: "reverse", domMemory: "1 MiB", dmaMask: 24, machine: { era, swiotlb: { size: "256 KiB" } } });
+      const { m, dom0, dma, pool } = xenDom0({
+        layout: "reverse",
+        domMemory: "1 MiB",
+        dmaMask: 24,
+        machine: { era, swiotlb: { size: "256 KiB" } },
+      });
       const entries = [0, 1, 2].map((i) => ({ address: i * 100 * KiB, length: 100 * KiB }));
       dom0.write(0, "precious original");
       const result = dma.mapSg(entries, "FROM_DEVICE");
       expect(result).toEqual({ count: 0, segments: [] });
       expect(pool.usedSlots).toBe(0);
       expect(m.halted).toBeUndefined();
-      expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(era === "modern" ? /swiotlb buffer is full \(sz: 102400 bytes\), total 128 \(slots\), used 100 \(slots\)/ : /PCI-DMA: Out of SW-IOMMU space for 102400 bytes at device sda/);
+      expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+        era === "modern"
+          ? /swiotlb buffer is full \(sz: 102400 bytes\), total 128 \(slots\), used 100 \(slots\)/
+          : /PCI-DMA: Out of SW-IOMMU space for 102400 bytes at device sda/,
+      );
       expect(text(dom0.read(0, 17))).toBe(era === "modern" ? "precious original" : "\0".repeat(17));
     });
   }
@@ -262,19 +290,23 @@ describe("a full pool", () => {
     return setup;
   }
 
-  it("modern: DMA_MAPPING_ERROR after \"swiotlb buffer is full\"", () => {
+  it('modern: DMA_MAPPING_ERROR after "swiotlb buffer is full"', () => {
     const { m, dma } = fill("modern");
     expect(dma.mapSingle(300 * KiB, 2 * PAGE, "TO_DEVICE")).toBe(DMA_MAPPING_ERROR);
-    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/swiotlb buffer is full \(sz: 8192 bytes\), total 128 \(slots\), used 128 \(slots\)$/);
+    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+      /swiotlb buffer is full \(sz: 8192 bytes\), total 128 \(slots\), used 128 \(slots\)$/,
+    );
   });
 
-  it("2006: the xenified \"PCI-DMA:\" message and the overflow buffer's machine address, which mappingError() recognises", () => {
+  it('2006: the xenified "PCI-DMA:" message and the overflow buffer\'s machine address, which mappingError() recognises', () => {
     const { m, dom0, dma, pool } = fill("2006");
     const bus = dma.mapSingle(300 * KiB, 2 * PAGE, "TO_DEVICE");
     expect(bus).toBe(pool.overflow!.busAddress);
     expect(bus).toBe(dom0.pfnToMfn(pool.overflow!.address / PAGE)! * PAGE);
     expect(dma.mappingError(bus)).toBe(true);
-    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(/^dma_map_single\(sda, 0x4b000, 8192, TO_DEVICE\) failed: PCI-DMA: Out of SW-IOMMU space for 8192 bytes at device sda/);
+    expect(eventsOf(m.trace, "mapping-error")[0]!.message).toMatch(
+      /^dma_map_single\(sda, 0x4b000, 8192, TO_DEVICE\) failed: PCI-DMA: Out of SW-IOMMU space for 8192 bytes at device sda/,
+    );
     expect(simError(() => dma.mapSingle(400 * KiB, 64 * KiB, "FROM_DEVICE")).message).toBe("PCI-DMA: Memory would be corrupted");
   });
 });
@@ -345,12 +377,18 @@ describe("era 2006: the whole pool in one exchange below 2^31", () => {
     const exchanges = eventsOf(m.trace, "exchange");
     expect(exchanges).toHaveLength(1);
     expect(exchanges[0]!.bytes).toBe(2 * MiB);
-    expect(exchanges[0]!.message).toMatch(/^swiotlb_init: XENMEM_exchange \(xen_create_contiguous_region, order 9\) made dom0 .* \(the whole 2 MiB aperture\) machine-contiguous at mfn .*, below 2\^31$/);
+    expect(exchanges[0]!.message).toMatch(
+      /^swiotlb_init: XENMEM_exchange \(xen_create_contiguous_region, order 9\) made dom0 .* \(the whole 2 MiB aperture\) machine-contiguous at mfn .*, below 2\^31$/,
+    );
     const first = pool.segmentBus[0]!;
     expect(first % (2 * MiB)).toBe(0);
     expect(pool.segmentBus).toEqual(pool.segmentBus.map((_, s) => first + s * 256 * KiB));
     expect(first + pool.bytes).toBeLessThanOrEqual(2 ** 31);
-    expect(eventsOf(m.trace, "setup").map((e) => e.message).join("\n")).toMatch(/Software IO TLB enabled: Aperture: 2 megabytes/);
+    expect(
+      eventsOf(m.trace, "setup")
+        .map((e) => e.message)
+        .join("\n"),
+    ).toMatch(/Software IO TLB enabled: Aperture: 2 megabytes/);
   });
 
   it("a bigger machine gets swiotlb_init's 64 MiB; a given size is rounded up to a power of two", () => {
@@ -379,7 +417,10 @@ describe("era 2006: the whole pool in one exchange below 2^31", () => {
   it("panics when a bounce larger than the 32 KiB overflow buffer finds the pool full: both messages", () => {
     // swiotlb_full: "PCI-DMA: Memory would be corrupted" (FROM_DEVICE, BIDIRECTIONAL),
     // "PCI-DMA: Random memory would be DMAed" (TO_DEVICE).
-    for (const [dir, message] of [["FROM_DEVICE", "PCI-DMA: Memory would be corrupted"], ["TO_DEVICE", "PCI-DMA: Random memory would be DMAed"]] as const) {
+    for (const [dir, message] of [
+      ["FROM_DEVICE", "PCI-DMA: Memory would be corrupted"],
+      ["TO_DEVICE", "PCI-DMA: Random memory would be DMAed"],
+    ] as const) {
       const { dma } = xenDom0({ layout: "reverse", domMemory: "1 MiB", machine: { era: "2006", swiotlb: { size: "256 KiB" } } });
       for (let i = 0; i < 8; i++) dma.mapSingle(i * 32 * KiB, 32 * KiB, "TO_DEVICE");
       const error = simError(() => dma.mapSingle(400 * KiB, 64 * KiB, dir));
@@ -416,6 +457,8 @@ describe("era 2006: the whole pool in one exchange below 2^31", () => {
     const m = createMachine({ arch: "x86_64", memory: "64 MiB", era: "2006" });
     const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "1 MiB" });
     dom0.dmaApi(m.attachDevice({ name: "sda", domain: dom0 }), "p2m");
-    expect(eventsOf(m.trace, "setup").some((e) => e.message.includes('"Domain 0 always has a swiotlb" unless booted with swiotlb=off'))).toBe(true);
+    expect(
+      eventsOf(m.trace, "setup").some((e) => e.message.includes('"Domain 0 always has a swiotlb" unless booted with swiotlb=off')),
+    ).toBe(true);
   });
 });

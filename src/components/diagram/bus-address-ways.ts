@@ -1,4 +1,4 @@
-import { arrow, box, label, svg } from "./svg";
+import { arrow, box, label, svg } from "./svg.js";
 
 /** One way for the DMA-API to turn a page into a bus address, and whether a VP domain has it. */
 interface Way {
@@ -43,5 +43,10 @@ export function busAddressWays(): string {
     parts.push(arrow(laneX + laneW + 34, mid, 586, 166, way.vp ? "dl-arrow" : "dl-blocked"));
   });
   parts.push(box(590, 128, 120, 76, ["device", "disk or NIC", "DMA needs a", "bus address"]));
-  return svg(720, 318, "A VP dom0's DMA-API and four ways to get a bus address for a device: reading the p2m table and P==M identity are closed to a VP domain; a hypercall to Xen and an IOMMU programmed by Xen remain.", parts.join(""));
+  return svg(
+    720,
+    318,
+    "A VP dom0's DMA-API and four ways to get a bus address for a device: reading the p2m table and P==M identity are closed to a VP domain; a hypercall to Xen and an IOMMU programmed by Xen remain.",
+    parts.join(""),
+  );
 }

@@ -1,4 +1,4 @@
-import { arrow, box, label, marker, svg } from "./svg";
+import { arrow, box, label, marker, svg } from "./svg.js";
 
 /** The layers between a driver and memory, top to bottom. */
 export const LAYERS = [
@@ -52,5 +52,10 @@ export function layersPicture(): string {
     parts.push(label(calloutX + 16, mid - 8, [p.who], { anchor: "start", cls: "dl-strong" }));
     parts.push(label(calloutX + 16, mid + 8, [p.what], { anchor: "start", cls: "dl-small" }));
   });
-  return svg(790, 372, "Five layers from driver to device (drivers, DMA-API, p2m table or Xen, IOMMU or GART, device), with six positions of the 2006 thread marked on the layer where each acts.", parts.join(""));
+  return svg(
+    790,
+    372,
+    "Five layers from driver to device (drivers, DMA-API, p2m table or Xen, IOMMU or GART, device), with six positions of the 2006 thread marked on the layer where each acts.",
+    parts.join(""),
+  );
 }

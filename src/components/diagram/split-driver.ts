@@ -1,4 +1,4 @@
-import { arrow, box, label, marker, svg } from "./svg";
+import { arrow, box, label, marker, svg } from "./svg.js";
 
 /** The boxes of the blkfront → device path, left to right. */
 export const STAGES = [
@@ -15,7 +15,11 @@ export const EVENTS: readonly { at: (typeof STAGES)[number]["id"]; kind: "grant"
   { at: "blkfront", kind: "grant", text: "grant: domU lets dom0 access each data page (a grant reference per page)" },
   { at: "blkback", kind: "grant", text: "grant map: GNTTABOP_map_grant_ref, one map operation per page" },
   { at: "blkback", kind: "foreign", text: "foreign page: a struct page in dom0 for domU's frame (mapped at a dom0 PFN, or only tagged)" },
-  { at: "block", kind: "bounce", text: "bounce in the block layer: blk_queue_bounce copies through kmap(), only if PCI_DMA_BUS_IS_PHYS is 1" },
+  {
+    at: "block",
+    kind: "bounce",
+    text: "bounce in the block layer: blk_queue_bounce copies through kmap(), only if PCI_DMA_BUS_IS_PHYS is 1",
+  },
   { at: "dma", kind: "bounce", text: "bounce in the DMA layer: swiotlb / xen-swiotlb copy into their pool" },
 ];
 
@@ -45,5 +49,10 @@ export function splitDriverPicture(): string {
     parts.push(marker(24, y, n + 1, cls));
     parts.push(label(42, y + 1, [e.text], { anchor: "start" }));
   });
-  return svg(910, 190 + EVENTS.length * 22, "The split-driver I/O path: blkfront in the domU, the shared ring, blkback, the block layer and the DMA-API in dom0, and the disk; numbered markers show where grants are made and mapped, where foreign pages appear, and the two places a bounce can happen.", parts.join(""));
+  return svg(
+    910,
+    190 + EVENTS.length * 22,
+    "The split-driver I/O path: blkfront in the domU, the shared ring, blkback, the block layer and the DMA-API in dom0, and the disk; numbered markers show where grants are made and mapped, where foreign pages appear, and the two places a bounce can happen.",
+    parts.join(""),
+  );
 }

@@ -14,7 +14,12 @@ export function esc(text: string): string {
 const LINE = 14;
 
 /** Text lines centred at (x, y): the first line bold when `heading` is set. */
-export function label(x: number, y: number, lines: readonly string[], options: { heading?: boolean; anchor?: "start" | "middle" | "end"; cls?: string } = {}): string {
+export function label(
+  x: number,
+  y: number,
+  lines: readonly string[],
+  options: { heading?: boolean; anchor?: "start" | "middle" | "end"; cls?: string } = {},
+): string {
   const anchor = options.anchor ?? "middle";
   const top = y - ((lines.length - 1) * LINE) / 2;
   return lines

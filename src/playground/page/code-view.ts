@@ -2,8 +2,8 @@
 // or a plain block for code restored from a share link or a saved edit (highlighting it would
 // need the highlighter on the page). Either can mark one line: a trace event's line.
 
-const HIGHLIGHT = 'pg-highlight';
-const ERROR_LINE = 'pg-error-line';
+const HIGHLIGHT = "pg-highlight";
+const ERROR_LINE = "pg-error-line";
 
 export class StaticCode {
   private showingOriginal = true;
@@ -20,13 +20,16 @@ export class StaticCode {
     this.highlighted.hidden = !this.showingOriginal;
     this.plain.hidden = this.showingOriginal;
     if (this.showingOriginal) return;
-    const lines = code.replace(/\n$/, '').split('\n').map((text) => {
-      const line = document.createElement('span');
-      line.className = 'pg-line';
-      line.textContent = text;
-      return line;
-    });
-    this.plain.querySelector('code')!.replaceChildren(...lines);
+    const lines = code
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((text) => {
+        const line = document.createElement("span");
+        line.className = "pg-line";
+        line.textContent = text;
+        return line;
+      });
+    this.plain.querySelector("code")!.replaceChildren(...lines);
   }
 
   /** Hides both blocks (the editor took over). */
@@ -47,12 +50,13 @@ export class StaticCode {
 
   private mark(line: number | undefined, className: string): boolean {
     const box = this.showingOriginal ? this.highlighted : this.plain;
-    for (const old of [this.highlighted, this.plain].flatMap((b) => [...b.querySelectorAll(`.${className}`)])) old.classList.remove(className);
+    for (const old of [this.highlighted, this.plain].flatMap((b) => [...b.querySelectorAll(`.${className}`)]))
+      old.classList.remove(className);
     if (line === undefined) return false;
-    const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? '.ec-line' : '.pg-line')[line - 1];
+    const target = box.querySelectorAll<HTMLElement>(this.showingOriginal ? ".ec-line" : ".pg-line")[line - 1];
     if (!target || box.hidden) return false;
     target.classList.add(className);
-    target.scrollIntoView({ block: 'nearest' });
+    target.scrollIntoView({ block: "nearest" });
     return true;
   }
 }

@@ -1,13 +1,13 @@
 // The numbers a side-by-side comparison shows, and which of them differ: events and cost by kind
 // (summed over every machine a run reported), totals, error-severity events, and the console
 // lines that only one side printed. Pure: Node tests compare outcomes the same way the page does.
-import type { EventKind } from '../../sim/index.ts';
-import type { RunOutcome } from './checks';
+import type { EventKind } from "../../sim/index.js";
+import type { RunOutcome } from "./checks.js";
 
 /** One run, reduced to what a comparison shows. */
 export interface RunSummary {
   console: string[];
-  error: RunOutcome['error'];
+  error: RunOutcome["error"];
   machines: number;
   /** Events and cost by kind, over every reported machine. */
   kinds: Map<EventKind, { events: number; cost: number }>;
@@ -34,10 +34,19 @@ export function summarize(outcome: RunOutcome): RunSummary {
       totalEvents += n;
     }
     totalCost += m.stats.cost.total;
-    errorEvents += m.trace.filter((e) => e.severity === 'error').length;
+    errorEvents += m.trace.filter((e) => e.severity === "error").length;
     if (m.omitted > 0 || m.stats.droppedEvents > 0) errorEventsPartial = true;
   }
-  return { console: outcome.console, error: outcome.error, machines: outcome.machines.length, kinds, totalEvents, totalCost, errorEvents, errorEventsPartial };
+  return {
+    console: outcome.console,
+    error: outcome.error,
+    machines: outcome.machines.length,
+    kinds,
+    totalEvents,
+    totalCost,
+    errorEvents,
+    errorEventsPartial,
+  };
 }
 
 export interface KindRow {
@@ -98,6 +107,6 @@ export function diffLines(a: readonly string[], b: readonly string[]): { a: bool
 /** "+3", "−1,200", "0" for a change from `a` to `b`. */
 export function formatDelta(a: number, b: number): string {
   const d = b - a;
-  const text = Math.abs(d).toLocaleString('en-US', { maximumFractionDigits: 2 });
-  return d > 0 ? `+${text}` : d < 0 ? `−${text}` : '0';
+  const text = Math.abs(d).toLocaleString("en-US", { maximumFractionDigits: 2 });
+  return d > 0 ? `+${text}` : d < 0 ? `−${text}` : "0";
 }

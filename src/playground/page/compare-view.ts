@@ -2,15 +2,23 @@
 // era, backend, IOMMU, ...), and the results side by side with the differences marked: console
 // lines only one side printed, events and cost by kind with deltas, totals, error-severity events,
 // and on request the two memory maps. Loaded the first time the reader opens Compare.
-import { runCode, type RunHandle } from './run';
-import { OutcomeBuilder } from './outcome';
-import { COMPARE_PRESETS, describeVariant, isEmptyVariant, parseVariantText, variantText, type Variant, type VariantApplied } from '../shared/variant';
-import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from './compare-summary';
-import { grouped, h } from './results/dom';
-import { KIND_HELP } from './results/kinds';
-import { PictureView } from './results/picture-view';
-import './results/results.css';
-import './compare.css';
+import { runCode, type RunHandle } from "./run.js";
+import { OutcomeBuilder } from "./outcome.js";
+import {
+  COMPARE_PRESETS,
+  describeVariant,
+  isEmptyVariant,
+  parseVariantText,
+  variantText,
+  type Variant,
+  type VariantApplied,
+} from "../shared/variant.js";
+import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from "./compare-summary.js";
+import { grouped, h } from "./results/dom.js";
+import { KIND_HELP } from "./results/kinds.js";
+import { PictureView } from "./results/picture-view.js";
+import "./results/results.js";
+import "./compare.js";
 
 export interface CompareHost {
   panel: HTMLElement;
@@ -22,10 +30,10 @@ export interface CompareHost {
   done(): void;
 }
 
-type Side = 'a' | 'b';
-const SIDES: readonly Side[] = ['a', 'b'];
-const NAME: Record<Side, string> = { a: 'A', b: 'B' };
-const CUSTOM = 'custom';
+type Side = "a" | "b";
+const SIDES: readonly Side[] = ["a", "b"];
+const NAME: Record<Side, string> = { a: "A", b: "B" };
+const CUSTOM = "custom";
 
 interface SideResult {
   label: string;
@@ -35,48 +43,54 @@ interface SideResult {
 }
 
 /** Visually hidden text, so a marker is not colour (or a symbol) alone. */
-const srOnly = (text: string) => h('span', { class: 'sr-only' }, text);
+const srOnly = (text: string) => h("span", { class: "sr-only" }, text);
 
 export class CompareView {
-  private readonly preset = h('select', { class: 'pg-input', 'aria-label': 'What to compare' });
+  private readonly preset = h("select", { class: "pg-input", "aria-label": "What to compare" });
   private readonly fields = {} as Record<Side, HTMLTextAreaElement>;
-  private readonly runButton = h('button', { type: 'button', class: 'pg-button pg-primary', 'data-action': 'run-compare' }, 'Run both');
-  private readonly status = h('p', { class: 'pg-compare-status', role: 'status', 'aria-live': 'polite' });
-  private readonly results = h('div', { class: 'pg-compare-results' });
+  private readonly runButton = h("button", { type: "button", class: "pg-button pg-primary", "data-action": "run-compare" }, "Run both");
+  private readonly status = h("p", { class: "pg-compare-status", role: "status", "aria-live": "polite" });
+  private readonly results = h("div", { class: "pg-compare-results" });
   private handles: RunHandle[] = [];
   private generation = 0;
 
   constructor(private readonly host: CompareHost) {
     this.preset.append(
-      ...COMPARE_PRESETS.map((p) => h('option', { value: p.id }, p.title)),
-      h('option', { value: CUSTOM }, 'Custom: edit the overrides below'),
+      ...COMPARE_PRESETS.map((p) => h("option", { value: p.id }, p.title)),
+      h("option", { value: CUSTOM }, "Custom: edit the overrides below"),
     );
     const columns = SIDES.map((side) => {
       const id = `${host.idPrefix}-variant-${side}`;
-      const field = h('textarea', { id, class: 'pg-input pg-variant', rows: 2, spellcheck: 'false', 'data-side': side });
-      field.addEventListener('input', () => this.syncPreset());
+      const field = h("textarea", { id, class: "pg-input pg-variant", rows: 2, spellcheck: "false", "data-side": side });
+      field.addEventListener("input", () => this.syncPreset());
       this.fields[side] = field;
-      return h('div', { class: 'pg-variant-box' }, h('label', { for: id }, `Variant ${NAME[side]} (JSON overrides)`), field);
+      return h("div", { class: "pg-variant-box" }, h("label", { for: id }, `Variant ${NAME[side]} (JSON overrides)`), field);
     });
-    this.preset.addEventListener('change', () => this.applyPreset());
-    this.runButton.addEventListener('click', () => void this.run());
-    host.panel.addEventListener('keydown', (e) => {
+    this.preset.addEventListener("change", () => this.applyPreset());
+    this.runButton.addEventListener("click", () => void this.run());
+    host.panel.addEventListener("keydown", (e) => {
       // Ctrl/Cmd+Enter in the panel runs the comparison, not the embed's plain Run.
-      if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
+      if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
         e.preventDefault();
         e.stopPropagation();
         void this.run();
       }
     });
     host.panel.replaceChildren(
-      h('p', { class: 'pg-compare-intro' },
-        'Runs your code twice, each time with overrides applied to the machines, devices and DMA-APIs it creates: ',
-        h('code', {}, 'machine'), ' (merged over createMachine’s options), ',
-        h('code', {}, 'device'), ' (merged over attachDevice’s) and ',
-        h('code', {}, 'backend'), ' (replaces dmaApi’s).'),
-      h('div', { class: 'pg-controls' }, h('label', {}, 'Compare ', this.preset)),
-      h('div', { class: 'pg-variants' }, ...columns),
-      h('div', { class: 'pg-controls' }, this.runButton, this.status),
+      h(
+        "p",
+        { class: "pg-compare-intro" },
+        "Runs your code twice, each time with overrides applied to the machines, devices and DMA-APIs it creates: ",
+        h("code", {}, "machine"),
+        " (merged over createMachine’s options), ",
+        h("code", {}, "device"),
+        " (merged over attachDevice’s) and ",
+        h("code", {}, "backend"),
+        " (replaces dmaApi’s).",
+      ),
+      h("div", { class: "pg-controls" }, h("label", {}, "Compare ", this.preset)),
+      h("div", { class: "pg-variants" }, ...columns),
+      h("div", { class: "pg-controls" }, this.runButton, this.status),
       this.results,
     );
     this.applyPreset();
@@ -91,7 +105,7 @@ export class CompareView {
     this.generation++;
     for (const handle of this.handles) handle.stop();
     this.handles = [];
-    this.runButton.removeAttribute('aria-busy');
+    this.runButton.removeAttribute("aria-busy");
   }
 
   private applyPreset(): void {
@@ -99,7 +113,7 @@ export class CompareView {
     if (!preset) return;
     for (const side of SIDES) {
       this.fields[side].value = variantText(preset[side]);
-      this.fields[side].removeAttribute('aria-invalid');
+      this.fields[side].removeAttribute("aria-invalid");
     }
   }
 
@@ -115,10 +129,10 @@ export class CompareView {
     for (const side of SIDES) {
       const parsed = parseVariantText(this.fields[side].value);
       if (!parsed.ok) {
-        this.fields[side].setAttribute('aria-invalid', 'true');
+        this.fields[side].setAttribute("aria-invalid", "true");
         return { ok: false, message: `Variant ${NAME[side]}: ${parsed.message}.` };
       }
-      this.fields[side].removeAttribute('aria-invalid');
+      this.fields[side].removeAttribute("aria-invalid");
       sides[side] = { label: preset?.[side].label ?? describeVariant(parsed.variant), variant: parsed.variant };
     }
     return { ok: true, sides };
@@ -132,8 +146,8 @@ export class CompareView {
       this.status.textContent = parsed.message;
       return;
     }
-    this.runButton.setAttribute('aria-busy', 'true');
-    this.status.textContent = 'Running A and B…';
+    this.runButton.setAttribute("aria-busy", "true");
+    this.status.textContent = "Running A and B…";
     this.results.replaceChildren();
     const code = await this.host.code();
     if (generation !== this.generation) return;
@@ -149,8 +163,10 @@ export class CompareView {
     for (const handle of this.handles) handle.dispose();
     if (generation !== this.generation) return;
     this.handles = [];
-    this.runButton.removeAttribute('aria-busy');
-    const [a, b] = runs.map(({ side, builder }): SideResult => ({ ...parsed.sides[side], builder, summary: summarize(builder.outcome()) })) as [SideResult, SideResult];
+    this.runButton.removeAttribute("aria-busy");
+    const [a, b] = runs.map(
+      ({ side, builder }): SideResult => ({ ...parsed.sides[side], builder, summary: summarize(builder.outcome()) }),
+    ) as [SideResult, SideResult];
     this.show(a, b);
     this.host.done();
   }
@@ -163,7 +179,7 @@ export class CompareView {
     const consoleDiffers = lines.a.filter(Boolean).length + lines.b.filter(Boolean).length;
     this.status.textContent = sentence(a, b, differing, rows.length, consoleDiffers, errorsDiffer);
     this.results.replaceChildren(
-      h('div', { class: 'pg-compare-sides' }, this.side('a', a, lines.a, errorsDiffer), this.side('b', b, lines.b, errorsDiffer)),
+      h("div", { class: "pg-compare-sides" }, this.side("a", a, lines.a, errorsDiffer), this.side("b", b, lines.b, errorsDiffer)),
       statsTable(a, b, rows),
       this.pictures(a, b),
     );
@@ -172,21 +188,30 @@ export class CompareView {
   private side(side: Side, r: SideResult, onlyHere: boolean[], errorDiffers: boolean): HTMLElement {
     const error = errorText(r);
     return h(
-      'section',
-      { class: 'pg-compare-side', 'data-side': side, 'aria-label': `Variant ${NAME[side]}: ${r.label}` },
-      h('h4', {}, `${NAME[side]}: ${r.label}`),
-      h('p', { class: 'pg-compare-applied' }, appliedText(r.variant, r.builder.applied)),
+      "section",
+      { class: "pg-compare-side", "data-side": side, "aria-label": `Variant ${NAME[side]}: ${r.label}` },
+      h("h4", {}, `${NAME[side]}: ${r.label}`),
+      h("p", { class: "pg-compare-applied" }, appliedText(r.variant, r.builder.applied)),
       error !== undefined &&
-        h('p', { class: 'pg-error', 'data-differs': errorDiffers }, errorDiffers && h('span', { class: 'pg-mark', 'aria-hidden': 'true' }, '≠'), errorDiffers && srOnly(`only in ${NAME[side]}: `), error),
+        h(
+          "p",
+          { class: "pg-error", "data-differs": errorDiffers },
+          errorDiffers && h("span", { class: "pg-mark", "aria-hidden": "true" }, "≠"),
+          errorDiffers && srOnly(`only in ${NAME[side]}: `),
+          error,
+        ),
       h(
-        'div',
-        { class: 'pg-compare-console', 'aria-label': `Console of ${NAME[side]}` },
-        ...(r.summary.console.length === 0 ? [h('p', { class: 'pg-empty' }, 'No console output.')] : []),
+        "div",
+        { class: "pg-compare-console", "aria-label": `Console of ${NAME[side]}` },
+        ...(r.summary.console.length === 0 ? [h("p", { class: "pg-empty" }, "No console output.")] : []),
         ...r.summary.console.map((text, i) =>
-          h('div', { class: onlyHere[i] ? 'pg-line pg-differs' : 'pg-line', 'data-differs': onlyHere[i] },
-            onlyHere[i] && h('span', { class: 'pg-mark', 'aria-hidden': 'true', title: `Only in ${NAME[side]}` }, '≠'),
+          h(
+            "div",
+            { class: onlyHere[i] ? "pg-line pg-differs" : "pg-line", "data-differs": onlyHere[i] },
+            onlyHere[i] && h("span", { class: "pg-mark", "aria-hidden": "true", title: `Only in ${NAME[side]}` }, "≠"),
             onlyHere[i] && srOnly(`only in ${NAME[side]}: `),
-            text),
+            text,
+          ),
         ),
       ),
     );
@@ -198,17 +223,32 @@ export class CompareView {
    */
   private pictures(a: SideResult, b: SideResult): HTMLElement {
     const sides = [a, b].map((r, i) => {
-      const panel = h('div', { class: 'pg-compare-picture-panel' });
-      const figure = h('figure', { class: 'pg-compare-picture', 'data-side': SIDES[i] }, h('figcaption', {}, `${NAME[SIDES[i]!]}: ${r.label}`), panel);
-      return { figure, panel, report: r.builder.outcome().machines[0], view: new PictureView(panel, `${this.host.idPrefix}-cmp-${SIDES[i]}`) };
+      const panel = h("div", { class: "pg-compare-picture-panel" });
+      const figure = h(
+        "figure",
+        { class: "pg-compare-picture", "data-side": SIDES[i] },
+        h("figcaption", {}, `${NAME[SIDES[i]!]}: ${r.label}`),
+        panel,
+      );
+      return {
+        figure,
+        panel,
+        report: r.builder.outcome().machines[0],
+        view: new PictureView(panel, `${this.host.idPrefix}-cmp-${SIDES[i]}`),
+      };
     });
-    const details = h('details', { class: 'pg-compare-pictures' }, h('summary', {}, 'Pictures: the first machine of each run'), h('div', { class: 'pg-compare-sides' }, ...sides.map((s) => s.figure)));
-    details.addEventListener('toggle', () => {
+    const details = h(
+      "details",
+      { class: "pg-compare-pictures" },
+      h("summary", {}, "Pictures: the first machine of each run"),
+      h("div", { class: "pg-compare-sides" }, ...sides.map((s) => s.figure)),
+    );
+    details.addEventListener("toggle", () => {
       if (!details.open || details.dataset.drawn) return;
-      details.dataset.drawn = 'yes';
+      details.dataset.drawn = "yes";
       for (const { panel, report, view } of sides) {
         if (report) view.show(report);
-        else panel.replaceChildren(h('p', { class: 'pg-empty' }, 'No machine to draw.'));
+        else panel.replaceChildren(h("p", { class: "pg-empty" }, "No machine to draw."));
       }
     });
     return details;
@@ -223,77 +263,133 @@ function sameVariantText(a: string, b: string): boolean {
 
 function errorText(r: SideResult): string | undefined {
   const e = r.summary.error;
-  return e ? `${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}` : undefined;
+  return e ? `${e.name}${e.code ? ` [${e.code}]` : ""}: ${e.message}` : undefined;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${grouped(n)} ${n === 1 ? one : many}`;
 
 function appliedText(variant: Variant, applied: VariantApplied | undefined): string {
-  if (isEmptyVariant(variant) || !applied) return 'Runs the code as written.';
+  if (isEmptyVariant(variant) || !applied) return "Runs the code as written.";
   const parts = [
-    variant.machine && plural(applied.machines, 'machine'),
-    variant.device && plural(applied.devices, 'device'),
-    variant.backend && plural(applied.dmaApis, 'DMA-API'),
+    variant.machine && plural(applied.machines, "machine"),
+    variant.device && plural(applied.devices, "device"),
+    variant.backend && plural(applied.dmaApis, "DMA-API"),
   ].filter(Boolean);
   if (applied.machines + applied.devices + applied.dmaApis === 0) {
-    return 'Changed nothing: the code created nothing this variant overrides (a scenario helper builds machines from its own options; set them there).';
+    return "Changed nothing: the code created nothing this variant overrides (a scenario helper builds machines from its own options; set them there).";
   }
-  return `Overrides applied to ${parts.join(', ')}.`;
+  return `Overrides applied to ${parts.join(", ")}.`;
 }
 
 function sentence(a: SideResult, b: SideResult, differing: number, kinds: number, consoleLines: number, errorsDiffer: boolean): string {
   const sa = a.summary;
   const sb = b.summary;
-  if (differing === 0 && consoleLines === 0 && !errorsDiffer) return 'No difference: the same console output, events and costs.';
+  if (differing === 0 && consoleLines === 0 && !errorsDiffer) return "No difference: the same console output, events and costs.";
   const parts = [
     `${differing} of ${kinds} event kinds differ`,
     `cost ${grouped(sa.totalCost)} → ${grouped(sb.totalCost)} cycles (${formatDelta(sa.totalCost, sb.totalCost)})`,
     `error events ${grouped(sa.errorEvents)} → ${grouped(sb.errorEvents)}`,
   ];
-  if (consoleLines > 0) parts.push(`${plural(consoleLines, 'console line')} differ`);
-  if (errorsDiffer) parts.push(sa.error && sb.error ? 'the runs ended with different errors' : `only ${sa.error ? 'A' : 'B'} ended with an error`);
-  return `Compared: ${parts.join('; ')}.`;
+  if (consoleLines > 0) parts.push(`${plural(consoleLines, "console line")} differ`);
+  if (errorsDiffer)
+    parts.push(sa.error && sb.error ? "the runs ended with different errors" : `only ${sa.error ? "A" : "B"} ended with an error`);
+  return `Compared: ${parts.join("; ")}.`;
 }
 
 function statsTable(a: SideResult, b: SideResult, rows: ReturnType<typeof compareKinds>): HTMLElement {
-  const num = (n: number, attrs: Record<string, string | number> = {}) => h('td', { class: 'pg-num', ...attrs }, grouped(n));
-  const delta = (x: number, y: number) => h('td', { class: x === y ? 'pg-num' : 'pg-num pg-delta' }, formatDelta(x, y));
+  const num = (n: number, attrs: Record<string, string | number> = {}) => h("td", { class: "pg-num", ...attrs }, grouped(n));
+  const delta = (x: number, y: number) => h("td", { class: x === y ? "pg-num" : "pg-num pg-delta" }, formatDelta(x, y));
   const marked = (differs: boolean, label: string, title?: string) =>
-    h('th', { scope: 'row', title }, differs && h('span', { class: 'pg-mark', 'aria-hidden': 'true' }, '≠'), label, differs && srOnly(' (differs)'));
+    h(
+      "th",
+      { scope: "row", title },
+      differs && h("span", { class: "pg-mark", "aria-hidden": "true" }, "≠"),
+      label,
+      differs && srOnly(" (differs)"),
+    );
   /** A total row with counts only (no cost columns). */
   const countRow = (label: string, x: number, y: number, attrs: Record<string, string>, partial: boolean) =>
-    h('tr', { class: x !== y ? 'pg-differs' : undefined, 'data-differs': x !== y, ...attrs },
+    h(
+      "tr",
+      { class: x !== y ? "pg-differs" : undefined, "data-differs": x !== y, ...attrs },
       marked(x !== y, label),
-      h('td', { class: 'pg-num' }, `${partial ? '≥ ' : ''}${grouped(x)}`),
-      h('td', { class: 'pg-num' }, `${partial ? '≥ ' : ''}${grouped(y)}`),
+      h("td", { class: "pg-num" }, `${partial ? "≥ " : ""}${grouped(x)}`),
+      h("td", { class: "pg-num" }, `${partial ? "≥ " : ""}${grouped(y)}`),
       delta(x, y),
-      h('td', {}), h('td', {}), h('td', {}),
+      h("td", {}),
+      h("td", {}),
+      h("td", {}),
     );
   const sa = a.summary;
   const sb = b.summary;
   return h(
-    'div',
-    { class: 'pg-table-scroll' },
+    "div",
+    { class: "pg-table-scroll" },
     h(
-      'table',
-      { class: 'pg-compare-stats' },
-      h('caption', {}, `Events and simulated cost (CPU cycles) by kind, over every machine each run reported (A: ${plural(sa.machines, 'machine')}, B: ${plural(sb.machines, 'machine')}). Rows marked ≠ differ.`),
-      h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, 'Kind'),
-        h('th', { scope: 'col', class: 'pg-num' }, 'A events'), h('th', { scope: 'col', class: 'pg-num' }, 'B events'), h('th', { scope: 'col', class: 'pg-num' }, 'Δ'),
-        h('th', { scope: 'col', class: 'pg-num' }, 'A cost'), h('th', { scope: 'col', class: 'pg-num' }, 'B cost'), h('th', { scope: 'col', class: 'pg-num' }, 'Δ'))),
-      h('tbody', {}, ...rows.map((r) =>
-        h('tr', { class: r.differs ? 'pg-differs' : undefined, 'data-kind': r.kind, 'data-differs': r.differs },
-          marked(r.differs, r.kind, KIND_HELP[r.kind]),
-          num(r.a.events), num(r.b.events), delta(r.a.events, r.b.events),
-          num(r.a.cost), num(r.b.cost), delta(r.a.cost, r.b.cost)),
-      )),
-      h('tfoot', {},
-        h('tr', { class: sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost ? 'pg-differs' : undefined, 'data-total': 'all', 'data-differs': sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost },
-          marked(sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost, 'Total'),
-          num(sa.totalEvents), num(sb.totalEvents), delta(sa.totalEvents, sb.totalEvents),
-          num(sa.totalCost, { 'data-cost': sa.totalCost }), num(sb.totalCost, { 'data-cost': sb.totalCost }), delta(sa.totalCost, sb.totalCost)),
-        countRow('Error events', sa.errorEvents, sb.errorEvents, { 'data-total': 'errors' }, sa.errorEventsPartial || sb.errorEventsPartial),
+      "table",
+      { class: "pg-compare-stats" },
+      h(
+        "caption",
+        {},
+        `Events and simulated cost (CPU cycles) by kind, over every machine each run reported (A: ${plural(sa.machines, "machine")}, B: ${plural(sb.machines, "machine")}). Rows marked ≠ differ.`,
+      ),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Kind"),
+          h("th", { scope: "col", class: "pg-num" }, "A events"),
+          h("th", { scope: "col", class: "pg-num" }, "B events"),
+          h("th", { scope: "col", class: "pg-num" }, "Δ"),
+          h("th", { scope: "col", class: "pg-num" }, "A cost"),
+          h("th", { scope: "col", class: "pg-num" }, "B cost"),
+          h("th", { scope: "col", class: "pg-num" }, "Δ"),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        ...rows.map((r) =>
+          h(
+            "tr",
+            { class: r.differs ? "pg-differs" : undefined, "data-kind": r.kind, "data-differs": r.differs },
+            marked(r.differs, r.kind, KIND_HELP[r.kind]),
+            num(r.a.events),
+            num(r.b.events),
+            delta(r.a.events, r.b.events),
+            num(r.a.cost),
+            num(r.b.cost),
+            delta(r.a.cost, r.b.cost),
+          ),
+        ),
+      ),
+      h(
+        "tfoot",
+        {},
+        h(
+          "tr",
+          {
+            class: sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost ? "pg-differs" : undefined,
+            "data-total": "all",
+            "data-differs": sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost,
+          },
+          marked(sa.totalEvents !== sb.totalEvents || sa.totalCost !== sb.totalCost, "Total"),
+          num(sa.totalEvents),
+          num(sb.totalEvents),
+          delta(sa.totalEvents, sb.totalEvents),
+          num(sa.totalCost, { "data-cost": sa.totalCost }),
+          num(sb.totalCost, { "data-cost": sb.totalCost }),
+          delta(sa.totalCost, sb.totalCost),
+        ),
+        countRow(
+          "Error events",
+          sa.errorEvents,
+          sb.errorEvents,
+          { "data-total": "errors" },
+          sa.errorEventsPartial || sb.errorEventsPartial,
+        ),
       ),
     ),
   );

@@ -1,6 +1,6 @@
 // Loads Monaco on demand and turns a container into a TypeScript editor.
 // The reader's code stays visible (as the static block) until the editor is ready.
-import editorCssUrl from 'monaco-editor/min/vs/editor/editor.main.css?url';
+import editorCssUrl from "monaco-editor/min/vs/editor/editor.main.css?url";
 
 export interface EditorHandle {
   getValue(): string;
@@ -30,7 +30,7 @@ export interface EditorOptions {
 
 const TOTAL_STEPS = 4;
 /** Markers the runner sets (a failed run's line), as opposed to the type checker's. */
-const RUN_MARKER_OWNER = 'dma-lab-run';
+const RUN_MARKER_OWNER = "dma-lab-run";
 /** How long a Run's status waits for the type checker before counting what it has. */
 const TYPE_CHECK_WAIT_MS = 5000;
 let embedCount = 0;
@@ -39,18 +39,18 @@ let cssLoaded: Promise<void> | undefined;
 /** Monaco's prebuilt stylesheet, added to the page once, on first activation. */
 function loadCss(): Promise<void> {
   cssLoaded ??= new Promise((resolve, reject) => {
-    const link = document.createElement('link');
-    link.rel = 'stylesheet';
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
     link.href = editorCssUrl;
-    link.dataset.monaco = '';
+    link.dataset.monaco = "";
     link.onload = () => resolve();
-    link.onerror = () => reject(new Error('Could not load the editor stylesheet.'));
+    link.onerror = () => reject(new Error("Could not load the editor stylesheet."));
     document.head.append(link);
   });
   return cssLoaded;
 }
 
-const siteTheme = (): string => (document.documentElement.dataset.theme === 'light' ? 'vs' : 'vs-dark');
+const siteTheme = (): string => (document.documentElement.dataset.theme === "light" ? "vs" : "vs-dark");
 
 /**
  * Starts loading what the editor needs (stylesheet, Monaco, the simulator's types) without
@@ -58,28 +58,24 @@ const siteTheme = (): string => (document.documentElement.dataset.theme === 'lig
  */
 export function preloadEditor(): void {
   void loadCss().catch(() => undefined);
-  void import('./monaco-setup').catch(() => undefined);
-  void import('./sim-types').catch(() => undefined);
+  void import("./monaco-setup.js").catch(() => undefined);
+  void import("./sim-types.js").catch(() => undefined);
 }
 
 export async function createEditor(container: HTMLElement, options: EditorOptions): Promise<EditorHandle> {
-  options.onProgress('styles', 1, TOTAL_STEPS);
+  options.onProgress("styles", 1, TOTAL_STEPS);
   await loadCss();
-  options.onProgress('editor core', 2, TOTAL_STEPS);
-  const { monaco, typescriptDefaults } = await import('./monaco-setup');
-  options.onProgress('simulator types', 3, TOTAL_STEPS);
-  const { simLibraries } = await import('./sim-types');
-  if (typescriptDefaults.getExtraLibs()['file:///node_modules/dma-lab/index.ts'] === undefined) {
+  options.onProgress("editor core", 2, TOTAL_STEPS);
+  const { monaco, typescriptDefaults } = await import("./monaco-setup.js");
+  options.onProgress("simulator types", 3, TOTAL_STEPS);
+  const { simLibraries } = await import("./sim-types.js");
+  if (typescriptDefaults.getExtraLibs()["file:///node_modules/dma-lab/index.ts"] === undefined) {
     // One update of the TypeScript worker's files, not one per file.
     typescriptDefaults.setExtraLibs(simLibraries().map(([filePath, content]) => ({ filePath, content })));
   }
-  options.onProgress('starting', 4, TOTAL_STEPS);
+  options.onProgress("starting", 4, TOTAL_STEPS);
 
-  const model = monaco.editor.createModel(
-    options.code,
-    'typescript',
-    monaco.Uri.parse(`file:///playground-${++embedCount}.ts`),
-  );
+  const model = monaco.editor.createModel(options.code, "typescript", monaco.Uri.parse(`file:///playground-${++embedCount}.ts`));
   const editor = monaco.editor.create(container, {
     model,
     theme: siteTheme(),
@@ -88,7 +84,7 @@ export async function createEditor(container: HTMLElement, options: EditorOption
     scrollBeyondLastLine: false,
     fontSize: 14,
     tabSize: 2,
-    ariaLabel: 'Code editor. Ctrl+Enter runs. Ctrl+M toggles whether Tab moves focus out of the editor.',
+    ariaLabel: "Code editor. Ctrl+Enter runs. Ctrl+M toggles whether Tab moves focus out of the editor.",
   });
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, options.onRun);
 
@@ -102,7 +98,7 @@ export async function createEditor(container: HTMLElement, options: EditorOption
   // Follow Starlight's light/dark switch.
   new MutationObserver(() => monaco.editor.setTheme(siteTheme())).observe(document.documentElement, {
     attributes: true,
-    attributeFilter: ['data-theme'],
+    attributeFilter: ["data-theme"],
   });
 
   editor.onDidChangeModelContent(() => options.onChange(editor.getValue()));
@@ -110,7 +106,7 @@ export async function createEditor(container: HTMLElement, options: EditorOption
   const marked = editor.createDecorationsCollection();
   const highlightLine = (line: number): void => {
     const n = Math.min(Math.max(1, line), model.getLineCount());
-    marked.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: 'pg-line-highlight' } }]);
+    marked.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: "pg-line-highlight" } }]);
     editor.revealLineInCenterIfOutsideViewport(n);
   };
   const errorMark = editor.createDecorationsCollection();
@@ -121,9 +117,21 @@ export async function createEditor(container: HTMLElement, options: EditorOption
       return;
     }
     const n = Math.min(Math.max(1, error.line), model.getLineCount());
-    errorMark.set([{ range: new monaco.Range(n, 1, n, 1), options: { isWholeLine: true, className: 'pg-error-line', linesDecorationsClassName: 'pg-error-gutter' } }]);
+    errorMark.set([
+      {
+        range: new monaco.Range(n, 1, n, 1),
+        options: { isWholeLine: true, className: "pg-error-line", linesDecorationsClassName: "pg-error-gutter" },
+      },
+    ]);
     monaco.editor.setModelMarkers(model, RUN_MARKER_OWNER, [
-      { severity: monaco.MarkerSeverity.Error, message: `Run failed here: ${error.message}`, startLineNumber: n, startColumn: 1, endLineNumber: n, endColumn: model.getLineMaxColumn(n) },
+      {
+        severity: monaco.MarkerSeverity.Error,
+        message: `Run failed here: ${error.message}`,
+        startLineNumber: n,
+        startColumn: 1,
+        endLineNumber: n,
+        endColumn: model.getLineMaxColumn(n),
+      },
     ]);
     editor.revealLineInCenterIfOutsideViewport(n);
   };

@@ -6,14 +6,14 @@
 //     ▲                ▲ └────────────────run() (the old run is stopped)───────────┘ │
 //     └── reset() ─────┴──────────────────────────── run() ◀─────────────────────────┘
 //   compare: the Compare panel is open (its runs are its own); closing it goes back.
-import { OutcomeBuilder } from './outcome';
-import { readHashParam, shareKey, withHashParam } from './hash-params';
-import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type InitialCode, type KeyValueStore } from './persist';
-import type { RunEnd, RunEvent, RunHandle, RunOptions } from './run';
-import type { RunSummaryFacts } from './run-status';
-import type { RunMachines } from './results/results-view';
+import { OutcomeBuilder } from "./outcome.js";
+import { readHashParam, shareKey, withHashParam } from "./hash-params.js";
+import { chooseInitialCode, clearEdit, loadEdit, saveEdit, storageKey, type InitialCode, type KeyValueStore } from "./persist.js";
+import type { RunEnd, RunEvent, RunHandle, RunOptions } from "./run.js";
+import type { RunSummaryFacts } from "./run-status.js";
+import type { RunMachines } from "./results/results-view.js";
 
-export type EmbedState = 'idle' | 'running' | 'results' | 'compare';
+export type EmbedState = "idle" | "running" | "results" | "compare";
 
 /** Saving on every keystroke would be wasteful; a reload or leaving the page flushes. */
 export const SAVE_DELAY_MS = 300;
@@ -29,23 +29,23 @@ export interface EmbedConfig {
   /** The page's URL hash, read and replaced without a navigation. */
   location: { hash(): string; replaceHash(hash: string): void };
   /** lz-string and the share format, loaded when a link is made or read. */
-  loadShareCodec(): Promise<Pick<typeof import('./share-code'), 'encodeShare' | 'decodeShare'>>;
+  loadShareCodec(): Promise<Pick<typeof import("./share-code"), "encodeShare" | "decodeShare">>;
 }
 
 export type EmbedEvent =
-  | { type: 'state'; state: EmbedState }
+  | { type: "state"; state: EmbedState }
   /** The code changed by restore or reset (not by typing), with where it came from. */
-  | { type: 'code'; initial: InitialCode }
+  | { type: "code"; initial: InitialCode }
   /** A line for the toolbar's status area. */
-  | { type: 'message'; text: string }
-  | { type: 'run-started'; run: number }
+  | { type: "message"; text: string }
+  | { type: "run-started"; run: number }
   /** Console output, an uncaught error, the time limit or a crash of run `run`. */
-  | { type: 'output'; run: number; event: Exclude<RunEvent, { type: 'results' | 'end' }> }
+  | { type: "output"; run: number; event: Exclude<RunEvent, { type: "results" | "end" }> }
   /** The line the run failed on (undefined: clear the mark). */
-  | { type: 'error-line'; line: number | undefined; message: string }
+  | { type: "error-line"; line: number | undefined; message: string }
   /** The run's machines (undefined: it ended before it could say, `why` explains). */
-  | { type: 'results'; run: number; machines: RunMachines | undefined; why?: string }
-  | { type: 'run-ended'; run: number; facts: RunSummaryFacts; outcome: OutcomeBuilder };
+  | { type: "results"; run: number; machines: RunMachines | undefined; why?: string }
+  | { type: "run-ended"; run: number; facts: RunSummaryFacts; outcome: OutcomeBuilder };
 
 export interface EmbedHandle {
   readonly state: EmbedState;
@@ -79,13 +79,13 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
   const emit = (event: EmbedEvent): void => {
     for (const listener of listeners) listener(event);
   };
-  let state: EmbedState = 'idle';
+  let state: EmbedState = "idle";
   /** The state to go back to when Compare closes. */
-  let beforeCompare: EmbedState = 'idle';
+  let beforeCompare: EmbedState = "idle";
   const setState = (next: EmbedState): void => {
     if (state === next) return;
     state = next;
-    emit({ type: 'state', state });
+    emit({ type: "state", state });
   };
 
   let editor: { getValue(): string; setValue(code: string): void } | undefined;
@@ -94,13 +94,14 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
   let base: string | undefined;
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   const currentCode = (): string => editor?.getValue() ?? code;
-  const setHashParam = (payload: string | undefined): void => config.location.replaceHash(withHashParam(config.location.hash(), hashKey, payload));
+  const setHashParam = (payload: string | undefined): void =>
+    config.location.replaceHash(withHashParam(config.location.hash(), hashKey, payload));
 
   const apply = (initial: InitialCode): void => {
     code = initial.code;
     base = initial.base;
     editor?.setValue(code);
-    emit({ type: 'code', initial });
+    emit({ type: "code", initial });
   };
   /** Restores from the hash (the link reader loads only if the hash names this embed) or a saved edit. */
   const restore = async (): Promise<void> => {
@@ -110,7 +111,10 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
       try {
         share = { payload, decoded: (await config.loadShareCodec()).decodeShare(payload) };
       } catch (err) {
-        share = { payload, decoded: { ok: false, reason: `the page could not load its link reader (${err instanceof Error ? err.message : String(err)})` } };
+        share = {
+          payload,
+          decoded: { ok: false, reason: `the page could not load its link reader (${err instanceof Error ? err.message : String(err)})` },
+        };
       }
     }
     apply(chooseInitialCode(original, share, loadEdit(config.store, key)));
@@ -131,7 +135,7 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
 
   /** A run moves idle/running/results; with Compare open it only changes where closing goes back to. */
   const setRunState = (next: EmbedState): void => {
-    if (state === 'compare') beforeCompare = next;
+    if (state === "compare") beforeCompare = next;
     else setState(next);
   };
   const runs = createRunSequence({ config, emit, setState: setRunState, code: async () => (await restored, currentCode()) });
@@ -168,19 +172,19 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
     reset: async () => {
       await restored;
       setHashParam(undefined);
-      apply({ code: original, from: 'page' });
+      apply({ code: original, from: "page" });
       clearTimeout(saveTimer);
       saveTimer = undefined;
       clearEdit(config.store, key);
-      emit({ type: 'message', text: 'Back to the page’s original code.' });
+      emit({ type: "message", text: "Back to the page’s original code." });
     },
     hashChanged: () => {
       const payload = readHashParam(config.location.hash(), hashKey);
       if (payload !== undefined && payload !== base) restored = restore();
     },
     setCompareOpen: (open) => {
-      if (open && state !== 'compare') beforeCompare = state;
-      setState(open ? 'compare' : beforeCompare);
+      if (open && state !== "compare") beforeCompare = state;
+      setState(open ? "compare" : beforeCompare);
     },
   };
 }
@@ -205,24 +209,24 @@ function createRunSequence({ config, emit, setState, code }: RunSequenceHost) {
     current = undefined;
     previous?.stop();
     const thisRun = ++runNumber;
-    setState('running');
-    emit({ type: 'run-started', run: thisRun });
-    emit({ type: 'error-line', line: undefined, message: '' });
+    setState("running");
+    emit({ type: "run-started", run: thisRun });
+    emit({ type: "error-line", line: undefined, message: "" });
     const source = await code();
     if (thisRun !== runNumber) return undefined;
     let machines: RunMachines | undefined;
-    let flags: RunSummaryFacts['flags'];
+    let flags: RunSummaryFacts["flags"];
     const outcome = new OutcomeBuilder();
     const handle: RunHandle = config.runCode(source, {
       onEvent: (e) => {
         if (thisRun !== runNumber) return;
         outcome.add(e);
-        if (e.type === 'error' && e.line !== undefined) emit({ type: 'error-line', line: e.line, message: `${e.name}: ${e.message}` });
-        if (e.type === 'end') return;
-        if (e.type !== 'results') return emit({ type: 'output', run: thisRun, event: e });
+        if (e.type === "error" && e.line !== undefined) emit({ type: "error-line", line: e.line, message: `${e.name}: ${e.message}` });
+        if (e.type === "end") return;
+        if (e.type !== "results") return emit({ type: "output", run: thisRun, event: e });
         machines = { reports: e.machines, labels: e.labels, inspect: (i) => handle.inspect(i) };
         flags = e.flags;
-        emit({ type: 'results', run: thisRun, machines });
+        emit({ type: "results", run: thisRun, machines });
       },
     });
     current = handle;
@@ -235,11 +239,17 @@ function createRunSequence({ config, emit, setState, code }: RunSequenceHost) {
     const facts: RunSummaryFacts = {
       end,
       ...(machines && { machines: machines.labels.length, flags }),
-      ...(error && end.status === 'failed' && { error: { name: error.name, ...(line !== undefined && { line }) } }),
+      ...(error && end.status === "failed" && { error: { name: error.name, ...(line !== undefined && { line }) } }),
     };
-    if (!machines) emit({ type: 'results', run: thisRun, machines: undefined, why: 'No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).' });
-    setState('results');
-    emit({ type: 'run-ended', run: thisRun, facts, outcome });
+    if (!machines)
+      emit({
+        type: "results",
+        run: thisRun,
+        machines: undefined,
+        why: "No results: the run ended before it could report its machines (a syntax error, the time limit, or a crash; see Console).",
+      });
+    setState("results");
+    emit({ type: "run-ended", run: thisRun, facts, outcome });
     return end;
   };
 

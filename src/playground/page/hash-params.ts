@@ -7,14 +7,14 @@ export function shareKey(embed: number): string {
 }
 
 function params(hash: string): string[] {
-  const body = hash.startsWith('#') ? hash.slice(1) : hash;
-  return body === '' ? [] : body.split('&');
+  const body = hash.startsWith("#") ? hash.slice(1) : hash;
+  return body === "" ? [] : body.split("&");
 }
 
 /** The value of `key` in `hash`, or undefined when the hash does not mention it. */
 export function readHashParam(hash: string, key: string): string | undefined {
   for (const part of params(hash)) {
-    const eq = part.indexOf('=');
+    const eq = part.indexOf("=");
     if (eq >= 0 && part.slice(0, eq) === key) return part.slice(eq + 1);
   }
   return undefined;
@@ -24,5 +24,5 @@ export function readHashParam(hash: string, key: string): string | undefined {
 export function withHashParam(hash: string, key: string, value: string | undefined): string {
   const kept = params(hash).filter((part) => part !== key && !part.startsWith(`${key}=`));
   if (value !== undefined) kept.push(`${key}=${value}`);
-  return kept.length === 0 ? '' : `#${kept.join('&')}`;
+  return kept.length === 0 ? "" : `#${kept.join("&")}`;
 }

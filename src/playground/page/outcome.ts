@@ -1,13 +1,13 @@
 // What one Run did, gathered from its events as they arrive: the RunOutcome that exercise checks
 // judge and that a comparison sets side by side. No DOM: Node tests build outcomes the same way.
-import type { RunOutcome } from './checks';
-import type { RunEvent } from './run';
-import type { VariantApplied } from '../shared/variant';
+import type { RunOutcome } from "./checks.js";
+import type { RunEvent } from "./run.js";
+import type { VariantApplied } from "../shared/variant.js";
 
 export class OutcomeBuilder {
   private readonly lines: string[] = [];
-  private error: RunOutcome['error'] = null;
-  private machines: RunOutcome['machines'] = [];
+  private error: RunOutcome["error"] = null;
+  private machines: RunOutcome["machines"] = [];
   private omitted = 0;
   private reported = false;
   /** The reader's line of the error that ended the run, when known. */
@@ -17,21 +17,24 @@ export class OutcomeBuilder {
 
   add(event: RunEvent): void {
     switch (event.type) {
-      case 'console':
+      case "console":
         this.lines.push(event.text);
         break;
-      case 'error':
+      case "error":
         // The runner reports one uncaught error; the first one is the one that ended the run.
         if (this.error === null) this.errorLine = event.line;
         this.error ??= { name: event.name, message: event.message, ...(event.code !== undefined && { code: event.code }) };
         break;
-      case 'timeout':
-        this.error ??= { name: 'TimeoutError', message: `the code ran longer than the ${event.limitMs / 1000} s time limit and was stopped` };
+      case "timeout":
+        this.error ??= {
+          name: "TimeoutError",
+          message: `the code ran longer than the ${event.limitMs / 1000} s time limit and was stopped`,
+        };
         break;
-      case 'crash':
-        this.error ??= { name: 'RunnerError', message: event.message };
+      case "crash":
+        this.error ??= { name: "RunnerError", message: event.message };
         break;
-      case 'results':
+      case "results":
         this.machines = event.machines;
         this.omitted = event.machinesOmitted;
         this.reported = true;

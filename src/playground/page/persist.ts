@@ -1,12 +1,12 @@
 // The reader's last edit of each embed, in localStorage, keyed by page path and embed index, and
 // the rule that picks the code an embed starts with: a share link, the last edit, or the page's.
-import type { DecodedShare } from './share-code';
+import type { DecodedShare } from "./share-code.js";
 
 /** Longest edit kept (localStorage is small, and shared by the whole site). */
 export const MAX_STORED_CODE_CHARS = 100_000;
 
 /** The subset of the Web Storage API used here (a fake in tests). */
-export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+export type KeyValueStore = Pick<Storage, "getItem" | "setItem" | "removeItem">;
 
 /** A saved edit. `base` is the share payload the reader opened before editing, if any. */
 export interface StoredEdit {
@@ -17,7 +17,7 @@ export interface StoredEdit {
 /** The storage key of the `embed`-th playground (1-based) on the page at `path`. */
 export function storageKey(path: string, embed: number): string {
   // "/a/", "/a" and "/a/index.html" are one page.
-  const page = path.replace(/index\.html$/, '').replace(/\/+$/, '') || '/';
+  const page = path.replace(/index\.html$/, "").replace(/\/+$/, "") || "/";
   return `dma-lab:playground:${page}:${embed}`;
 }
 
@@ -26,8 +26,8 @@ export function loadEdit(store: KeyValueStore | undefined, key: string): StoredE
     const raw = store?.getItem(key);
     if (!raw) return undefined;
     const value = JSON.parse(raw) as { code?: unknown; base?: unknown };
-    if (typeof value.code !== 'string' || value.code.length > MAX_STORED_CODE_CHARS) return undefined;
-    return typeof value.base === 'string' ? { code: value.code, base: value.base } : { code: value.code };
+    if (typeof value.code !== "string" || value.code.length > MAX_STORED_CODE_CHARS) return undefined;
+    return typeof value.base === "string" ? { code: value.code, base: value.base } : { code: value.code };
   } catch {
     // Unreadable entries (or storage denied) are as good as none.
     return undefined;
@@ -55,7 +55,7 @@ export function clearEdit(store: KeyValueStore | undefined, key: string): void {
 
 export interface InitialCode {
   code: string;
-  from: 'page' | 'share' | 'edit';
+  from: "page" | "share" | "edit";
   /** The share payload `code` came from or was edited from (kept with later edits). */
   base?: string;
   /** Why a share link was not restored. */
@@ -73,10 +73,10 @@ export function chooseInitialCode(
   stored: StoredEdit | undefined,
 ): InitialCode {
   if (share) {
-    if (!share.decoded.ok) return { code: original, from: 'page', problem: share.decoded.reason };
-    if (stored?.base === share.payload) return { code: stored.code, from: 'edit', base: share.payload };
-    return { code: share.decoded.code, from: 'share', base: share.payload };
+    if (!share.decoded.ok) return { code: original, from: "page", problem: share.decoded.reason };
+    if (stored?.base === share.payload) return { code: stored.code, from: "edit", base: share.payload };
+    return { code: share.decoded.code, from: "share", base: share.payload };
   }
-  if (stored) return { code: stored.code, from: 'edit', ...(stored.base !== undefined && { base: stored.base }) };
-  return { code: original, from: 'page' };
+  if (stored) return { code: stored.code, from: "edit", ...(stored.base !== undefined && { base: stored.base }) };
+  return { code: original, from: "page" };
 }

@@ -5,9 +5,16 @@
 // message can reach it. A fresh Worker per Run also means no state leaks between runs. To keep Run
 // fast, the next worker is prepared before it is needed (loaded, simulator imported, compiler
 // warmed): a Run pays only for compiling and running the code.
-import RunnerWorker from '../worker/runner-worker?worker';
-import { parseRunnerMessage, unpackSnapshots, type MachineReport, type PageMessage, type PendingWork, type RunnerMessage } from '../shared/protocol';
-import type { Variant } from '../shared/variant';
+import RunnerWorker from "../worker/runner-worker?worker";
+import {
+  parseRunnerMessage,
+  unpackSnapshots,
+  type MachineReport,
+  type PageMessage,
+  type PendingWork,
+  type RunnerMessage,
+} from "../shared/protocol.js";
+import type { Variant } from "../shared/variant.js";
 
 export const TIME_LIMIT_MS = 3000;
 /** Generous bound on loading and compiling, before the reader's code starts. */
@@ -17,10 +24,10 @@ const LIMIT_GRACE_MS = 400;
 /** After the code calls close(), how long its last messages get before the run is reported crashed. */
 const CLOSE_GRACE_MS = 200;
 
-export type RunStatus = 'finished' | 'failed' | 'time limit' | 'stopped' | 'crashed';
+export type RunStatus = "finished" | "failed" | "time limit" | "stopped" | "crashed";
 
 export interface RunEnd {
-  type: 'end';
+  type: "end";
   status: RunStatus;
   /** The reader's code's own time (from its start to its end, or until it was ended). */
   durationMs: number;
@@ -31,10 +38,10 @@ export interface RunEnd {
 }
 
 export type RunEvent =
-  | Extract<RunnerMessage, { type: 'console' | 'error' | 'results' }>
+  | Extract<RunnerMessage, { type: "console" | "error" | "results" }>
   /** `pending`: the code's own work was still pending (else it was still running). */
-  | { type: 'timeout'; limitMs: number; pending?: PendingWork }
-  | { type: 'crash'; message: string }
+  | { type: "timeout"; limitMs: number; pending?: PendingWork }
+  | { type: "crash"; message: string }
   | RunEnd;
 
 export interface RunHandle {
@@ -69,20 +76,20 @@ function prepare(): Prepared {
   const channel = new MessageChannel();
   const prepared: Prepared = { worker, port: channel.port1, listener: () => undefined, onLost: () => undefined };
   // The worker's global channel is never listened to: reader code could post there.
-  channel.port1.addEventListener('message', (e: MessageEvent<unknown>) => {
+  channel.port1.addEventListener("message", (e: MessageEvent<unknown>) => {
     const msg = parseRunnerMessage(e.data);
-    if (msg?.type === 'results') unpackSnapshots(msg.machines);
-    if (msg?.type === 'machine') unpackSnapshots([msg.report]);
+    if (msg?.type === "results") unpackSnapshots(msg.machines);
+    if (msg?.type === "machine") unpackSnapshots([msg.report]);
     if (msg) prepared.listener(msg);
   });
   // Fires when the worker ends by itself (close(), out of memory) or is terminated.
-  channel.port1.addEventListener('close', () => prepared.onLost('the runner stopped unexpectedly (it may have run out of memory)'));
-  worker.addEventListener('error', (e: ErrorEvent) => {
+  channel.port1.addEventListener("close", () => prepared.onLost("the runner stopped unexpectedly (it may have run out of memory)"));
+  worker.addEventListener("error", (e: ErrorEvent) => {
     e.preventDefault();
-    prepared.onLost(e.message || 'the runner failed to load');
+    prepared.onLost(e.message || "the runner failed to load");
   });
   channel.port1.start();
-  worker.postMessage({ type: 'connect', port: channel.port2 }, [channel.port2]);
+  worker.postMessage({ type: "connect", port: channel.port2 }, [channel.port2]);
   return prepared;
 }
 
@@ -126,12 +133,12 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
     waiting.clear();
   };
   /** `keep`: the worker stays to answer `inspect` (a run that ended by itself). */
-  const end = (result: Omit<RunEnd, 'type'>, keep = false): void => {
+  const end = (result: Omit<RunEnd, "type">, keep = false): void => {
     if (ended) return;
     ended = true;
     clearTimeout(timer);
     if (!keep) dispose();
-    const event: RunEnd = { type: 'end', ...result };
+    const event: RunEnd = { type: "end", ...result };
     onEvent(event);
     settle(event);
     prepareLater();
@@ -142,41 +149,41 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
   };
   const crash = (message: string): void => {
     if (ended) return;
-    onEvent({ type: 'crash', message });
-    end({ status: 'crashed', durationMs: elapsed(), message });
+    onEvent({ type: "crash", message });
+    end({ status: "crashed", durationMs: elapsed(), message });
   };
 
-  arm(STARTUP_LIMIT_MS, () => crash('the runner did not start in time'));
+  arm(STARTUP_LIMIT_MS, () => crash("the runner did not start in time"));
   let closing = false;
-  runner.onLost = (message) => crash(closing ? 'your code called close(), which ends the runner' : message);
+  runner.onLost = (message) => crash(closing ? "your code called close(), which ends the runner" : message);
   runner.listener = (msg) => {
-    if (msg.type === 'machine') return waiting.get(msg.index)?.(msg.report);
+    if (msg.type === "machine") return waiting.get(msg.index)?.(msg.report);
     if (ended) return;
     switch (msg.type) {
-      case 'ready':
+      case "ready":
         return;
-      case 'started':
+      case "started":
         startedAt = performance.now();
         return arm(timeLimitMs + LIMIT_GRACE_MS, () => {
-          onEvent({ type: 'timeout', limitMs: timeLimitMs });
-          end({ status: 'time limit', durationMs: elapsed() });
+          onEvent({ type: "timeout", limitMs: timeLimitMs });
+          end({ status: "time limit", durationMs: elapsed() });
         });
-      case 'closed':
+      case "closed":
         // The worker ends when the current task does; nothing later (not even `done`) will come.
         closing = true;
-        return arm(CLOSE_GRACE_MS, () => crash('your code called close(), which ends the runner'));
-      case 'done':
-        if (msg.end === 'time limit') onEvent({ type: 'timeout', limitMs: timeLimitMs, ...(msg.pending && { pending: msg.pending }) });
+        return arm(CLOSE_GRACE_MS, () => crash("your code called close(), which ends the runner"));
+      case "done":
+        if (msg.end === "time limit") onEvent({ type: "timeout", limitMs: timeLimitMs, ...(msg.pending && { pending: msg.pending }) });
         return end({ status: msg.end, durationMs: msg.durationMs, ...(msg.pending && { pending: msg.pending }) }, true);
       default:
         onEvent(msg);
     }
   };
 
-  send(variant ? { type: 'run', code, variant, timeLimitMs } : { type: 'run', code, timeLimitMs });
+  send(variant ? { type: "run", code, variant, timeLimitMs } : { type: "run", code, timeLimitMs });
   return {
     finished,
-    stop: () => (ended ? dispose() : end({ status: 'stopped', durationMs: elapsed() })),
+    stop: () => (ended ? dispose() : end({ status: "stopped", durationMs: elapsed() })),
     inspect: (index) =>
       new Promise((resolve) => {
         if (disposed) return resolve(undefined);
@@ -184,7 +191,7 @@ export function runCode(code: string, { onEvent, timeLimitMs = TIME_LIMIT_MS, va
           waiting.delete(index);
           resolve(report);
         });
-        send({ type: 'inspect', index });
+        send({ type: "inspect", index });
       }),
     dispose,
   };

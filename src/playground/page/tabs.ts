@@ -15,16 +15,16 @@ export function setUpTabs(root: HTMLElement, idPrefix: string): Tabs {
     const panel = panelOf(tab);
     tab.id = `${idPrefix}-tab-${tab.dataset.tab}`;
     panel.id = `${idPrefix}-panel-${tab.dataset.tab}`;
-    tab.setAttribute('aria-controls', panel.id);
-    panel.setAttribute('aria-labelledby', tab.id);
+    tab.setAttribute("aria-controls", panel.id);
+    panel.setAttribute("aria-labelledby", tab.id);
   }
   const listeners: ((name: string) => void)[] = [];
-  let selected = tabs.find((t) => t.getAttribute('aria-selected') === 'true')?.dataset.tab ?? 'console';
+  let selected = tabs.find((t) => t.getAttribute("aria-selected") === "true")?.dataset.tab ?? "console";
 
   const select = (name: string, focus = false): void => {
     for (const tab of tabs) {
       const on = tab.dataset.tab === name;
-      tab.setAttribute('aria-selected', String(on));
+      tab.setAttribute("aria-selected", String(on));
       tab.tabIndex = on ? 0 : -1;
       panelOf(tab).hidden = !on;
       if (on && focus) tab.focus();
@@ -34,8 +34,8 @@ export function setUpTabs(root: HTMLElement, idPrefix: string): Tabs {
   };
 
   for (const [i, tab] of tabs.entries()) {
-    tab.addEventListener('click', () => select(tab.dataset.tab!));
-    tab.addEventListener('keydown', (e) => {
+    tab.addEventListener("click", () => select(tab.dataset.tab!));
+    tab.addEventListener("keydown", (e) => {
       const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
       if (next === undefined) return;
       e.preventDefault();

@@ -5,12 +5,12 @@
 // reader's code runs, and the page never listens to the worker's global channel, so reader code
 // has no way to speak for the runner. The page still checks every message's shape
 // ({@link parseRunnerMessage}): what does not match the protocol is dropped.
-import type { MachineSnapshot, Stats, TraceEvent } from '../../sim/index.ts';
-import type { Variant, VariantApplied } from './variant';
+import type { MachineSnapshot, Stats, TraceEvent } from "../../sim/index.js";
+import type { Variant, VariantApplied } from "./variant.js";
 
 /** Page → worker, on the worker's global channel, once: the port the runner talks on. */
 export interface ConnectMessage {
-  type: 'connect';
+  type: "connect";
   port: MessagePort;
 }
 
@@ -22,9 +22,9 @@ export interface RunRequest {
   timeLimitMs?: number;
 }
 
-export type PageMessage = ({ type: 'run' } & RunRequest) | { type: 'inspect'; index: number };
+export type PageMessage = ({ type: "run" } & RunRequest) | { type: "inspect"; index: number };
 
-export type ConsoleLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
+export type ConsoleLevel = "log" | "info" | "warn" | "error" | "debug";
 
 /** One machine the reader created, as plain data for the results views. */
 export interface MachineReport {
@@ -50,7 +50,9 @@ export interface MachineReport {
 
 /** Worker side: each report's snapshot as JSON text, for a fast crossing. */
 export function packSnapshots(reports: MachineReport[]): MachineReport[] {
-  return reports.map(({ snapshot, ...rest }) => (snapshot ? { ...rest, snapshot: null, snapshotJson: JSON.stringify(snapshot) } : { ...rest, snapshot }));
+  return reports.map(({ snapshot, ...rest }) =>
+    snapshot ? { ...rest, snapshot: null, snapshotJson: JSON.stringify(snapshot) } : { ...rest, snapshot },
+  );
 }
 
 /** Page side: `snapshot` parsed from `snapshotJson` on first read. */
@@ -60,7 +62,7 @@ export function unpackSnapshots(reports: MachineReport[]): void {
     if (json === undefined) continue;
     delete report.snapshotJson;
     let parsed: MachineSnapshot | null | undefined;
-    Object.defineProperty(report, 'snapshot', {
+    Object.defineProperty(report, "snapshot", {
       get: () => (parsed ??= JSON.parse(json) as MachineSnapshot),
       enumerable: true,
       configurable: true,
@@ -79,7 +81,7 @@ export interface TraceFlags {
 }
 
 /** How a run ended, as the worker saw it (the page adds stopped and crashed). */
-export type WorkerEnd = 'finished' | 'failed' | 'time limit';
+export type WorkerEnd = "finished" | "failed" | "time limit";
 
 /** Work the code left when its top level returned, still pending at the time limit. */
 export interface PendingWork {
@@ -92,46 +94,64 @@ export interface PendingWork {
 /** Worker → page (port). */
 export type RunnerMessage =
   /** Loaded, simulator imported, compiler warmed: a Run pays only for compiling and running. */
-  | { type: 'ready' }
+  | { type: "ready" }
   /** Compiled; the reader's code starts now (the time limit counts from here). */
-  | { type: 'started' }
-  | { type: 'console'; level: ConsoleLevel; text: string }
+  | { type: "started" }
+  | { type: "console"; level: ConsoleLevel; text: string }
   /** An uncaught error; `line` is 1-based in the reader's source, when known. */
-  | { type: 'error'; name: string; message: string; line?: number; code?: string }
+  | { type: "error"; name: string; message: string; line?: number; code?: string }
   /**
    * After the code ended (normally, by an uncaught error, or at the time limit): the first machines
    * in full, `labels` of every machine (any can be asked for with an `inspect` message), and the
    * trace's errors and warnings over all of them. `applied`: what the request's variant changed.
    */
-  | { type: 'results'; machines: MachineReport[]; machinesOmitted: number; labels: string[]; flags: TraceFlags; applied?: VariantApplied }
+  | { type: "results"; machines: MachineReport[]; machinesOmitted: number; labels: string[]; flags: TraceFlags; applied?: VariantApplied }
   /** The answer to `inspect`: machine `index` (0-based) in full. */
-  | { type: 'machine'; index: number; report: MachineReport }
+  | { type: "machine"; index: number; report: MachineReport }
   /** The reader's code called close(): the runner is about to end. */
-  | { type: 'closed' }
+  | { type: "closed" }
   /** The run ended; `durationMs` is the reader's code's own time (from `started`). */
-  | { type: 'done'; end: WorkerEnd; durationMs: number; pending?: PendingWork };
+  | { type: "done"; end: WorkerEnd; durationMs: number; pending?: PendingWork };
 
 // ---------------------------------------------------------------------------------------------
 // Shape checks: a message that does not match the protocol is not the runner's.
 
 type Check = (v: unknown) => boolean;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isString: Check = (v) => typeof v === 'string';
-const isCount: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isDuration: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const optional = (check: Check): Check => (v) => v === undefined || check(v);
-const oneOf = (...values: readonly string[]): Check => (v) => typeof v === 'string' && values.includes(v);
-const arrayOf = (check: Check): Check => (v) => Array.isArray(v) && v.every(check);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isString: Check = (v) => typeof v === "string";
+const isCount: Check = (v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isDuration: Check = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const optional =
+  (check: Check): Check =>
+  (v) =>
+    v === undefined || check(v);
+const oneOf =
+  (...values: readonly string[]): Check =>
+  (v) =>
+    typeof v === "string" && values.includes(v);
+const arrayOf =
+  (check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
 const shape =
   (fields: Record<string, Check>): Check =>
-  (v) => isObject(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
+  (v) =>
+    isObject(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
 
 /** A whole message: its fields and `type`, nothing else. */
 const message =
   (fields: Record<string, Check>): Check =>
-  (v) => shape(fields)(v) && Object.keys(v as object).every((key) => key === 'type' || Object.hasOwn(fields, key));
+  (v) =>
+    shape(fields)(v) && Object.keys(v as object).every((key) => key === "type" || Object.hasOwn(fields, key));
 
-const isTraceEvent = shape({ seq: isCount, kind: isString, cost: isDuration, message: isString, severity: oneOf('info', 'warning', 'error'), line: optional(isCount) });
+const isTraceEvent = shape({
+  seq: isCount,
+  kind: isString,
+  cost: isDuration,
+  message: isString,
+  severity: oneOf("info", "warning", "error"),
+  line: optional(isCount),
+});
 const isReport = shape({
   index: isCount,
   label: isString,
@@ -144,19 +164,29 @@ const isReport = shape({
 });
 const isFlags = shape({ errors: isCount, warnings: isCount, dmaDebug: isCount });
 
-const MESSAGE_SHAPES: Record<RunnerMessage['type'], Check> = {
+const MESSAGE_SHAPES: Record<RunnerMessage["type"], Check> = {
   ready: message({}),
   started: message({}),
-  console: message({ level: oneOf('log', 'info', 'warn', 'error', 'debug'), text: isString }),
+  console: message({ level: oneOf("log", "info", "warn", "error", "debug"), text: isString }),
   error: message({ name: isString, message: isString, line: optional(isCount), code: optional(isString) }),
-  results: message({ machines: arrayOf(isReport), machinesOmitted: isCount, labels: arrayOf(isString), flags: isFlags, applied: optional(shape({ machines: isCount, devices: isCount, dmaApis: isCount })) }),
+  results: message({
+    machines: arrayOf(isReport),
+    machinesOmitted: isCount,
+    labels: arrayOf(isString),
+    flags: isFlags,
+    applied: optional(shape({ machines: isCount, devices: isCount, dmaApis: isCount })),
+  }),
   machine: message({ index: isCount, report: isReport }),
   closed: message({}),
-  done: message({ end: oneOf('finished', 'failed', 'time limit'), durationMs: isDuration, pending: optional(shape({ timers: isCount, awaiting: (v) => typeof v === 'boolean' })) }),
+  done: message({
+    end: oneOf("finished", "failed", "time limit"),
+    durationMs: isDuration,
+    pending: optional(shape({ timers: isCount, awaiting: (v) => typeof v === "boolean" })),
+  }),
 };
 
 /** `data` as a runner message, or undefined when it does not match the protocol. */
 export function parseRunnerMessage(data: unknown): RunnerMessage | undefined {
-  if (!isObject(data) || typeof data.type !== 'string' || !Object.hasOwn(MESSAGE_SHAPES, data.type)) return undefined;
-  return MESSAGE_SHAPES[data.type as RunnerMessage['type']](data) ? (data as unknown as RunnerMessage) : undefined;
+  if (!isObject(data) || typeof data.type !== "string" || !Object.hasOwn(MESSAGE_SHAPES, data.type)) return undefined;
+  return MESSAGE_SHAPES[data.type as RunnerMessage["type"]](data) ? (data as unknown as RunnerMessage) : undefined;
 }

@@ -4,12 +4,12 @@
 // "Cannot read properties of undefined (reading 'call')".
 
 export class MissingExportError extends Error {
-  override name = 'ImportError';
+  override name = "ImportError";
   constructor(
     readonly exportName: string,
     suggestion: string | undefined,
   ) {
-    super(`dma-lab has no export "${exportName}"${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
+    super(`dma-lab has no export "${exportName}"${suggestion === undefined ? "" : ` (did you mean ${suggestion}?)`}`);
   }
 }
 
@@ -43,16 +43,16 @@ export function closestExport(name: string, exports: readonly string[]): string 
 }
 
 /** Names the import helpers of compiled code ask for, which a module need not have. */
-const HELPER_KEYS = new Set(['__esModule', 'then', 'toJSON', 'constructor']);
+const HELPER_KEYS = new Set(["__esModule", "then", "toJSON", "constructor"]);
 
 /** `module` behind a guard: unknown string keys throw {@link MissingExportError}. */
 export function guardExports<T extends object>(module: T): T {
   const names = Object.keys(module);
   return new Proxy(module, {
     get(target, key, receiver) {
-      if (typeof key === 'symbol' || Object.hasOwn(target, key)) return Reflect.get(target, key, receiver);
+      if (typeof key === "symbol" || Object.hasOwn(target, key)) return Reflect.get(target, key, receiver);
       // Marks an ES module, so `import * as lab` gets this guarded object itself, not a copy.
-      if (key === '__esModule') return true;
+      if (key === "__esModule") return true;
       if (HELPER_KEYS.has(key)) return undefined;
       throw new MissingExportError(key, closestExport(key, names));
     },

@@ -35,7 +35,8 @@ export function trackTimers(scope: TimerScope, onError: (err: unknown) => void):
   let wake: (() => void) | undefined;
 
   const guard = (handler: unknown): Callback => {
-    if (typeof handler !== 'function') throw new TypeError('setTimeout and setInterval take a function here (code in a string is not run).');
+    if (typeof handler !== "function")
+      throw new TypeError("setTimeout and setInterval take a function here (code in a string is not run).");
     return handler as Callback;
   };
   const call = (fn: Callback, args: unknown[]): void => {

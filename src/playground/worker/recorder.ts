@@ -1,10 +1,10 @@
 // Records the machines a run creates (for the trace, stats and picture views) and tags each of
 // their trace events with the reader's line that caused it.
-import * as sim from '../../sim/index.ts';
-import type { Machine } from '../../sim/index.ts';
-import { machineHooks } from '../../sim/index.ts';
-import { currentReaderLine } from './user-function';
-import type { MachineReport, TraceFlags } from '../shared/protocol';
+import * as sim from "../../sim/index.js";
+import type { Machine } from "../../sim/index.js";
+import { machineHooks } from "../../sim/index.js";
+import { currentReaderLine } from "./user-function.js";
+import type { MachineReport, TraceFlags } from "../shared/protocol.js";
 
 /** Events per machine sent to the page; the rest are counted, not sent. */
 export const TRACE_POST_LIMIT = 5000;
@@ -89,9 +89,9 @@ function traceFlags(machines: readonly Machine[]): TraceFlags {
   const flags: TraceFlags = { errors: 0, warnings: 0, dmaDebug: 0 };
   for (const m of machines) {
     for (const e of m.trace) {
-      if (e.severity === 'error') flags.errors++;
-      else if (e.severity === 'warning') flags.warnings++;
-      if (e.kind === 'dma-debug') flags.dmaDebug++;
+      if (e.severity === "error") flags.errors++;
+      else if (e.severity === "warning") flags.warnings++;
+      if (e.kind === "dma-debug") flags.dmaDebug++;
     }
   }
   return flags;
@@ -100,13 +100,16 @@ function traceFlags(machines: readonly Machine[]): TraceFlags {
 /** The settings a label can name, as the reader would write them. */
 function settings(m: Machine): [string, string][] {
   return [
-    ['arch', m.arch],
-    ['memory', sim.formatSize(m.memory)],
-    ['page', `${sim.formatSize(m.pageSize)} pages`],
-    ['era', `era ${m.era}`],
-    ['hypervisor', m.hypervisor === 'none' ? 'bare metal' : 'Xen'],
-    ['debug', m.debugEnabled ? 'dma-debug on' : 'dma-debug off'],
-    ['swiotlb', `swiotlb ${m.swiotlbConfig.size === undefined ? 'default' : sim.formatSize(m.swiotlbConfig.size)}${m.swiotlbConfig.force ? ' forced' : ''}`],
+    ["arch", m.arch],
+    ["memory", sim.formatSize(m.memory)],
+    ["page", `${sim.formatSize(m.pageSize)} pages`],
+    ["era", `era ${m.era}`],
+    ["hypervisor", m.hypervisor === "none" ? "bare metal" : "Xen"],
+    ["debug", m.debugEnabled ? "dma-debug on" : "dma-debug off"],
+    [
+      "swiotlb",
+      `swiotlb ${m.swiotlbConfig.size === undefined ? "default" : sim.formatSize(m.swiotlbConfig.size)}${m.swiotlbConfig.force ? " forced" : ""}`,
+    ],
   ];
 }
 
@@ -125,13 +128,15 @@ export function machineLabels(machines: readonly Machine[], createdOn: ReadonlyM
     const line = createdOn.get(m);
     const iteration = (seen.get(line) ?? 0) + 1;
     seen.set(line, iteration);
-    const where = [line !== undefined && `line ${line}`, perLine.get(line)! > 1 && `iteration ${iteration}`].filter(Boolean).join(', ');
-    const name = m.name === undefined ? '' : ` “${m.name}”`;
+    const where = [line !== undefined && `line ${line}`, perLine.get(line)! > 1 && `iteration ${iteration}`].filter(Boolean).join(", ");
+    const name = m.name === undefined ? "" : ` “${m.name}”`;
     const shown =
       machines.length === 1
-        ? `${m.arch}, ${sim.formatSize(m.memory)}, era ${m.era}${m.hypervisor === 'none' ? ', bare metal' : ''}`
-        : all[i]!.filter(([key]) => differing.includes(key)).map(([, text]) => text).join(', ');
-    return `Machine ${i + 1}${name}${where ? ` (${where})` : ''}${shown ? `: ${shown}` : ''}`;
+        ? `${m.arch}, ${sim.formatSize(m.memory)}, era ${m.era}${m.hypervisor === "none" ? ", bare metal" : ""}`
+        : all[i]!.filter(([key]) => differing.includes(key))
+            .map(([, text]) => text)
+            .join(", ");
+    return `Machine ${i + 1}${name}${where ? ` (${where})` : ""}${shown ? `: ${shown}` : ""}`;
   });
 }
 

@@ -2,14 +2,14 @@
 // tests run reader code exactly as the page does: compile, the dma-lab module (recording machines,
 // applying a comparison's variant, refusing names it does not export), uncaught errors with the
 // reader's line, waiting for pending work up to the time limit, and the results.
-import { compile } from './compile';
-import { guardExports } from './module-exports';
-import { createRecorder, MACHINE_REPORT_LIMIT, type Recorder } from './recorder';
-import { buildUserFunction, headerLines, readerLine } from './user-function';
-import { withVariant } from './variant-module';
-import type { VariantApplied } from '../shared/variant';
-import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from '../shared/protocol';
-import type { PendingTracker } from './pending-work';
+import { compile } from "./compile.js";
+import { guardExports } from "./module-exports.js";
+import { createRecorder, MACHINE_REPORT_LIMIT, type Recorder } from "./recorder.js";
+import { buildUserFunction, headerLines, readerLine } from "./user-function.js";
+import { withVariant } from "./variant-module.js";
+import type { VariantApplied } from "../shared/variant.js";
+import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from "../shared/protocol.js";
+import type { PendingTracker } from "./pending-work.js";
 
 export type Post = (msg: RunnerMessage) => void;
 
@@ -34,7 +34,7 @@ const realClearTimeout = globalThis.clearTimeout.bind(globalThis);
 function requireFrom(module: object): (name: string) => unknown {
   const guarded = guardExports(module);
   return (name) => {
-    if (name === 'dma-lab') return guarded;
+    if (name === "dma-lab") return guarded;
     throw new Error(`Cannot find module '${name}': the playground provides only "dma-lab".`);
   };
 }
@@ -44,32 +44,38 @@ function postResults(post: Post, recorder: Recorder, applied: VariantApplied | u
   try {
     const machines = recorder.reports();
     const machinesOmitted = Math.max(0, recorder.machines.length - MACHINE_REPORT_LIMIT);
-    post({ type: 'results', machines, machinesOmitted, labels: recorder.labels(), flags: recorder.flags(), ...(applied && { applied }) });
+    post({ type: "results", machines, machinesOmitted, labels: recorder.labels(), flags: recorder.flags(), ...(applied && { applied }) });
   } catch (err) {
     // A report that cannot be cloned must not hide the run's own output.
-    post({ type: 'console', level: 'warn', text: `Results unavailable: ${err instanceof Error ? err.message : String(err)}` });
+    post({ type: "console", level: "warn", text: `Results unavailable: ${err instanceof Error ? err.message : String(err)}` });
   }
 }
 
 /** Posts an uncaught error with the reader's line. */
 export async function reportError(post: Post, err: unknown): Promise<void> {
-  const isObject = typeof err === 'object' && err !== null;
-  const name = isObject && typeof (err as Error).name === 'string' ? (err as Error).name : 'Error';
-  const message = isObject && 'message' in err ? String((err as Error).message) : String(err);
-  const code = isObject && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  const isObject = typeof err === "object" && err !== null;
+  const name = isObject && typeof (err as Error).name === "string" ? (err as Error).name : "Error";
+  const message = isObject && "message" in err ? String((err as Error).message) : String(err);
+  const code = isObject && typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : undefined;
   const line = await readerLine(err);
-  post({ type: 'error', name, message, ...(line !== undefined && { line }), ...(code !== undefined && { code }) });
+  post({ type: "error", name, message, ...(line !== undefined && { line }), ...(code !== undefined && { code }) });
 }
 
-const TIMED_OUT = Symbol('timed out');
+const TIMED_OUT = Symbol("timed out");
 
 /**
  * Runs the code's top level, then waits for the timers it left, both up to the deadline. Says
  * what was still pending, if anything was at the deadline.
  */
-async function runUntilSettled(body: () => Promise<unknown>, deadline: number, timers: PendingTracker | undefined): Promise<PendingWork | undefined> {
+async function runUntilSettled(
+  body: () => Promise<unknown>,
+  deadline: number,
+  timers: PendingTracker | undefined,
+): Promise<PendingWork | undefined> {
   let expire: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<typeof TIMED_OUT>((resolve) => (expire = realSetTimeout(() => resolve(TIMED_OUT), Math.max(0, deadline - performance.now()))));
+  const limit = new Promise<typeof TIMED_OUT>(
+    (resolve) => (expire = realSetTimeout(() => resolve(TIMED_OUT), Math.max(0, deadline - performance.now()))),
+  );
   try {
     if ((await Promise.race([body(), limit])) === TIMED_OUT) return { timers: timers?.pending ?? 0, awaiting: true };
   } finally {
@@ -85,11 +91,15 @@ async function runUntilSettled(body: () => Promise<unknown>, deadline: number, t
  * ending with `done`. Returns the recorder, so the worker can answer `inspect` for any machine.
  * Console output is the caller's business (the worker turns `console.*` into messages first).
  */
-export async function runRequest({ code, variant, timeLimitMs = TIME_LIMIT_MS }: RunRequest, post: Post, env: RunEnvironment = {}): Promise<Recorder | undefined> {
+export async function runRequest(
+  { code, variant, timeLimitMs = TIME_LIMIT_MS }: RunRequest,
+  post: Post,
+  env: RunEnvironment = {},
+): Promise<Recorder | undefined> {
   const compiled = compile(code);
   if (!compiled.ok) {
-    post({ type: 'error', name: 'SyntaxError', message: compiled.message, ...(compiled.line !== undefined && { line: compiled.line }) });
-    post({ type: 'done', end: 'failed', durationMs: 0 });
+    post({ type: "error", name: "SyntaxError", message: compiled.message, ...(compiled.line !== undefined && { line: compiled.line }) });
+    post({ type: "done", end: "failed", durationMs: 0 });
     return undefined;
   }
   let fn: ReturnType<typeof buildUserFunction>;
@@ -98,7 +108,7 @@ export async function runRequest({ code, variant, timeLimitMs = TIME_LIMIT_MS }:
   } catch (err) {
     // A syntax error sucrase let through (it does not check everything V8 does).
     await reportError(post, err);
-    post({ type: 'done', end: 'failed', durationMs: 0 });
+    post({ type: "done", end: "failed", durationMs: 0 });
     return undefined;
   }
   const recorder = createRecorder(await headerLines());
@@ -112,13 +122,13 @@ export async function runRequest({ code, variant, timeLimitMs = TIME_LIMIT_MS }:
     return reportError(post, err);
   };
   env.lateError = (err) => void fail(err);
-  post({ type: 'started' });
+  post({ type: "started" });
   const start = performance.now();
   const module = { exports: {} as Record<string, unknown> };
   const pending = await runUntilSettled(() => fn(require, module.exports, module).catch(fail), start + timeLimitMs, env.timers);
   const durationMs = performance.now() - start;
   postResults(post, recorder, applied);
-  const end: WorkerEnd = pending ? 'time limit' : failed ? 'failed' : 'finished';
-  post({ type: 'done', end, durationMs, ...(pending && { pending }) });
+  const end: WorkerEnd = pending ? "time limit" : failed ? "failed" : "finished";
+  post({ type: "done", end, durationMs, ...(pending && { pending }) });
   return recorder;
 }

@@ -3,14 +3,14 @@
 // `ready`. One `run` request type-strips the reader's code, runs it against the simulator, and
 // reports console output, uncaught errors and, at the end, the trace, stats and snapshot of the
 // machines the code created; later `inspect` requests ask for any other machine of that run.
-import { formatArgs } from './format';
-import { compile } from './compile';
-import { headerLines } from './user-function';
-import { trackTimers } from './pending-work';
-import { runRequest, type RunEnvironment } from './runner-core';
-import { sealCodeFromStrings, sealNetworkAndMessaging } from './seal';
-import type { Recorder } from './recorder';
-import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from '../shared/protocol';
+import { formatArgs } from "./format.js";
+import { compile } from "./compile.js";
+import { headerLines } from "./user-function.js";
+import { trackTimers } from "./pending-work.js";
+import { runRequest, type RunEnvironment } from "./runner-core.js";
+import { sealCodeFromStrings, sealNetworkAndMessaging } from "./seal.js";
+import type { Recorder } from "./recorder.js";
+import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from "../shared/protocol.js";
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;
@@ -26,22 +26,26 @@ function connect(port: MessagePort): void {
   const send = MessagePort.prototype.postMessage.bind(port) as (msg: RunnerMessage) => void;
   const post = (msg: RunnerMessage): void => {
     try {
-      if (msg.type === 'results') send({ ...msg, machines: packSnapshots(msg.machines) });
-      else if (msg.type === 'machine') send({ ...msg, report: packSnapshots([msg.report])[0]! });
+      if (msg.type === "results") send({ ...msg, machines: packSnapshots(msg.machines) });
+      else if (msg.type === "machine") send({ ...msg, report: packSnapshots([msg.report])[0]! });
       else send(msg);
     } catch (err) {
       // A value that cannot be cloned (it should not happen: every message is plain data).
-      send({ type: 'console', level: 'warn', text: `The runner could not send a message: ${err instanceof Error ? err.message : String(err)}` });
+      send({
+        type: "console",
+        level: "warn",
+        text: `The runner could not send a message: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   };
   const env: RunEnvironment = {};
   installConsole(post);
   env.timers = trackTimers(scope, (err) => env.lateError?.(err));
-  scope.addEventListener('unhandledrejection', (e) => {
+  scope.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
     env.lateError?.(e.reason);
   });
-  scope.addEventListener('error', (e) => {
+  scope.addEventListener("error", (e) => {
     e.preventDefault();
     env.lateError?.(e.error ?? new Error(e.message));
   });
@@ -50,32 +54,32 @@ function connect(port: MessagePort): void {
 
   let ran = false;
   let recorder: Recorder | undefined;
-  port.addEventListener('message', (event: MessageEvent<PageMessage>) => {
+  port.addEventListener("message", (event: MessageEvent<PageMessage>) => {
     const msg = event.data;
-    if (msg.type === 'run' && !ran) {
+    if (msg.type === "run" && !ran) {
       ran = true;
       env.beforeRun = () => sealCodeFromStrings(scope);
       void runRequest(msg, post, env).then((r) => (recorder = r));
-    } else if (msg.type === 'inspect' && recorder) {
+    } else if (msg.type === "inspect" && recorder) {
       const report = recorder.report(msg.index);
-      if (report) post({ type: 'machine', index: msg.index, report });
+      if (report) post({ type: "machine", index: msg.index, report });
     }
   });
   port.start();
   // Warm up what every run needs: the compiler's first call and the engine's line offset.
-  compile('const warm: number = 1;');
-  void headerLines().then(() => post({ type: 'ready' }));
+  compile("const warm: number = 1;");
+  void headerLines().then(() => post({ type: "ready" }));
 }
 
 /** Console output from the reader (and from the simulator) becomes messages to the page. */
 function installConsole(post: (msg: RunnerMessage) => void): void {
   let linesPosted = 0;
-  for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const satisfies readonly ConsoleLevel[]) {
+  for (const level of ["log", "info", "warn", "error", "debug"] as const satisfies readonly ConsoleLevel[]) {
     console[level] = (...args: unknown[]) => {
       linesPosted++;
-      if (linesPosted <= MAX_OUTPUT_LINES) post({ type: 'console', level, text: formatArgs(args) });
+      if (linesPosted <= MAX_OUTPUT_LINES) post({ type: "console", level, text: formatArgs(args) });
       else if (linesPosted === MAX_OUTPUT_LINES + 1) {
-        post({ type: 'console', level: 'warn', text: `… output truncated after ${MAX_OUTPUT_LINES} lines` });
+        post({ type: "console", level: "warn", text: `… output truncated after ${MAX_OUTPUT_LINES} lines` });
       }
     };
   }
@@ -85,11 +89,11 @@ function installConsole(post: (msg: RunnerMessage) => void): void {
 function installClose(post: (msg: RunnerMessage) => void): void {
   const realClose = scope.close.bind(scope);
   for (let o: object | null = Object.getPrototypeOf(scope) as object | null; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    if (Object.hasOwn(o, 'close')) delete (o as Record<string, unknown>).close;
+    if (Object.hasOwn(o, "close")) delete (o as Record<string, unknown>).close;
   }
-  Object.defineProperty(scope, 'close', {
+  Object.defineProperty(scope, "close", {
     value: () => {
-      post({ type: 'closed' });
+      post({ type: "closed" });
       realClose();
     },
     configurable: false,
@@ -98,10 +102,10 @@ function installClose(post: (msg: RunnerMessage) => void): void {
 }
 
 scope.addEventListener(
-  'message',
+  "message",
   (event: MessageEvent<unknown>) => {
     const port = (event.data as { type?: unknown; port?: unknown } | null)?.port;
-    if ((event.data as { type?: unknown } | null)?.type === 'connect' && port instanceof MessagePort) connect(port);
+    if ((event.data as { type?: unknown } | null)?.type === "connect" && port instanceof MessagePort) connect(port);
   },
   { once: true },
 );

@@ -5,30 +5,30 @@
 
 /** Network, storage, messaging and script loading: what a shared link's code must not reach. */
 export const REMOVED_APIS = [
-  'fetch',
-  'XMLHttpRequest',
-  'WebSocket',
-  'WebSocketStream',
-  'WebTransport',
-  'EventSource',
-  'importScripts',
-  'Worker',
-  'SharedWorker',
-  'BroadcastChannel',
-  'indexedDB',
-  'caches',
-  'FontFace',
-  'fonts',
-  'postMessage',
-  'onmessage',
-  'onmessageerror',
+  "fetch",
+  "XMLHttpRequest",
+  "WebSocket",
+  "WebSocketStream",
+  "WebTransport",
+  "EventSource",
+  "importScripts",
+  "Worker",
+  "SharedWorker",
+  "BroadcastChannel",
+  "indexedDB",
+  "caches",
+  "FontFace",
+  "fonts",
+  "postMessage",
+  "onmessage",
+  "onmessageerror",
 ] as const;
 
 /** Code built from strings at run time could `import()` a URL: the constructors that do it. */
-const CODE_FROM_STRINGS = ['eval', 'Function'] as const;
+const CODE_FROM_STRINGS = ["eval", "Function"] as const;
 
 export class UnavailableError extends Error {
-  override name = 'UnavailableError';
+  override name = "UnavailableError";
 }
 
 export function unavailableMessage(name: string): string {
@@ -65,10 +65,10 @@ export function sealNetworkAndMessaging(scope: object): void {
 export function sealCodeFromStrings(scope: object): void {
   const message = (name: string) => `${name} is not available in the playground: code built from strings is turned off.`;
   for (const name of CODE_FROM_STRINGS) removeEverywhere(scope, name, message(name));
-  const prototypes = [function () {}, async function () {}, function* () {}, async function* () {}].map((f) => Object.getPrototypeOf(f) as object);
+  const prototypes = [() => {}, async () => {}, function* () {}, async function* () {}].map((f) => Object.getPrototypeOf(f) as object);
   // A plain function, so that `new (f.constructor)(...)` reaches the message too.
-  const refuse = function (): never {
-    throw new UnavailableError(message('The Function constructor'));
+  const refuse = (): never => {
+    throw new UnavailableError(message("The Function constructor"));
   };
-  for (const proto of prototypes) Object.defineProperty(proto, 'constructor', { value: refuse, writable: false, configurable: false });
+  for (const proto of prototypes) Object.defineProperty(proto, "constructor", { value: refuse, writable: false, configurable: false });
 }

@@ -4,8 +4,8 @@
 // a header of its own before the body, so a runtime line is off by a few; rather than hard-code
 // that engine detail we measure it once by throwing from a body of known shape.
 
-const SOURCE_URL = 'dma-lab-playground.ts';
-const PARAMS = ['require', 'exports', 'module'] as const;
+const SOURCE_URL = "dma-lab-playground.ts";
+const PARAMS = ["require", "exports", "module"] as const;
 
 type UserFunction = (
   require: (name: string) => unknown,
@@ -13,16 +13,14 @@ type UserFunction = (
   module: { exports: Record<string, unknown> },
 ) => Promise<unknown>;
 
-const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor as new (
-  ...argsAndBody: string[]
-) => UserFunction;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...argsAndBody: string[]) => UserFunction;
 
 /** Builds the function; the sourceURL names its stack frames so we can find them. */
 export function buildUserFunction(js: string): UserFunction {
   return new AsyncFunction(...PARAMS, `${js}\n//# sourceURL=${SOURCE_URL}`);
 }
 
-const FRAME = new RegExp(`${SOURCE_URL.replace(/[.]/g, '\\.')}:(\\d+):(\\d+)`);
+const FRAME = new RegExp(`${SOURCE_URL.replace(/[.]/g, "\\.")}:(\\d+):(\\d+)`);
 
 /** Line of the innermost reader frame in a stack string, as the engine numbers it. */
 function rawLineOf(stack: string): number | undefined {
@@ -33,7 +31,7 @@ function rawLineOf(stack: string): number | undefined {
 /** Line of the innermost reader frame in `err`'s stack, as the engine numbers it. */
 function rawLine(err: unknown): number | undefined {
   const stack = (err as { stack?: unknown } | null)?.stack;
-  return typeof stack === 'string' ? rawLineOf(stack) : undefined;
+  return typeof stack === "string" ? rawLineOf(stack) : undefined;
 }
 
 /**
@@ -63,9 +61,9 @@ type V8ErrorConstructor = ErrorConstructor & {
  */
 export function currentReaderLine(header: number): number | undefined {
   const E = Error as V8ErrorConstructor;
-  if (typeof E.captureStackTrace !== 'function') {
+  if (typeof E.captureStackTrace !== "function") {
     const stack = new Error().stack;
-    return typeof stack === 'string' ? readerLineFromStack(stack, header) : undefined;
+    return typeof stack === "string" ? readerLineFromStack(stack, header) : undefined;
   }
   const previous = E.prepareStackTrace;
   let sites: unknown;

@@ -2,10 +2,10 @@
 // devices and DMA-APIs get the variant's overrides. Nothing shared is modified: the simulator's
 // classes and prototypes stay as they are; the overrides live in wrapper functions, class proxies
 // and own (non-enumerable) methods of the machines and domains the reader's code creates.
-import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from '../../sim/index.ts';
-import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from '../shared/variant';
+import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from "../../sim/index.js";
+import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from "../shared/variant.js";
 
-type SimModule = typeof import('../../sim/index.ts');
+type SimModule = typeof import("../../sim/index.ts");
 
 /** Sets an own method that `console.log` (Object.entries) and snapshots do not see. */
 function defineHidden<T extends object>(target: T, name: string, value: unknown): void {
@@ -37,7 +37,7 @@ export function withVariant(sim: SimModule, variant: Variant): { module: SimModu
 
   const patchDomain = (domain: Domain): Domain => {
     const dmaApi = domain.dmaApi;
-    defineHidden(domain, 'dmaApi', (dev: Parameters<Domain['dmaApi']>[0], name: BackendName, options?: DmaApiOptions) =>
+    defineHidden(domain, "dmaApi", (dev: Parameters<Domain["dmaApi"]>[0], name: BackendName, options?: DmaApiOptions) =>
       dmaApi.call(domain, dev, backendFor(name), options),
     );
     return domain;
@@ -46,14 +46,14 @@ export function withVariant(sim: SimModule, variant: Variant): { module: SimModu
   const patchMachine = (m: Machine): Machine => {
     if (device) {
       const attachDevice = m.attachDevice;
-      defineHidden(m, 'attachDevice', (config: DeviceConfig) => {
+      defineHidden(m, "attachDevice", (config: DeviceConfig) => {
         applied.devices++;
         return attachDevice.call(m, mergeDeviceConfig(config, device));
       });
     }
     if (backend) {
       const createDomain = m.createDomain;
-      defineHidden(m, 'createDomain', (...args: Parameters<Machine['createDomain']>) => patchDomain(createDomain.apply(m, args)));
+      defineHidden(m, "createDomain", (...args: Parameters<Machine["createDomain"]>) => patchDomain(createDomain.apply(m, args)));
     }
     return m;
   };

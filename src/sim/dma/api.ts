@@ -55,16 +55,33 @@ export class DmaApi {
    * @param backend Which implementation: see {@link BackendName}.
    * @param options Reserved; must be omitted or `{}`.
    */
-  constructor(readonly domain: Domain, readonly device: Device, backend: BackendName, options?: DmaApiOptions) {
+  constructor(
+    readonly domain: Domain,
+    readonly device: Device,
+    backend: BackendName,
+    options?: DmaApiOptions,
+  ) {
     if (!BACKEND_NAMES.includes(backend)) {
-      throw new SimError("UNKNOWN_BACKEND", `backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(backend)}`, "backend");
+      throw new SimError(
+        "UNKNOWN_BACKEND",
+        `backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(backend)}`,
+        "backend",
+      );
     }
     if (options !== undefined) rejectUnknownKeys(requireObject(options, "dmaApi options"), [], "dmaApi");
     if (!device || device.machine !== domain.machine || !device.machine.devices.includes(device)) {
-      throw new SimError("INVALID_ARGUMENT", `dmaApi(device, backend): device must be a device attached on this machine, got ${describeValue(device === undefined ? undefined : "another object")}`, "device");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `dmaApi(device, backend): device must be a device attached on this machine, got ${describeValue(device === undefined ? undefined : "another object")}`,
+        "device",
+      );
     }
     if (device.domain !== domain) {
-      throw new SimError("INVALID_ARGUMENT", `device ${device.name} belongs to ${device.domain.name}, not ${domain.name}: only its driver domain can map DMA for it`, "device");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `device ${device.name} belongs to ${device.domain.name}, not ${domain.name}: only its driver domain can map DMA for it`,
+        "device",
+      );
     }
     this.backend = backend;
     const ctx: BackendContext = { machine: domain.machine, domain, device };
@@ -73,10 +90,18 @@ export class DmaApi {
     // under a Xen-programmed IOMMU need the tagged-page layer; other DMA-APIs call the backend directly.
     this.impl = TaggedPageBackend.neededFor(impl, ctx) ? new TaggedPageBackend(impl, ctx) : impl;
     domain.machine.state.get(DMA_APIS).push(this);
-    domain.machine.emit("setup", () => `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, { domain: domain.name, device: device.name });
+    domain.machine.emit("setup", () => `${domain.name}: DMA-API for ${device.name} uses the ${backend} backend`, {
+      domain: domain.name,
+      device: device.name,
+    });
     // A driver's probe calls dma_set_mask first; a mask given at attachDevice skipped that check.
     if (!this.impl.dmaSupported(device.dmaMask)) {
-      domain.machine.emit("setup", () => `dma_set_mask(${device.name}, DMA_BIT_MASK(${device.dmaMask})) would fail with -EIO: the ${backend} backend cannot serve a ${device.dmaMask}-bit device, so its mappings will fail`, { domain: domain.name, device: device.name, code: "EIO", severity: "warning" });
+      domain.machine.emit(
+        "setup",
+        () =>
+          `dma_set_mask(${device.name}, DMA_BIT_MASK(${device.dmaMask})) would fail with -EIO: the ${backend} backend cannot serve a ${device.dmaMask}-bit device, so its mappings will fail`,
+        { domain: domain.name, device: device.name, code: "EIO", severity: "warning" },
+      );
     }
   }
 
@@ -107,11 +132,19 @@ export class DmaApi {
     this.machine.assertRunning();
     const mask = checkMaskBits(bits, "bits");
     if (!this.impl.dmaSupported(mask)) {
-      this.machine.emit("setup", () => `dma_set_mask(${this.device.name}, DMA_BIT_MASK(${mask})) failed with -EIO: the ${this.backend} backend cannot serve a ${mask}-bit device`, { device: this.device.name, domain: this.domain.name, code: "EIO" });
+      this.machine.emit(
+        "setup",
+        () =>
+          `dma_set_mask(${this.device.name}, DMA_BIT_MASK(${mask})) failed with -EIO: the ${this.backend} backend cannot serve a ${mask}-bit device`,
+        { device: this.device.name, domain: this.domain.name, code: "EIO" },
+      );
       return EIO;
     }
     this.device.dmaMask = mask;
-    this.machine.emit("setup", () => `dma_set_mask(${this.device.name}, DMA_BIT_MASK(${mask})) = 0`, { device: this.device.name, domain: this.domain.name });
+    this.machine.emit("setup", () => `dma_set_mask(${this.device.name}, DMA_BIT_MASK(${mask})) = 0`, {
+      device: this.device.name,
+      domain: this.domain.name,
+    });
     return 0;
   }
 
@@ -172,12 +205,34 @@ export class DmaApi {
     this.checkDirection(dir, fn);
     const result = this.impl.map({ gpa, length: size }, dir);
     if (!result.ok) {
-      this.machine.emit("mapping-error", () => `${fn}(${this.device.name}, ${hex(gpa)}, ${size}, ${dir}) failed: ${result.reason}`, { domain: this.domain.name, device: this.device.name, address: gpa, bytes: size, busAddress: result.errorAddress });
+      this.machine.emit("mapping-error", () => `${fn}(${this.device.name}, ${hex(gpa)}, ${size}, ${dir}) failed: ${result.reason}`, {
+        domain: this.domain.name,
+        device: this.device.name,
+        address: gpa,
+        bytes: size,
+        busAddress: result.errorAddress,
+      });
       return result.errorAddress ?? DMA_MAPPING_ERROR;
     }
     this.live.addSingle(this, this.device, { type, busAddress: result.busAddress, size, dir, gpa, state: result.state });
-    this.machine.dmaDebug.add(this.device, { type, busAddress: result.busAddress, size, direction: dir, paddr: gpa, mapErr: "not-checked", sgCallEnts: 0, sgMappedEnts: 0 });
-    this.machine.emit("map", () => `${fn}: ${formatSize(size)} at ${hex(gpa)} → bus ${hex(result.busAddress)} (${dir}, ${this.backend})`, { domain: this.domain.name, device: this.device.name, address: gpa, busAddress: result.busAddress, bytes: size, cost: this.machine.costs.directMap });
+    this.machine.dmaDebug.add(this.device, {
+      type,
+      busAddress: result.busAddress,
+      size,
+      direction: dir,
+      paddr: gpa,
+      mapErr: "not-checked",
+      sgCallEnts: 0,
+      sgMappedEnts: 0,
+    });
+    this.machine.emit("map", () => `${fn}: ${formatSize(size)} at ${hex(gpa)} → bus ${hex(result.busAddress)} (${dir}, ${this.backend})`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      address: gpa,
+      busAddress: result.busAddress,
+      bytes: size,
+      cost: this.machine.costs.directMap,
+    });
     return result.busAddress;
   }
 
@@ -193,7 +248,14 @@ export class DmaApi {
     // Resources are released per the recorded mapping; copy-back follows the caller's size and
     // direction, as swiotlb's unmap does.
     this.impl.unmap(best.busAddress, Math.min(size, best.size), dir, best.state);
-    this.machine.emit("unmap", () => `${fn}: bus ${hex(busAddress)}, ${formatSize(size)} (${dir})`, { domain: this.domain.name, device: this.device.name, address: best.gpa, busAddress, bytes: size, cost: this.machine.costs.directMap });
+    this.machine.emit("unmap", () => `${fn}: bus ${hex(busAddress)}, ${formatSize(size)} (${dir})`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      address: best.gpa,
+      busAddress,
+      bytes: size,
+      cost: this.machine.costs.directMap,
+    });
   }
 
   /** dma_map_sg(): maps a scatterlist; `count` may be less than the entries (merged), 0 on failure. */
@@ -202,20 +264,50 @@ export class DmaApi {
     this.checkDirection(dir, "dma_map_sg");
     const ranges = this.sgRanges(entries);
     if (this.live.isSgMapped(this, entries)) {
-      this.machine.emit("dma-debug", () => `DMA-API: ${this.device.driver} ${this.device.name}: this scatterlist is already mapped ("the sg cannot be mapped again if it has been mapped once")`, { domain: this.domain.name, device: this.device.name, code: "SG_REMAP" });
+      this.machine.emit(
+        "dma-debug",
+        () =>
+          `DMA-API: ${this.device.driver} ${this.device.name}: this scatterlist is already mapped ("the sg cannot be mapped again if it has been mapped once")`,
+        { domain: this.domain.name, device: this.device.name, code: "SG_REMAP" },
+      );
     }
     const result = this.impl.mapSg(ranges, dir);
     if (!result.ok) {
-      this.machine.emit("mapping-error", () => `dma_map_sg(${this.device.name}, ${ranges.length} entries, ${dir}) returned 0: ${result.reason}`, { domain: this.domain.name, device: this.device.name, bytes: sum(ranges) });
+      this.machine.emit(
+        "mapping-error",
+        () => `dma_map_sg(${this.device.name}, ${ranges.length} entries, ${dir}) returned 0: ${result.reason}`,
+        { domain: this.domain.name, device: this.device.name, bytes: sum(ranges) },
+      );
       return { count: 0, segments: [] };
     }
     this.live.addSg(this, this.device, { entries: ranges, segments: result.segments, dir, state: result.state, source: entries });
     for (const s of result.segments) this.machine.dmaDebug.checkSgSegment(this.device, s.busAddress, s.length);
     result.segments.forEach((s, i) => {
       const paddr = ranges[Math.min(i, ranges.length - 1)]!.gpa;
-      this.machine.dmaDebug.add(this.device, { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, paddr, mapErr: "none", sgCallEnts: ranges.length, sgMappedEnts: result.segments.length });
+      this.machine.dmaDebug.add(this.device, {
+        type: "scather-gather",
+        busAddress: s.busAddress,
+        size: s.length,
+        direction: dir,
+        paddr,
+        mapErr: "none",
+        sgCallEnts: ranges.length,
+        sgMappedEnts: result.segments.length,
+      });
     });
-    this.machine.emit("map", () => `dma_map_sg: ${ranges.length} entries, ${formatSize(sum(ranges))} → ${result.segments.length} segment${result.segments.length === 1 ? "" : "s"} (${dir}, ${this.backend})`, { domain: this.domain.name, device: this.device.name, address: ranges[0]!.gpa, busAddress: result.segments[0]?.busAddress, bytes: sum(ranges), cost: this.machine.costs.directMap });
+    this.machine.emit(
+      "map",
+      () =>
+        `dma_map_sg: ${ranges.length} entries, ${formatSize(sum(ranges))} → ${result.segments.length} segment${result.segments.length === 1 ? "" : "s"} (${dir}, ${this.backend})`,
+      {
+        domain: this.domain.name,
+        device: this.device.name,
+        address: ranges[0]!.gpa,
+        busAddress: result.segments[0]?.busAddress,
+        bytes: sum(ranges),
+        cost: this.machine.costs.directMap,
+      },
+    );
     return { count: result.segments.length, segments: result.segments.map((s) => ({ busAddress: s.busAddress, length: s.length })) };
   }
 
@@ -226,15 +318,30 @@ export class DmaApi {
     const ranges = this.sgRanges(entries);
     const record = this.findSg(entries, ranges);
     if (!record) {
-      this.machine.dmaDebug.checkUnmap(this.device, { type: "scather-gather", busAddress: 0, size: sum(ranges), direction: dir, sgCallEnts: ranges.length }, false);
+      this.machine.dmaDebug.checkUnmap(
+        this.device,
+        { type: "scather-gather", busAddress: 0, size: sum(ranges), direction: dir, sgCallEnts: ranges.length },
+        false,
+      );
       return;
     }
     for (const s of record.segments) {
-      this.machine.dmaDebug.checkUnmap(this.device, { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, sgCallEnts: ranges.length }, false);
+      this.machine.dmaDebug.checkUnmap(
+        this.device,
+        { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, sgCallEnts: ranges.length },
+        false,
+      );
     }
     this.live.removeSg(this, this.device, record);
     this.impl.unmapSg(record.entries, record.segments, dir, record.state);
-    this.machine.emit("unmap", () => `dma_unmap_sg: ${ranges.length} entries (${dir})`, { domain: this.domain.name, device: this.device.name, address: record.entries[0]!.gpa, busAddress: record.segments[0]?.busAddress, bytes: sum(record.entries), cost: this.machine.costs.directMap });
+    this.machine.emit("unmap", () => `dma_unmap_sg: ${ranges.length} entries (${dir})`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      address: record.entries[0]!.gpa,
+      busAddress: record.segments[0]?.busAddress,
+      bytes: sum(record.entries),
+      cost: this.machine.costs.directMap,
+    });
   }
 
   /** dma_sync_single_for_cpu(): before the CPU reads what the device wrote. Partial ranges allowed. */
@@ -261,7 +368,12 @@ export class DmaApi {
       if (toCpu) this.impl.syncForCpu(mapping.busAddress, offset, length, dir, mapping.state);
       else this.impl.syncForDevice(mapping.busAddress, offset, length, dir, mapping.state);
     }
-    this.machine.emit("sync", () => `${fn}: bus ${hex(busAddress)}, ${formatSize(size)} (${dir})`, { domain: this.domain.name, device: this.device.name, busAddress, bytes: size });
+    this.machine.emit("sync", () => `${fn}: bus ${hex(busAddress)}, ${formatSize(size)} (${dir})`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      busAddress,
+      bytes: size,
+    });
   }
 
   /** dma_sync_sg_for_cpu(): with the original entries. */
@@ -281,14 +393,27 @@ export class DmaApi {
     const ranges = this.sgRanges(entries);
     const record = this.findSg(entries, ranges);
     if (!record) {
-      this.machine.dmaDebug.checkSync(this.device, { type: "scather-gather", busAddress: 0, size: sum(ranges), direction: dir, sgCallEnts: ranges.length }, toCpu);
+      this.machine.dmaDebug.checkSync(
+        this.device,
+        { type: "scather-gather", busAddress: 0, size: sum(ranges), direction: dir, sgCallEnts: ranges.length },
+        toCpu,
+      );
       return;
     }
     for (const s of record.segments) {
-      this.machine.dmaDebug.checkSync(this.device, { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, sgCallEnts: ranges.length }, toCpu);
+      this.machine.dmaDebug.checkSync(
+        this.device,
+        { type: "scather-gather", busAddress: s.busAddress, size: s.length, direction: dir, sgCallEnts: ranges.length },
+        toCpu,
+      );
     }
     this.impl.syncSg(record.entries, record.segments, dir, record.state, toCpu);
-    this.machine.emit("sync", () => `${fn}: ${ranges.length} entries (${dir})`, { domain: this.domain.name, device: this.device.name, busAddress: record.segments[0]?.busAddress, bytes: sum(record.entries) });
+    this.machine.emit("sync", () => `${fn}: ${ranges.length} entries (${dir})`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      busAddress: record.segments[0]?.busAddress,
+      bytes: sum(record.entries),
+    });
   }
 
   /**
@@ -300,12 +425,36 @@ export class DmaApi {
     this.checkSize(size, "size");
     const result = this.impl.allocCoherent(size);
     if (!result.ok) {
-      this.machine.emit("mapping-error", () => `dma_alloc_coherent(${this.device.name}, ${size}) returned NULL: ${result.reason}`, { domain: this.domain.name, device: this.device.name, bytes: size });
+      this.machine.emit("mapping-error", () => `dma_alloc_coherent(${this.device.name}, ${size}) returned NULL: ${result.reason}`, {
+        domain: this.domain.name,
+        device: this.device.name,
+        bytes: size,
+      });
       return null;
     }
     this.live.addCoherent(this, this.device, { cpuAddress: result.cpuAddress, busAddress: result.busAddress, size, state: result.state });
-    this.machine.dmaDebug.add(this.device, { type: "coherent", busAddress: result.busAddress, size, direction: "BIDIRECTIONAL", paddr: result.cpuAddress, mapErr: "none", sgCallEnts: 0, sgMappedEnts: 0 });
-    this.machine.emit("map", () => `dma_alloc_coherent: ${formatSize(size)} at ${hex(result.cpuAddress)}, bus ${hex(result.busAddress)} (${this.backend})`, { domain: this.domain.name, device: this.device.name, address: result.cpuAddress, busAddress: result.busAddress, bytes: size, cost: this.machine.costs.directMap });
+    this.machine.dmaDebug.add(this.device, {
+      type: "coherent",
+      busAddress: result.busAddress,
+      size,
+      direction: "BIDIRECTIONAL",
+      paddr: result.cpuAddress,
+      mapErr: "none",
+      sgCallEnts: 0,
+      sgMappedEnts: 0,
+    });
+    this.machine.emit(
+      "map",
+      () => `dma_alloc_coherent: ${formatSize(size)} at ${hex(result.cpuAddress)}, bus ${hex(result.busAddress)} (${this.backend})`,
+      {
+        domain: this.domain.name,
+        device: this.device.name,
+        address: result.cpuAddress,
+        busAddress: result.busAddress,
+        bytes: size,
+        cost: this.machine.costs.directMap,
+      },
+    );
     return { cpuAddress: result.cpuAddress, busAddress: result.busAddress };
   }
 
@@ -315,11 +464,22 @@ export class DmaApi {
     this.checkSize(size, "size");
     checkAddress(cpuAddress, "cpuAddress");
     checkAddress(busAddress, "busAddress");
-    this.machine.dmaDebug.checkUnmap(this.device, { type: "coherent", busAddress, size, direction: "BIDIRECTIONAL", paddr: cpuAddress }, false);
+    this.machine.dmaDebug.checkUnmap(
+      this.device,
+      { type: "coherent", busAddress, size, direction: "BIDIRECTIONAL", paddr: cpuAddress },
+      false,
+    );
     const record = this.live.takeCoherent(this, this.device, busAddress);
     if (!record) return;
     this.impl.freeCoherent(record.cpuAddress, record.size, record.busAddress, record.state);
-    this.machine.emit("unmap", () => `dma_free_coherent: bus ${hex(busAddress)}, ${formatSize(size)}`, { domain: this.domain.name, device: this.device.name, address: record.cpuAddress, busAddress, bytes: size, cost: this.machine.costs.directMap });
+    this.machine.emit("unmap", () => `dma_free_coherent: bus ${hex(busAddress)}, ${formatSize(size)}`, {
+      domain: this.domain.name,
+      device: this.device.name,
+      address: record.cpuAddress,
+      busAddress,
+      bytes: size,
+      cost: this.machine.costs.directMap,
+    });
   }
 
   private where(): { domain: string; device: string } {
@@ -339,7 +499,11 @@ export class DmaApi {
     if (dir === "NONE" || dir === "DMA_NONE") {
       this.machine.panic(`kernel BUG: ${fn} called with DMA_NONE (BUG_ON(!valid_dma_direction(dir)))`, this.where());
     }
-    throw new SimError("INVALID_DIRECTION", `${fn}: direction must be "TO_DEVICE", "FROM_DEVICE" or "BIDIRECTIONAL", got ${describeValue(dir)}`, "dir");
+    throw new SimError(
+      "INVALID_DIRECTION",
+      `${fn}: direction must be "TO_DEVICE", "FROM_DEVICE" or "BIDIRECTIONAL", got ${describeValue(dir)}`,
+      "dir",
+    );
   }
 
   private pageAddress(page: StructPage, offset: unknown, field: string): number {
@@ -347,7 +511,11 @@ export class DmaApi {
       throw new SimError("INVALID_ARGUMENT", `${field} must be a struct page from domain.page(pfn), got ${describeValue(page)}`, field);
     }
     if (page.domain !== this.domain.name) {
-      throw new SimError("INVALID_ARGUMENT", `${field} is a page of ${page.domain}; ${this.domain.name}'s DMA-API maps ${this.domain.name}'s pages (map a foreign page with mapGrant first)`, field);
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `${field} is a page of ${page.domain}; ${this.domain.name}'s DMA-API maps ${this.domain.name}'s pages (map a foreign page with mapGrant first)`,
+        field,
+      );
     }
     if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
       throw new SimError("INVALID_ARGUMENT", `offset must be a whole number >= 0, got ${describeValue(offset)}`, "offset");
@@ -357,11 +525,19 @@ export class DmaApi {
 
   private sgRanges(entries: readonly SgEntry[]): PhysRange[] {
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_SG_ENTRIES) {
-      throw new SimError("INVALID_ARGUMENT", `a scatterlist must be an array of 1 to ${MAX_SG_ENTRIES} entries, got ${Array.isArray(entries) ? `${entries.length} entries` : describeValue(entries)}`, "entries");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `a scatterlist must be an array of 1 to ${MAX_SG_ENTRIES} entries, got ${Array.isArray(entries) ? `${entries.length} entries` : describeValue(entries)}`,
+        "entries",
+      );
     }
     return entries.map((entry, i) => {
       if (typeof entry !== "object" || entry === null) {
-        throw new SimError("INVALID_ARGUMENT", `entries[${i}] must be { address, length } or { page, offset, length }, got ${describeValue(entry)}`, `entries[${i}]`);
+        throw new SimError(
+          "INVALID_ARGUMENT",
+          `entries[${i}] must be { address, length } or { page, offset, length }, got ${describeValue(entry)}`,
+          `entries[${i}]`,
+        );
       }
       const length = (entry as { length: unknown }).length;
       this.checkSize(length, `entries[${i}].length`);
@@ -389,7 +565,7 @@ function sum(ranges: PhysRange[]): number {
 declare module "../domain.js" {
   interface Domain {
     /** A DMA-API instance for `device` with the named backend (one per position in the thread). */
-    dmaApi(device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi
+    dmaApi(device: Device, backend: BackendName, options?: DmaApiOptions): DmaApi;
   }
 }
 

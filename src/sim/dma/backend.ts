@@ -41,11 +41,15 @@ export interface BackendContext {
  * failure value the kernel used (2006 swiotlb: the io_tlb_overflow_buffer's bus address).
  * `state` is what the backend needs back at unmap and sync (its type is the backend's own).
  */
-export type MapResult<State = unknown> = { ok: true; busAddress: number; state?: State } | { ok: false; reason: string; errorAddress?: number };
+export type MapResult<State = unknown> =
+  | { ok: true; busAddress: number; state?: State }
+  | { ok: false; reason: string; errorAddress?: number };
 
 export type SgResult<State = unknown> = { ok: true; segments: SgSegment[]; state?: State } | { ok: false; reason: string };
 
-export type CoherentResult<State = unknown> = { ok: true; cpuAddress: number; busAddress: number; state?: State } | { ok: false; reason: string };
+export type CoherentResult<State = unknown> =
+  | { ok: true; cpuAddress: number; busAddress: number; state?: State }
+  | { ok: false; reason: string };
 
 /**
  * The interface every backend implements, like Linux's struct dma_map_ops. The front (api.ts)

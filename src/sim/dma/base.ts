@@ -1,6 +1,16 @@
 import { SimError } from "../errors.js";
 import { formatSize, hex } from "../units.js";
-import type { BackendContext, BackendName, CoherentResult, Direction, DmaBackend, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
+import type {
+  BackendContext,
+  BackendName,
+  CoherentResult,
+  Direction,
+  DmaBackend,
+  MapResult,
+  PhysRange,
+  SgResult,
+  SgSegment,
+} from "./backend.js";
 
 /**
  * Defaults shared by backends: no limit on a mapping's size, any mask, syncs that need no work,
@@ -91,6 +101,7 @@ export abstract class EntryWiseBackend<CoherentState = undefined> extends BaseBa
   }
 
   syncSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction, _state: undefined, toCpu: boolean): void {
-    for (const s of segments) (toCpu ? this.syncForCpu(s.busAddress, 0, s.length, dir, undefined) : this.syncForDevice(s.busAddress, 0, s.length, dir, undefined));
+    for (const s of segments)
+      toCpu ? this.syncForCpu(s.busAddress, 0, s.length, dir, undefined) : this.syncForDevice(s.busAddress, 0, s.length, dir, undefined);
   }
 }

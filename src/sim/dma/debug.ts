@@ -80,7 +80,12 @@ export class DmaDebug {
   }
 
   private report(device: Device, code: string, text: string, busAddress?: number): void {
-    this.machine.emit("dma-debug", () => `DMA-API: ${device.driver} ${device.name}: ${text}`, { device: device.name, domain: device.domain.name, code, busAddress });
+    this.machine.emit("dma-debug", () => `DMA-API: ${device.driver} ${device.name}: ${text}`, {
+      device: device.name,
+      domain: device.domain.name,
+      code,
+      busAddress,
+    });
   }
 
   private bucket(device: Device): Map<number, DebugEntry[]> {
@@ -128,7 +133,11 @@ export class DmaDebug {
     let best: DebugEntry | undefined;
     let bestScore = -1;
     for (const e of list) {
-      const score = Number(e.size === ref.size) + Number(e.type === ref.type) + Number(e.direction === ref.direction) + Number(ref.sgCallEnts === undefined || e.sgCallEnts === ref.sgCallEnts);
+      const score =
+        Number(e.size === ref.size) +
+        Number(e.type === ref.type) +
+        Number(e.direction === ref.direction) +
+        Number(ref.sgCallEnts === undefined || e.sgCallEnts === ref.sgCallEnts);
       if (score > bestScore) {
         best = e;
         bestScore = score;
@@ -156,25 +165,61 @@ export class DmaDebug {
     const entry = this.findExact(device, ref);
     if (!entry) {
       if (isErrorCookie) this.report(device, "D2", "device driver tries to free an invalid DMA memory address");
-      else this.report(device, "D1", `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
+      else
+        this.report(
+          device,
+          "D1",
+          `device driver tries to free DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`,
+          ref.busAddress,
+        );
       return;
     }
     if (ref.size !== entry.size) {
-      this.report(device, "D3", `device driver frees DMA memory with different size [device address=${hex16(ref.busAddress)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`, ref.busAddress);
+      this.report(
+        device,
+        "D3",
+        `device driver frees DMA memory with different size [device address=${hex16(ref.busAddress)}] [map size=${entry.size} bytes] [unmap size=${ref.size} bytes]`,
+        ref.busAddress,
+      );
     }
     if (ref.type !== entry.type) {
-      this.report(device, "D4", `device driver frees DMA memory with wrong function [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`, ref.busAddress);
+      this.report(
+        device,
+        "D4",
+        `device driver frees DMA memory with wrong function [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped as ${entry.type}] [unmapped as ${ref.type}]`,
+        ref.busAddress,
+      );
     } else if (ref.type === "coherent" && ref.paddr !== undefined && ref.paddr !== entry.paddr) {
-      this.report(device, "D5", `device driver frees DMA memory with different CPU address [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`, ref.busAddress);
+      this.report(
+        device,
+        "D5",
+        `device driver frees DMA memory with different CPU address [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [cpu alloc address=${hex16(entry.paddr)}] [cpu free address=${hex16(ref.paddr)}]`,
+        ref.busAddress,
+      );
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
-      this.report(device, "D6", `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`, ref.busAddress);
+      this.report(
+        device,
+        "D6",
+        `device driver frees DMA sg list with different entry count [map count=${entry.sgCallEnts}] [unmap count=${ref.sgCallEnts}]`,
+        ref.busAddress,
+      );
     }
     if (ref.direction !== entry.direction) {
-      this.report(device, "D7", `device driver frees DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(
+        device,
+        "D7",
+        `device driver frees DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [unmapped with ${DIR_NAME[ref.direction]}]`,
+        ref.busAddress,
+      );
     }
     if (entry.mapErr === "not-checked") {
-      this.report(device, "D8", `device driver failed to check map error[device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped as ${entry.type}]`, ref.busAddress);
+      this.report(
+        device,
+        "D8",
+        `device driver failed to check map error[device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped as ${entry.type}]`,
+        ref.busAddress,
+      );
     }
     this.remove(device, entry);
   }
@@ -195,24 +240,54 @@ export class DmaDebug {
     const firstDmaDebug = this.machine.era === "2006";
     const entry = firstDmaDebug ? this.bucket(device).get(ref.busAddress)?.[0] : this.findContaining(device, ref.busAddress, ref.size);
     if (!entry) {
-      this.report(device, "D9", `device driver tries to sync DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`, ref.busAddress);
+      this.report(
+        device,
+        "D9",
+        `device driver tries to sync DMA memory it has not allocated [device address=${hex16(ref.busAddress)}] [size=${ref.size} bytes]`,
+        ref.busAddress,
+      );
       return;
     }
     if (firstDmaDebug && ref.size > entry.size) {
-      this.report(device, "D10", `device driver syncs DMA memory outside allocated range [device address=${hex16(entry.busAddress)}] [allocation size=${entry.size} bytes] [sync offset=0] [sync size=${ref.size}]`, ref.busAddress);
+      this.report(
+        device,
+        "D10",
+        `device driver syncs DMA memory outside allocated range [device address=${hex16(entry.busAddress)}] [allocation size=${entry.size} bytes] [sync offset=0] [sync size=${ref.size}]`,
+        ref.busAddress,
+      );
     }
     if (entry.direction === "BIDIRECTIONAL") return;
     if (ref.direction !== entry.direction) {
-      this.report(device, "D11", `device driver syncs DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(
+        device,
+        "D11",
+        `device driver syncs DMA memory with different direction [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`,
+        ref.busAddress,
+      );
     }
     if (toCpu && entry.direction !== "FROM_DEVICE" && ref.direction !== "TO_DEVICE") {
-      this.report(device, "D12", `device driver syncs device read-only DMA memory for cpu [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(
+        device,
+        "D12",
+        `device driver syncs device read-only DMA memory for cpu [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`,
+        ref.busAddress,
+      );
     }
     if (!toCpu && entry.direction !== "TO_DEVICE" && ref.direction !== "FROM_DEVICE") {
-      this.report(device, "D13", `device driver syncs device write-only DMA memory to device [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`, ref.busAddress);
+      this.report(
+        device,
+        "D13",
+        `device driver syncs device write-only DMA memory to device [device address=${hex16(ref.busAddress)}] [size=${entry.size} bytes] [mapped with ${DIR_NAME[entry.direction]}] [synced with ${DIR_NAME[ref.direction]}]`,
+        ref.busAddress,
+      );
     }
     if (ref.sgCallEnts !== undefined && ref.type === "scather-gather" && ref.sgCallEnts !== entry.sgCallEnts) {
-      this.report(device, "D14", `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`, ref.busAddress);
+      this.report(
+        device,
+        "D14",
+        `device driver syncs DMA sg list with different entry count [map count=${entry.sgCallEnts}] [sync count=${ref.sgCallEnts}]`,
+        ref.busAddress,
+      );
     }
   }
 
@@ -232,11 +307,21 @@ export class DmaDebug {
   checkSgSegment(device: Device, busAddress: number, length: number): void {
     if (!this.enabled) return;
     if (length > device.maxSegmentSize) {
-      this.report(device, "D20", `mapping sg segment longer than device claims to support [len=${length}] [max=${device.maxSegmentSize}]`, busAddress);
+      this.report(
+        device,
+        "D20",
+        `mapping sg segment longer than device claims to support [len=${length}] [max=${device.maxSegmentSize}]`,
+        busAddress,
+      );
     }
     const boundary = device.segmentBoundary;
     if (boundary !== Infinity && Math.floor(busAddress / boundary) !== Math.floor((busAddress + length - 1) / boundary)) {
-      this.report(device, "D21", `mapping sg segment across boundary [start=${hex16(busAddress)}] [end=${hex16(busAddress + length - 1)}] [boundary=${hex16(boundary - 1)}]`, busAddress);
+      this.report(
+        device,
+        "D21",
+        `mapping sg segment across boundary [start=${hex16(busAddress)}] [end=${hex16(busAddress + length - 1)}] [boundary=${hex16(boundary - 1)}]`,
+        busAddress,
+      );
     }
   }
 

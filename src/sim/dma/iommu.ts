@@ -190,7 +190,10 @@ export class IommuBackend extends BaseBackend<IovaRange, IovaRange, IovaRange> {
   private hypercall(what: string, range: IovaRange, translates = true): void {
     const { machine, domain, device } = this.ctx;
     if (machine.hypervisor === "none") return; // bare metal: the kernel's own IOMMU driver does it
-    const why = translates && domain.mode === "VP" ? `VP: ${domain.name} cannot see machine frames, Xen translates pfn → mfn` : `the IOMMU belongs to Xen, not to ${domain.name}`;
+    const why =
+      translates && domain.mode === "VP"
+        ? `VP: ${domain.name} cannot see machine frames, Xen translates pfn → mfn`
+        : `the IOMMU belongs to Xen, not to ${domain.name}`;
     machine.emit("hypercall", () => `hypercall: Xen programs the IOMMU for ${device.name}: ${what} (${why})`, {
       domain: domain.name,
       device: device.name,

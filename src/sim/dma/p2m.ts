@@ -3,7 +3,7 @@ import { hex } from "../units.js";
 import { makeMachineContiguous } from "../exchange.js";
 import type { BackendContext, CoherentResult, Direction, MapResult, PhysRange } from "./backend.js";
 import { EntryWiseBackend } from "./base.js";
-import { TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
+import { type TranslateVia, firstDiscontinuity, lookupFrames } from "./translate.js";
 
 /**
  * A P2M driver domain that reads its own p2m table: bus address = p2m[pfn] << PAGE_SHIFT | offset,
@@ -24,11 +24,20 @@ export class P2mBackend extends EntryWiseBackend {
   ) {
     super(ctx);
     if (via === "p2m" && ctx.domain.mode === "VP") {
-      throw new SimError("BACKEND_UNSUITABLE", `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`, "backend");
+      throw new SimError(
+        "BACKEND_UNSUITABLE",
+        `the p2m backend reads the domain's p2m table, but ${ctx.domain.name} is VP: its machine addresses are hidden (use "hypercall", "xen-swiotlb" or "iommu")`,
+        "backend",
+      );
     }
     // Jan 2006 swiotlb.c swiotlb_init: "Domain 0 always has a swiotlb" unless booted swiotlb=off.
     if (via === "p2m" && ctx.machine.era === "2006" && ctx.domain.domid === 0) {
-      ctx.machine.emit("setup", () => `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`, { domain: ctx.domain.name, device: ctx.device.name });
+      ctx.machine.emit(
+        "setup",
+        () =>
+          `${ctx.domain.name} without a swiotlb: in 2006 "Domain 0 always has a swiotlb" unless booted with swiotlb=off, so this is that dom0; pci-dma.c maps through the p2m alone (the "xen-swiotlb" backend is dom0's default)`,
+        { domain: ctx.domain.name, device: ctx.device.name },
+      );
     }
   }
 
@@ -40,16 +49,22 @@ export class P2mBackend extends EntryWiseBackend {
     const gap = firstDiscontinuity(frames);
     if (gap >= 0) {
       const pfn = Math.floor(range.gpa / pageSize) + gap;
-      return this.fail(`range_straddles_page_boundary: pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}; the buffer is pseudo-physically contiguous but not machine-contiguous`);
+      return this.fail(
+        `range_straddles_page_boundary: pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}; the buffer is pseudo-physically contiguous but not machine-contiguous`,
+      );
     }
-    if (!this.dmaCapable(busAddress, range.length)) return this.fail(`address_needs_mapping: ${this.overflowReason(busAddress, range.length)}`);
+    if (!this.dmaCapable(busAddress, range.length))
+      return this.fail(`address_needs_mapping: ${this.overflowReason(busAddress, range.length)}`);
     return { ok: true, busAddress };
   }
 
   /** 2006: IOMMU_BUG_ON prints the advice and BUG()s; modern: a mapping error. */
   private fail(reason: string): MapResult<undefined> {
     if (this.ctx.machine.era === "2006") {
-      this.ctx.machine.panic(`Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in arch/xen/i386/kernel/pci-dma.c (IOMMU_BUG_ON): ${reason}`, { domain: this.ctx.domain.name, device: this.ctx.device.name });
+      this.ctx.machine.panic(
+        `Fatal DMA error! Please use 'swiotlb=force'\nkernel BUG in arch/xen/i386/kernel/pci-dma.c (IOMMU_BUG_ON): ${reason}`,
+        { domain: this.ctx.domain.name, device: this.ctx.device.name },
+      );
     }
     return { ok: false, reason };
   }
@@ -76,7 +91,10 @@ export class P2mBackend extends EntryWiseBackend {
       const bits = era2006 ? 31 : device.dmaMask;
       if (!makeMachineContiguous(domain, gpa / machine.pageSize, pages, bits)) {
         domain.free(gpa);
-        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below ${era2006 ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}` };
+        return {
+          ok: false,
+          reason: `xen_create_contiguous_region found no machine-contiguous ${this.describe(bytes)} below ${era2006 ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}`,
+        };
       }
       // xen_create_contiguous_region hands back the new machine address: no second lookup to charge.
       return { ok: true, cpuAddress: gpa, busAddress: domain.toMachine(gpa)! };

@@ -24,7 +24,11 @@ const XEN_ONLY: readonly BackendName[] = ["p2m", "hypercall", "xen-swiotlb"];
 /** Builds the named backend for a driver domain and device. */
 export function createBackend(name: BackendName, ctx: BackendContext): DmaBackend {
   if (ctx.machine.hypervisor === "none" && XEN_ONLY.includes(name)) {
-    throw new SimError("BACKEND_UNSUITABLE", `the ${name} backend needs Xen, but this machine runs bare-metal Linux (hypervisor: "none"): use "direct", "swiotlb" or "iommu"`, "backend");
+    throw new SimError(
+      "BACKEND_UNSUITABLE",
+      `the ${name} backend needs Xen, but this machine runs bare-metal Linux (hypervisor: "none"): use "direct", "swiotlb" or "iommu"`,
+      "backend",
+    );
   }
   return FACTORIES[name](ctx);
 }

@@ -1,6 +1,6 @@
 import { SimError } from "../errors.js";
 import { formatSize, hex } from "../units.js";
-import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SIZE, SwiotlbKind, SwiotlbPool } from "../swiotlb-pool.js";
+import { IO_TLB_OVERFLOW, IO_TLB_SEGMENT_BYTES, IO_TLB_SIZE, type SwiotlbKind, type SwiotlbPool } from "../swiotlb-pool.js";
 import { swiotlbPoolFor } from "../swiotlb-setup.js";
 import type { BackendContext, CoherentResult, Direction, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
 import { EntryWiseBackend } from "./base.js";
@@ -8,7 +8,11 @@ import { EntryWiseBackend } from "./base.js";
 /** Where a buffer is for the device without bouncing, and why it must bounce (if it must). */
 export type Translation = { busAddress: number; bounce?: string } | { failure: string };
 
-const DIR_NAME: Record<Direction, string> = { TO_DEVICE: "DMA_TO_DEVICE", FROM_DEVICE: "DMA_FROM_DEVICE", BIDIRECTIONAL: "DMA_BIDIRECTIONAL" };
+const DIR_NAME: Record<Direction, string> = {
+  TO_DEVICE: "DMA_TO_DEVICE",
+  FROM_DEVICE: "DMA_FROM_DEVICE",
+  BIDIRECTIONAL: "DMA_BIDIRECTIONAL",
+};
 
 /** Coherent memory that came from the bounce pool (2006's fallback): its first slot. */
 interface PoolCoherent {
@@ -84,7 +88,10 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     const { machine, device } = this.ctx;
     if (machine.swiotlbConfig.force) return { busAddress: range.gpa, bounce: "swiotlb=force bounces every mapping" };
     if (!this.dmaCapable(range.gpa, range.length)) {
-      return { busAddress: range.gpa, bounce: `address_needs_mapping: ${hex(range.gpa)}+${range.length} is beyond ${device.name}'s ${device.dmaMask}-bit mask` };
+      return {
+        busAddress: range.gpa,
+        bounce: `address_needs_mapping: ${hex(range.gpa)}+${range.length} is beyond ${device.name}'s ${device.dmaMask}-bit mask`,
+      };
     }
     return { busAddress: range.gpa };
   }
@@ -120,7 +127,12 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     if (index < 0) return this.poolFull(range, dir, inSg);
     pool.occupy(index, nslots, range.gpa, range.length);
     const busAddress = pool.slotBus(index);
-    machine.emit("bounce", () => `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`, { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length });
+    machine.emit(
+      "bounce",
+      () =>
+        `swiotlb_bounced: ${device.name}: ${formatSize(range.length)} at ${hex(range.gpa)} bounces through slots ${index}-${index + nslots - 1} (bus ${hex(busAddress)}): ${why}`,
+      { domain: domain.name, device: device.name, address: range.gpa, busAddress, bytes: range.length },
+    );
     if (this.era === "modern" || dir !== "FROM_DEVICE") {
       try {
         this.bounceCopy(true, range.gpa, pool.slotAddress(index), busAddress, range.length);
@@ -146,7 +158,10 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
       machine.panic("map_single: bounce buffer is not DMA'ble", { domain: domain.name, device: device.name, busAddress });
     }
     this.pool.release(index, nslots);
-    return { ok: false, reason: `swiotlb addr ${hex(busAddress)}+${range.length} overflow (mask ${hex(device.dmaLimit - 1)}, bus limit 0)` };
+    return {
+      ok: false,
+      reason: `swiotlb addr ${hex(busAddress)}+${range.length} overflow (mask ${hex(device.dmaLimit - 1)}, bus limit 0)`,
+    };
   }
 
   /**
@@ -165,18 +180,30 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
   private poolFull(range: PhysRange, dir: Direction, inSg: boolean): MapResult<undefined> {
     const { machine, domain, device } = this.ctx;
     const pool = this.pool;
-    const tooBig = range.length > IO_TLB_SEGMENT_BYTES ? ` (no bounce buffer can exceed ${formatSize(IO_TLB_SEGMENT_BYTES)}: 128 slots of 2 KiB)` : "";
+    const tooBig =
+      range.length > IO_TLB_SEGMENT_BYTES ? ` (no bounce buffer can exceed ${formatSize(IO_TLB_SEGMENT_BYTES)}: 128 slots of 2 KiB)` : "";
     if (this.era === "modern") {
-      return { ok: false, reason: `swiotlb buffer is full (sz: ${range.length} bytes), total ${pool.nslabs} (slots), used ${pool.usedSlots} (slots)${tooBig}` };
+      return {
+        ok: false,
+        reason: `swiotlb buffer is full (sz: ${range.length} bytes), total ${pool.nslabs} (slots), used ${pool.usedSlots} (slots)${tooBig}`,
+      };
     }
     const printk = `${this.messagePrefix} Out of SW-IOMMU space for ${range.length} bytes at device ${device.name}${tooBig}`;
     if (inSg) return { ok: false, reason: printk };
     if (range.length > IO_TLB_OVERFLOW) {
       machine.emit("mapping-error", printk, { domain: domain.name, device: device.name, address: range.gpa, bytes: range.length });
       const corrupt = dir === "FROM_DEVICE" || dir === "BIDIRECTIONAL";
-      machine.panic(`${this.messagePrefix} ${corrupt ? "Memory would be corrupted" : "Random memory would be DMAed"}`, { domain: domain.name, device: device.name, bytes: range.length });
+      machine.panic(`${this.messagePrefix} ${corrupt ? "Memory would be corrupted" : "Random memory would be DMAed"}`, {
+        domain: domain.name,
+        device: device.name,
+        bytes: range.length,
+      });
     }
-    return { ok: false, reason: `${printk}; map_single returns the 32 KiB io_tlb_overflow_buffer`, errorAddress: pool.overflow!.busAddress };
+    return {
+      ok: false,
+      reason: `${printk}; map_single returns the 32 KiB io_tlb_overflow_buffer`,
+      errorAddress: pool.overflow!.busAddress,
+    };
   }
 
   /**
@@ -245,7 +272,11 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     let gpa = this.allocCoherentPages(size);
     if (gpa !== undefined && !this.dmaCapable(gpa, size)) {
       domain.free(gpa);
-      if (this.era === "modern") return { ok: false, reason: `dma_direct_alloc: the free pages at ${hex(gpa)} are beyond ${device.name}'s ${device.dmaMask}-bit coherent mask` };
+      if (this.era === "modern")
+        return {
+          ok: false,
+          reason: `dma_direct_alloc: the free pages at ${hex(gpa)} are beyond ${device.name}'s ${device.dmaMask}-bit coherent mask`,
+        };
       gpa = undefined;
     }
     if (gpa !== undefined) return { ok: true, cpuAddress: gpa, busAddress: gpa };
@@ -259,8 +290,16 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     domain.write(cpuAddress, new Uint8Array(size));
     const busAddress = this.pool.slotBus(index);
     if (!this.dmaCapable(busAddress, size)) {
-      machine.emit("mapping-error", () => `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, { domain: domain.name, device: device.name, busAddress });
-      machine.panic("swiotlb_alloc_coherent: allocated memory is out of range for device", { domain: domain.name, device: device.name, busAddress });
+      machine.emit("mapping-error", () => `hwdev DMA mask = ${hex(device.dmaLimit - 1)}, dev_addr = ${hex(busAddress)}`, {
+        domain: domain.name,
+        device: device.name,
+        busAddress,
+      });
+      machine.panic("swiotlb_alloc_coherent: allocated memory is out of range for device", {
+        domain: domain.name,
+        device: device.name,
+        busAddress,
+      });
     }
     return { ok: true, cpuAddress, busAddress, state: { poolSlot: index } };
   }
@@ -281,15 +320,20 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     const { machine, domain, device } = this.ctx;
     if (toDevice) this.copyGuest(orig, bounce, length);
     else this.copyGuest(bounce, orig, length);
-    const what = () => (toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`);
-    machine.emit("bounce-copy", () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what()}`, {
-      domain: domain.name,
-      device: device.name,
-      address: orig,
-      busAddress,
-      bytes: length,
-      cost: machine.costs.bounceBase + machine.costs.memcpyPerByte * length,
-    });
+    const what = () =>
+      toDevice ? `${hex(orig)} into the bounce buffer at ${hex(bounce)}` : `the bounce buffer at ${hex(bounce)} back to ${hex(orig)}`;
+    machine.emit(
+      "bounce-copy",
+      () => `swiotlb_bounce (${DIR_NAME[toDevice ? "TO_DEVICE" : "FROM_DEVICE"]}): copied ${formatSize(length)} from ${what()}`,
+      {
+        domain: domain.name,
+        device: device.name,
+        address: orig,
+        busAddress,
+        bytes: length,
+        cost: machine.costs.bounceBase + machine.costs.memcpyPerByte * length,
+      },
+    );
   }
 
   /** Frame-to-frame copy without intermediate buffers; never-written frames read as zeros. */
@@ -319,11 +363,19 @@ export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
     const pfn = Math.floor(gpa / this.ctx.machine.pageSize);
     const state = domain.pageState.size === 0 ? undefined : domain.pageState.get(pfn);
     if (state?.flags.has("foreign-tagged")) {
-      throw new SimError("KMAP_FAILED", `${domain.name}: swiotlb cannot copy pfn ${hex(pfn)}: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${domain.name}'s address space, so kmap() has nothing to map`, "address");
+      throw new SimError(
+        "KMAP_FAILED",
+        `${domain.name}: swiotlb cannot copy pfn ${hex(pfn)}: it is a tagged foreign page (grant handle ${state.private}) with no mapping in ${domain.name}'s address space, so kmap() has nothing to map`,
+        "address",
+      );
     }
     const mfn = domain.pfnToMfn(pfn);
     if (mfn === undefined) {
-      throw new SimError("INVALID_ADDRESS", `${domain.name}: swiotlb cannot copy guest-physical ${hex(gpa)}: pfn ${hex(pfn)} is not populated`, "address");
+      throw new SimError(
+        "INVALID_ADDRESS",
+        `${domain.name}: swiotlb cannot copy guest-physical ${hex(gpa)}: pfn ${hex(pfn)} is not populated`,
+        "address",
+      );
     }
     return mfn;
   }

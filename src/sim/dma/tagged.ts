@@ -1,7 +1,17 @@
 import { hex } from "../units.js";
 import { taggedFrameAt } from "../foreign-pages.js";
 import type { ForeignFrame } from "../foreign-pages.js";
-import type { BackendContext, BackendName, CoherentResult, Direction, DmaBackend, MapResult, PhysRange, SgResult, SgSegment } from "./backend.js";
+import type {
+  BackendContext,
+  BackendName,
+  CoherentResult,
+  Direction,
+  DmaBackend,
+  MapResult,
+  PhysRange,
+  SgResult,
+  SgSegment,
+} from "./backend.js";
 
 /**
  * The DMA-API's side of the "tag" foreign-page strategy (a suggestion from the Xen summit that
@@ -60,31 +70,45 @@ export class TaggedPageBackend implements DmaBackend {
     const offset = range.gpa % m.pageSize;
     const what = `tagged foreign page (grant handle ${f.handle}, ${f.granter} gref ${hex(f.gref)})`;
     if (offset + range.length > m.pageSize) {
-      return { ok: false, reason: `a ${what} is one page: ${range.length} bytes at offset ${offset} run past its end (map each page as its own scatterlist entry)` };
+      return {
+        ok: false,
+        reason: `a ${what} is one page: ${range.length} bytes at offset ${offset} run past its end (map each page as its own scatterlist entry)`,
+      };
     }
     // Under "tag" every mapping has GNTMAP_device_map (no host map is allowed, and Xen refuses a
     // map op with neither), so dev_bus_addr is always there.
     let busAddress: number;
     if (device.iommu) {
       if (f.iommu !== device.iommu || f.devBusAddress === null) {
-        return { ok: false, reason: `${device.name} translates through its IOMMU, but the ${what} was device-mapped ${f.iommu ? `in IOMMU group ${f.iommu.group}` : "without an IOMMU entry"}: pass device: ${device.name} to mapGrant` };
+        return {
+          ok: false,
+          reason: `${device.name} translates through its IOMMU, but the ${what} was device-mapped ${f.iommu ? `in IOMMU group ${f.iommu.group}` : "without an IOMMU entry"}: pass device: ${device.name} to mapGrant`,
+        };
       }
       busAddress = f.devBusAddress + offset;
     } else {
       busAddress = f.mfn * m.pageSize + offset;
       if (busAddress + range.length > device.dmaLimit) {
-        return { ok: false, reason: `the ${what} is at machine ${hex(f.mfn * m.pageSize)}, beyond ${device.name}'s ${device.dmaMask}-bit mask, and it cannot be bounced: a bounce buffer is filled by a CPU copy, through kmap(), and a tagged page has no mapping` };
+        return {
+          ok: false,
+          reason: `the ${what} is at machine ${hex(f.mfn * m.pageSize)}, beyond ${device.name}'s ${device.dmaMask}-bit mask, and it cannot be bounced: a bounce buffer is filled by a CPU copy, through kmap(), and a tagged page has no mapping`,
+        };
       }
     }
-    m.emit("grant", () => `PageForeign: ${domain.name}'s DMA-API takes the bus address of the ${what} from the grant: ${hex(busAddress)} (no p2m lookup, no hypercall)`, {
-      domain: domain.name,
-      device: device.name,
-      address: range.gpa,
-      busAddress,
-      machineAddress: f.mfn * m.pageSize + offset,
-      bytes: range.length,
-      cost: m.costs.directMap,
-    });
+    m.emit(
+      "grant",
+      () =>
+        `PageForeign: ${domain.name}'s DMA-API takes the bus address of the ${what} from the grant: ${hex(busAddress)} (no p2m lookup, no hypercall)`,
+      {
+        domain: domain.name,
+        device: device.name,
+        address: range.gpa,
+        busAddress,
+        machineAddress: f.mfn * m.pageSize + offset,
+        bytes: range.length,
+        cost: m.costs.directMap,
+      },
+    );
     return { ok: true, busAddress, state: new TaggedMapping(f.handle) };
   }
 
@@ -156,7 +180,11 @@ export class TaggedPageBackend implements DmaBackend {
 
   syncSg(entries: PhysRange[], segments: SgSegment[], dir: Direction, state: unknown, toCpu: boolean): void {
     if (!(state instanceof MixedSgState)) return this.inner.syncSg(entries, segments, dir, state, toCpu);
-    segments.forEach((s, i) => (toCpu ? this.syncForCpu(s.busAddress, 0, s.length, dir, state.states[i]) : this.syncForDevice(s.busAddress, 0, s.length, dir, state.states[i])));
+    segments.forEach((s, i) =>
+      toCpu
+        ? this.syncForCpu(s.busAddress, 0, s.length, dir, state.states[i])
+        : this.syncForDevice(s.busAddress, 0, s.length, dir, state.states[i]),
+    );
   }
 }
 

@@ -19,9 +19,26 @@ export function lookupFrames(ctx: BackendContext, gpa: number, length: number, v
     const mfn = domain.pfnToMfn(pfn);
     if (mfn === undefined) return `pfn ${hex(pfn)} of ${domain.name} is not populated`;
     if (via === "p2m") {
-      machine.emit("translate", () => `p2m read: ${domain.name} pfn ${hex(pfn)} → mfn ${hex(mfn)}`, { domain: domain.name, device: ctx.device.name, address: pfn * pageSize, machineAddress: mfn * pageSize, cost: machine.costs.p2mRead });
+      machine.emit("translate", () => `p2m read: ${domain.name} pfn ${hex(pfn)} → mfn ${hex(mfn)}`, {
+        domain: domain.name,
+        device: ctx.device.name,
+        address: pfn * pageSize,
+        machineAddress: mfn * pageSize,
+        cost: machine.costs.p2mRead,
+      });
     } else {
-      machine.emit("hypercall", () => `hypercall: Xen translates ${domain.name} pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP: ${domain.name} cannot read machine addresses)`, { domain: domain.name, device: ctx.device.name, address: pfn * pageSize, machineAddress: mfn * pageSize, cost: machine.costs.hypercall });
+      machine.emit(
+        "hypercall",
+        () =>
+          `hypercall: Xen translates ${domain.name} pfn ${hex(pfn)} → mfn ${hex(mfn)} (VP: ${domain.name} cannot read machine addresses)`,
+        {
+          domain: domain.name,
+          device: ctx.device.name,
+          address: pfn * pageSize,
+          machineAddress: mfn * pageSize,
+          cost: machine.costs.hypercall,
+        },
+      );
     }
     frames.push(mfn);
   }

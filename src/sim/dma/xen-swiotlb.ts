@@ -2,7 +2,7 @@ import { ownerOf } from "../frames.js";
 import { makeMachineContiguous } from "../exchange.js";
 import { formatSize, hex } from "../units.js";
 import type { BackendContext, CoherentResult, MapResult, PhysRange } from "./backend.js";
-import { SwiotlbBackend, Translation } from "./swiotlb.js";
+import { SwiotlbBackend, type Translation } from "./swiotlb.js";
 import { firstDiscontinuity, lookupFrames, naturalVia } from "./translate.js";
 
 /**
@@ -60,10 +60,16 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
     const gap = inSg && this.era === "2006" ? -1 : firstDiscontinuity(frames);
     if (gap >= 0) {
       const pfn = Math.floor(range.gpa / pageSize) + gap;
-      return { busAddress, bounce: `range_straddles_page_boundary: ${domain.name} pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}` };
+      return {
+        busAddress,
+        bounce: `range_straddles_page_boundary: ${domain.name} pfn ${hex(pfn - 1)} → mfn ${hex(frames[gap - 1]!)} but pfn ${hex(pfn)} → mfn ${hex(frames[gap]!)}`,
+      };
     }
     if (!this.dmaCapable(busAddress, range.length)) {
-      return { busAddress, bounce: `dma_capable fails: bus ${hex(busAddress)}+${range.length} is beyond ${device.name}'s ${device.dmaMask}-bit mask` };
+      return {
+        busAddress,
+        bounce: `dma_capable fails: bus ${hex(busAddress)}+${range.length} is beyond ${device.name}'s ${device.dmaMask}-bit mask`,
+      };
     }
     if (machine.swiotlbConfig.force && this.era === "modern") return { busAddress, bounce: "swiotlb=force bounces every mapping" };
     return { busAddress };
@@ -83,7 +89,10 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
   protected override bounceUnreachable(index: number, nslots: number, busAddress: number, range: PhysRange): MapResult<undefined> {
     const device = this.ctx.device;
     this.pool.release(index, nslots);
-    return { ok: false, reason: `the bounce buffer at bus ${hex(busAddress)}+${range.length} is not dma_capable for ${device.name}'s ${device.dmaMask}-bit mask either (the pool ends at ${hex(this.pool.lastBusAddress)})` };
+    return {
+      ok: false,
+      reason: `the bounce buffer at bus ${hex(busAddress)}+${range.length} is not dma_capable for ${device.name}'s ${device.dmaMask}-bit mask either (the pool ends at ${hex(this.pool.lastBusAddress)})`,
+    };
   }
 
   /**
@@ -106,7 +115,10 @@ export class XenSwiotlbBackend extends SwiotlbBackend {
       const bits = this.era === "2006" ? 31 : device.dmaMask;
       if (!makeMachineContiguous(domain, pfn, pages, bits)) {
         domain.free(gpa);
-        return { ok: false, reason: `xen_create_contiguous_region found no machine-contiguous ${formatSize(bytes)} below ${this.era === "2006" ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}` };
+        return {
+          ok: false,
+          reason: `xen_create_contiguous_region found no machine-contiguous ${formatSize(bytes)} below ${this.era === "2006" ? "2^31 (hardcoded)" : `the ${device.dmaMask}-bit mask`}`,
+        };
       }
     }
     return { ok: true, cpuAddress: gpa, busAddress: domain.pfnToMfn(pfn)! * pageSize };

@@ -98,12 +98,39 @@ export interface BlkbackResult {
   disk: Disk;
 }
 
-const OPTION_KEYS = ["machine", "era", "backend", "foreignPages", "op", "sectors", "offsetSectors", "diskSector", "dom0Mode", "domUMode", "domULayout", "dom0Memory", "domUMemory", "dmaMask", "invalidation", "xenMergeCheck", "bounce", "sgMapping", "seed", "dom0", "domU", "disk"] as const;
+const OPTION_KEYS = [
+  "machine",
+  "era",
+  "backend",
+  "foreignPages",
+  "op",
+  "sectors",
+  "offsetSectors",
+  "diskSector",
+  "dom0Mode",
+  "domUMode",
+  "domULayout",
+  "dom0Memory",
+  "domUMemory",
+  "dmaMask",
+  "invalidation",
+  "xenMergeCheck",
+  "bounce",
+  "sgMapping",
+  "seed",
+  "dom0",
+  "domU",
+  "disk",
+] as const;
 
 function count(o: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
   const v = o[key] ?? fallback;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: ${key} must be a whole number from ${min} to ${max}, got ${describeValue(v)}`, key);
+    throw new SimError(
+      "INVALID_CONFIG",
+      `blkbackRoundTrip: ${key} must be a whole number from ${min} to ${max}, got ${describeValue(v)}`,
+      key,
+    );
   }
   return v;
 }
@@ -124,44 +151,116 @@ export function blkbackRoundTrip(options: BlkbackOptions): BlkbackResult {
   rejectUnknownKeys(o, OPTION_KEYS, "blkbackRoundTrip");
   const backend = o.backend as BackendName;
   if (!BACKEND_NAMES.includes(backend)) {
-    throw new SimError("UNKNOWN_BACKEND", `blkbackRoundTrip: backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(o.backend)}`, "backend");
+    throw new SimError(
+      "UNKNOWN_BACKEND",
+      `blkbackRoundTrip: backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(o.backend)}`,
+      "backend",
+    );
   }
   const op = (o.op ?? "write") as BlockOp;
-  if (op !== "read" && op !== "write") throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: op must be "read" or "write", got ${describeValue(o.op)}`, "op");
+  if (op !== "read" && op !== "write")
+    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: op must be "read" or "write", got ${describeValue(o.op)}`, "op");
   const foreignPages = (o.foreignPages ?? "map") as ForeignPageStrategy;
-  if (foreignPages !== "map" && foreignPages !== "tag") throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: foreignPages must be "map" or "tag", got ${describeValue(o.foreignPages)}`, "foreignPages");
+  if (foreignPages !== "map" && foreignPages !== "tag")
+    throw new SimError(
+      "INVALID_CONFIG",
+      `blkbackRoundTrip: foreignPages must be "map" or "tag", got ${describeValue(o.foreignPages)}`,
+      "foreignPages",
+    );
   const sectors = count(o, "sectors", 64, 1, MAX_ROUND_TRIP_SECTORS);
   const seed = count(o, "seed", 1, 0, Number.MAX_SAFE_INTEGER);
-  const machine = machineFrom(o.machine as Machine | MachineConfig | undefined, { arch: "ia64", memory: "1 GiB", era: (o.era as Era | undefined) ?? "modern", seed });
+  const machine = machineFrom(o.machine as Machine | MachineConfig | undefined, {
+    arch: "ia64",
+    memory: "1 GiB",
+    era: (o.era as Era | undefined) ?? "modern",
+    seed,
+  });
   const pageSize = machine.pageSize;
   const offsetSectors = count(o, "offsetSectors", 0, 0, pageSize / SECTOR_SIZE - 1);
   const diskSector = count(o, "diskSector", 0, 0, 2 ** 31 - sectors);
   const names = () => machine.domains.map((d) => d.name);
   for (const key of ["dom0", "domU"] as const) {
     if (o[key] !== undefined && !machine.domains.includes(o[key] as Domain)) {
-      throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: ${key} must be a domain of the machine passed as machine, got ${describeValue(typeof o[key] === "object" ? "another object" : o[key])}`, key);
+      throw new SimError(
+        "INVALID_CONFIG",
+        `blkbackRoundTrip: ${key} must be a domain of the machine passed as machine, got ${describeValue(typeof o[key] === "object" ? "another object" : o[key])}`,
+        key,
+      );
     }
   }
   if (o.disk !== undefined && !machine.devices.includes(o.disk as Device)) {
-    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: disk must be a device attached on the machine passed as machine, got ${describeValue(typeof o.disk === "object" ? "another object" : o.disk)}`, "disk");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `blkbackRoundTrip: disk must be a device attached on the machine passed as machine, got ${describeValue(typeof o.disk === "object" ? "another object" : o.disk)}`,
+      "disk",
+    );
   }
   const dom0 =
     (o.dom0 as Domain | undefined) ??
-    machine.createDomain({ name: freshName(names(), "dom0"), mode: (o.dom0Mode as DomainMode | undefined) ?? defaultDom0Mode(backend), memory: (o.dom0Memory as string | number | undefined) ?? "256 MiB", privileged: true, foreignPages });
-  const domU = (o.domU as Domain | undefined) ?? machine.createDomain({ name: freshName(names(), "domU1"), mode: (o.domUMode as DomainMode | undefined) ?? "VP", memory: (o.domUMemory as string | number | undefined) ?? "128 MiB", privileged: false, layout: (o.domULayout as Layout | undefined) ?? "fragmented" });
+    machine.createDomain({
+      name: freshName(names(), "dom0"),
+      mode: (o.dom0Mode as DomainMode | undefined) ?? defaultDom0Mode(backend),
+      memory: (o.dom0Memory as string | number | undefined) ?? "256 MiB",
+      privileged: true,
+      foreignPages,
+    });
+  const domU =
+    (o.domU as Domain | undefined) ??
+    machine.createDomain({
+      name: freshName(names(), "domU1"),
+      mode: (o.domUMode as DomainMode | undefined) ?? "VP",
+      memory: (o.domUMemory as string | number | undefined) ?? "128 MiB",
+      privileged: false,
+      layout: (o.domULayout as Layout | undefined) ?? "fragmented",
+    });
   if (o.disk !== undefined && (o.disk as Device).domain !== dom0) {
-    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: disk ${(o.disk as Device).name} belongs to ${(o.disk as Device).domain.name}, not to the backend domain ${dom0.name}`, "disk");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `blkbackRoundTrip: disk ${(o.disk as Device).name} belongs to ${(o.disk as Device).domain.name}, not to the backend domain ${dom0.name}`,
+      "disk",
+    );
   }
-  if (dom0 === domU) throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: dom0 and domU must be two different domains, got ${dom0.name} twice`, "domU");
+  if (dom0 === domU)
+    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: dom0 and domU must be two different domains, got ${dom0.name} twice`, "domU");
   if (dom0.foreignPages !== foreignPages && o.dom0 !== undefined && o.foreignPages !== undefined) {
-    throw new SimError("INVALID_CONFIG", `blkbackRoundTrip: dom0 ${dom0.name} was created with foreignPages: ${JSON.stringify(dom0.foreignPages)}, not ${JSON.stringify(foreignPages)}`, "foreignPages");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `blkbackRoundTrip: dom0 ${dom0.name} was created with foreignPages: ${JSON.stringify(dom0.foreignPages)}, not ${JSON.stringify(foreignPages)}`,
+      "foreignPages",
+    );
   }
   const device =
     (o.disk as Device | undefined) ??
-    machine.attachDevice({ name: freshName(machine.devices.map((d) => d.name), "sda"), domain: dom0, driver: "blkback-disk", dmaMask: (o.dmaMask as number | undefined) ?? 32, iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false });
-  const queue = createRequestQueue(dom0.dmaApi(device, backend), { xenMergeCheck: o.xenMergeCheck as boolean | undefined, bounce: o.bounce as BounceRule | undefined, sgMapping: o.sgMapping as SgMappingMode | undefined });
+    machine.attachDevice({
+      name: freshName(
+        machine.devices.map((d) => d.name),
+        "sda",
+      ),
+      domain: dom0,
+      driver: "blkback-disk",
+      dmaMask: (o.dmaMask as number | undefined) ?? 32,
+      iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false,
+    });
+  const queue = createRequestQueue(dom0.dmaApi(device, backend), {
+    xenMergeCheck: o.xenMergeCheck as boolean | undefined,
+    bounce: o.bounce as BounceRule | undefined,
+    sgMapping: o.sgMapping as SgMappingMode | undefined,
+  });
   const disk = new Disk(device);
-  return runRoundTrip({ machine, dom0, domU, device, queue, disk, op, sectors, offsetSectors, diskSector, seed, strategy: dom0.foreignPages });
+  return runRoundTrip({
+    machine,
+    dom0,
+    domU,
+    device,
+    queue,
+    disk,
+    op,
+    sectors,
+    offsetSectors,
+    diskSector,
+    seed,
+    strategy: dom0.foreignPages,
+  });
 }
 
 function defaultDom0Mode(backend: BackendName): DomainMode {
@@ -236,7 +335,13 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
       const bio: BioSegment[] = [];
       const mine: number[] = [];
       for (const s of ring) {
-        const mapped = dom0.mapGrant(domU, s.gref, r.strategy === "map" ? { host: true, device: false, readonly: op === "write" } : { host: false, device: device.iommu ? device : true, readonly: op === "write" });
+        const mapped = dom0.mapGrant(
+          domU,
+          s.gref,
+          r.strategy === "map"
+            ? { host: true, device: false, readonly: op === "write" }
+            : { host: false, device: device.iommu ? device : true, readonly: op === "write" },
+        );
         mine.push(mapped.handle);
         handles.push(mapped.handle);
         bio.push({ page: mapped.page!, offset: s.firstSect * SECTOR_SIZE, length: s.sectors * SECTOR_SIZE });
@@ -262,13 +367,20 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
       }
       if (!mapped) {
         // blkback answers BLKIF_RSP_ERROR; the round trip stops here.
-        errors.push({ code: "EIO", message: `blkback: dma_map_sg returned 0 for the request of ${ringSectors} sectors at sector ${diskSector}: it ends with an I/O error (BLKIF_RSP_ERROR)` });
+        errors.push({
+          code: "EIO",
+          message: `blkback: dma_map_sg returned 0 for the request of ${ringSectors} sectors at sector ${diskSector}: it ends with an I/O error (BLKIF_RSP_ERROR)`,
+        });
         break;
       }
       diskSector += ringSectors;
     }
     bytesIdentical = sameBytes(op === "write" ? disk.readSectors(r.diskSector, r.sectors) : domU.read(buffer, bytes), data);
-    if (!bytesIdentical && errors.length === 0) errors.push({ code: "DATA_MISMATCH", message: `${op === "write" ? "the disk" : `${domU.name}'s buffer`} does not hold the ${bytes} bytes sent` });
+    if (!bytesIdentical && errors.length === 0)
+      errors.push({
+        code: "DATA_MISMATCH",
+        message: `${op === "write" ? "the disk" : `${domU.name}'s buffer`} does not hold the ${bytes} bytes sent`,
+      });
   } catch (error) {
     recordError(errors, error);
   }
@@ -282,7 +394,8 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
   for (const handle of handles) attempt(machine, errors, () => dom0.unmapGrant(handle));
   for (const g of grants) {
     attempt(machine, errors, () => {
-      if (!domU.endAccess(g.gref)) errors.push({ code: "GRANT_IN_USE", message: `${domU.name} could not end access to gref ${g.gref}: still mapped` });
+      if (!domU.endAccess(g.gref))
+        errors.push({ code: "GRANT_IN_USE", message: `${domU.name} could not end access to gref ${g.gref}: still mapped` });
     });
   }
   if (buffer !== undefined) attempt(machine, errors, () => domU.free(buffer! - offset));
@@ -317,10 +430,16 @@ export interface BlkbackStrategy extends StrategySpec {
  * The blkback round trip as a comparable scenario: each strategy gets a fresh machine with the
  * same workload (`options` minus backend), and one operation is one blkif request.
  */
-export function blkbackScenario(options: Omit<BlkbackOptions, "backend" | "machine" | "dom0" | "domU" | "disk"> & { machine?: MachineConfig } = {}): Scenario<BlkbackStrategy> {
+export function blkbackScenario(
+  options: Omit<BlkbackOptions, "backend" | "machine" | "dom0" | "domU" | "disk"> & { machine?: MachineConfig } = {},
+): Scenario<BlkbackStrategy> {
   requireObject(options, "blkbackScenario options");
   if (options.machine instanceof Machine) {
-    throw new SimError("INVALID_CONFIG", "blkbackScenario: machine must be a machine config, not a Machine: every strategy runs on a fresh machine built from it", "machine");
+    throw new SimError(
+      "INVALID_CONFIG",
+      "blkbackScenario: machine must be a machine config, not a Machine: every strategy runs on a fresh machine built from it",
+      "machine",
+    );
   }
   return {
     name: `blkback round trip: ${options.op ?? "write"} of ${options.sectors ?? 64} sectors`,
@@ -328,12 +447,22 @@ export function blkbackScenario(options: Omit<BlkbackOptions, "backend" | "machi
     run(strategy: BlkbackStrategy): ScenarioOutcome {
       const s = requireObject(strategy, "strategy");
       rejectUnknownKeys(s, ["name", "backend", "foreignPages", "dom0Mode"], "blkback strategy");
-      const result = blkbackRoundTrip({ ...options, backend: strategy.backend, foreignPages: strategy.foreignPages ?? options.foreignPages, dom0Mode: strategy.dom0Mode ?? options.dom0Mode });
+      const result = blkbackRoundTrip({
+        ...options,
+        backend: strategy.backend,
+        foreignPages: strategy.foreignPages ?? options.foreignPages,
+        dom0Mode: strategy.dom0Mode ?? options.dom0Mode,
+      });
       return {
         machine: result.machine,
         ops: result.requests,
         window: { start: { ...emptyStats() }, end: result.stats },
-        metrics: { bytesIdentical: result.bytesIdentical ? 1 : 0, dmaSegments: result.dmaSegments, bioVecs: result.bioVecs, grants: result.grants },
+        metrics: {
+          bytesIdentical: result.bytesIdentical ? 1 : 0,
+          dmaSegments: result.dmaSegments,
+          bioVecs: result.bioVecs,
+          grants: result.grants,
+        },
         ok: result.ok,
         errors: result.errors.map((e) => `${e.code}: ${e.message}`),
       };

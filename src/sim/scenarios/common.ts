@@ -19,7 +19,11 @@ export function machineFrom(value: Machine | MachineConfig | undefined, fallback
     return value;
   }
   if (value !== undefined && (typeof value !== "object" || value === null)) {
-    throw new SimError("INVALID_CONFIG", `machine must be a Machine from createMachine() or a machine config, got ${describeValue(value)}`, "machine");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `machine must be a Machine from createMachine() or a machine config, got ${describeValue(value)}`,
+      "machine",
+    );
   }
   return createMachine(value ?? fallback);
 }

@@ -73,17 +73,30 @@ export const MAX_STRATEGIES = 32;
  */
 export function compareStrategies<S extends StrategySpec>(scenario: Scenario<S>, strategies: readonly S[]): StrategyResult[] {
   if (typeof scenario !== "object" || scenario === null || typeof scenario.run !== "function") {
-    throw new SimError("INVALID_ARGUMENT", `compareStrategies(scenario, strategies): scenario must be a scenario such as packetStream() or blkbackScenario(), got ${describeValue(scenario)}`, "scenario");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `compareStrategies(scenario, strategies): scenario must be a scenario such as packetStream() or blkbackScenario(), got ${describeValue(scenario)}`,
+      "scenario",
+    );
   }
   if (!Array.isArray(strategies) || strategies.length === 0 || strategies.length > MAX_STRATEGIES) {
-    throw new SimError("INVALID_ARGUMENT", `strategies must be an array of 1 to ${MAX_STRATEGIES} strategies ({ name, ... }), got ${Array.isArray(strategies) ? `${strategies.length}` : describeValue(strategies)}`, "strategies");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `strategies must be an array of 1 to ${MAX_STRATEGIES} strategies ({ name, ... }), got ${Array.isArray(strategies) ? `${strategies.length}` : describeValue(strategies)}`,
+      "strategies",
+    );
   }
   const names = new Set<string>();
   strategies.forEach((s, i) => {
     if (typeof s !== "object" || s === null || typeof s.name !== "string" || s.name.length === 0 || s.name.length > 64) {
-      throw new SimError("INVALID_ARGUMENT", `strategies[${i}] must be an object with a name of 1-64 characters, got ${describeValue(s)}`, `strategies[${i}]`);
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `strategies[${i}] must be an object with a name of 1-64 characters, got ${describeValue(s)}`,
+        `strategies[${i}]`,
+      );
     }
-    if (names.has(s.name)) throw new SimError("INVALID_ARGUMENT", `strategies[${i}]: the name ${describeValue(s.name)} is used twice`, `strategies[${i}].name`);
+    if (names.has(s.name))
+      throw new SimError("INVALID_ARGUMENT", `strategies[${i}]: the name ${describeValue(s.name)} is used twice`, `strategies[${i}].name`);
     names.add(s.name);
   });
   return strategies.map((s) => summarise(s.name, scenario.run(s)));
@@ -109,7 +122,10 @@ export function summarise(name: string, outcome: ScenarioOutcome): StrategyResul
   };
 }
 
-function difference(end: Partial<Record<EventKind, number>>, start: Partial<Record<EventKind, number>> | undefined): Partial<Record<EventKind, number>> {
+function difference(
+  end: Partial<Record<EventKind, number>>,
+  start: Partial<Record<EventKind, number>> | undefined,
+): Partial<Record<EventKind, number>> {
   const out: Partial<Record<EventKind, number>> = {};
   for (const [kind, value] of Object.entries(end) as [EventKind, number][]) {
     const delta = value - (start?.[kind] ?? 0);

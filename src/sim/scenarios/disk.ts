@@ -25,9 +25,16 @@ export class Disk {
    * @param device The block device whose DMA the disk performs (`device.read`/`device.write`).
    * @param sectorCount Capacity in 512-byte sectors, 1 to 2^31. Default 2^21 (1 GiB).
    */
-  constructor(readonly device: Device, sectorCount = 2 ** 21) {
+  constructor(
+    readonly device: Device,
+    sectorCount = 2 ** 21,
+  ) {
     if (!Number.isSafeInteger(sectorCount) || sectorCount <= 0 || sectorCount > MAX_DISK_SECTORS) {
-      throw new SimError("INVALID_CONFIG", `disk sectors must be a whole number from 1 to ${MAX_DISK_SECTORS}, got ${describeValue(sectorCount)}`, "sectors");
+      throw new SimError(
+        "INVALID_CONFIG",
+        `disk sectors must be a whole number from 1 to ${MAX_DISK_SECTORS}, got ${describeValue(sectorCount)}`,
+        "sectors",
+      );
     }
     this.sectorCount = sectorCount;
   }
@@ -45,7 +52,8 @@ export class Disk {
 
   /** Writes sectors straight onto the medium (no DMA): for preparing what a read will fetch. */
   writeSectors(sector: number, data: Uint8Array): void {
-    if (data.length % SECTOR_SIZE !== 0) throw new SimError("INVALID_ARGUMENT", `disk data must be whole ${SECTOR_SIZE}-byte sectors, got ${data.length} bytes`, "data");
+    if (data.length % SECTOR_SIZE !== 0)
+      throw new SimError("INVALID_ARGUMENT", `disk data must be whole ${SECTOR_SIZE}-byte sectors, got ${data.length} bytes`, "data");
     const count = data.length / SECTOR_SIZE;
     this.checkRange(sector, count);
     this.device.machine.checkTransfer(data.length, "data.length");
@@ -58,7 +66,12 @@ export class Disk {
    */
   transfer(op: BlockOp, sector: number, segments: readonly SgSegment[]): void {
     const bytes = segments.reduce((n, s) => n + s.length, 0);
-    if (bytes % SECTOR_SIZE !== 0) throw new SimError("INVALID_ARGUMENT", `a disk transfer moves whole sectors; the segments add up to ${formatSize(bytes)}`, "segments");
+    if (bytes % SECTOR_SIZE !== 0)
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `a disk transfer moves whole sectors; the segments add up to ${formatSize(bytes)}`,
+        "segments",
+      );
     this.checkRange(sector, bytes / SECTOR_SIZE);
     let at = sector * SECTOR_SIZE;
     for (const s of segments) {
@@ -82,7 +95,11 @@ export class Disk {
 
   private checkRange(sector: number, count: number): void {
     if (!Number.isSafeInteger(sector) || sector < 0 || !Number.isSafeInteger(count) || count < 0 || sector + count > this.sectorCount) {
-      throw new SimError("INVALID_ARGUMENT", `sectors ${describeValue(sector)}..+${describeValue(count)} are outside the disk (${this.sectorCount} sectors)`, "sector");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `sectors ${describeValue(sector)}..+${describeValue(count)} are outside the disk (${this.sectorCount} sectors)`,
+        "sector",
+      );
     }
   }
 }

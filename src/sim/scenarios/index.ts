@@ -13,6 +13,14 @@ export type { PacketMapping, PacketStrategy, PacketStreamOptions } from "./packe
 export { compareStrategies, summarise, MAX_STRATEGIES } from "./compare.js";
 export type { Scenario, ScenarioOutcome, StrategyResult, StrategySpec } from "./compare.js";
 export { LITERATURE, LITERATURE_PACKETS, simulateStudy, checkRanking, checkTargets } from "./literature.js";
-export type { LiteratureStudy, PublishedFigure, PublishedTarget, RankingGroup, SimulatedFigure, SimulatedStudy, TargetCheck } from "./literature.js";
+export type {
+  LiteratureStudy,
+  PublishedFigure,
+  PublishedTarget,
+  RankingGroup,
+  SimulatedFigure,
+  SimulatedStudy,
+  TargetCheck,
+} from "./literature.js";
 export { Disk, MAX_DISK_SECTORS } from "./disk.js";
 export type { ScenarioError } from "./common.js";

@@ -137,7 +137,7 @@ export interface LiteratureStudy {
 export const LITERATURE_PACKETS = 1000;
 
 const COMMON_NOTES = [
-  "Each study runs on the platform it measured: vIOMMU and Markuze et al. on bare-metal Linux (hypervisor: \"none\", the kernel programs its own IOMMU); Willmann et al. under a hypervisor that owns the IOMMU (hypervisor: \"xen\", every IOMMU map and unmap is a hypercall). The order must match; where the study gives numbers, each must come within its stated tolerance with the same constants for every study.",
+  'Each study runs on the platform it measured: vIOMMU and Markuze et al. on bare-metal Linux (hypervisor: "none", the kernel programs its own IOMMU); Willmann et al. under a hypervisor that owns the IOMMU (hypervisor: "xen", every IOMMU map and unmap is a hypercall). The order must match; where the study gives numbers, each must come within its stated tolerance with the same constants for every study.',
   "Throughput model (assumption): one simulated 1 GHz CPU does all per-packet work; throughput = min(line rate, packet bits / CPU time per packet).",
   "Per-packet stack and driver work is costs.packetProcessing (model assumption, bounded by bare-metal Linux sustaining 10 Gb/s of 1500-byte packets and by Markuze et al.'s 0–25% cost of copying every packet).",
 ];
@@ -151,12 +151,28 @@ const DEFINITIONS: StudyDefinition[] = [
     source:
       "The 100% is in the abstract (research.ibm.com publication page). 43% and 91% are in the USENIX ATC 2011 talk slides (slide 17, table “Setting / Secure (No IOTLB Batching) / Relaxed (Linux Default; IOTLB Batching) / Optimistic (Patched; IOTLB Batching)”, row “Bare-metal 43% 91% 100%”; copy at sambuz.com/doc/1-ppt-presentation-685420) and in the course notes cse.iitd.ac.in/~sbansal/csl862-virt/lec/vIOMMU.txt. The paper’s own page, table or figure for 43% and 91% was not read.",
     url: "https://research.ibm.com/publications/viommu-efficient-iommu-emulation",
-    claim: "IOTLB invalidation policy decides how much of a 10 Gb/s line a Linux host with IOMMU protection can use: strict < deferred (batched) < optimistic teardown.",
+    claim:
+      "IOTLB invalidation policy decides how much of a 10 Gb/s line a Linux host with IOMMU protection can use: strict < deferred (batched) < optimistic teardown.",
     metric: { name: "throughput", unit: "% of line rate", higherIsBetter: true },
     published: [
-      { strategy: "strict", value: 43, text: "Talk slide 17, bare metal, “Secure (No IOTLB Batching)”: 43%. Course notes: “Without relaxation (strict protection), Linux-2.6.36 only achieves 43% of the line rate of a 10Gbps NIC”", verified: true },
-      { strategy: "deferred", value: 91, text: "Talk slide 17, bare metal, “Relaxed (Linux Default; IOTLB Batching)”: 91%. Course notes: “batch invalidation of stale IOTLB entries and collectively purging them every 10ms. Transforms aforesaid 43% to 91% saturation of line rate”", verified: true },
-      { strategy: "optimistic", value: 100, text: "Talk slide 17, bare metal, “Optimistic (Patched; IOTLB Batching)”: 100%. Abstract: “waiting a few milliseconds before tearing down an IOMMU mapping in the hope it will be immediately reused (“optimistic teardown”) ... allows bare-metal to achieve 100% of a 10Gbps line rate”", verified: true },
+      {
+        strategy: "strict",
+        value: 43,
+        text: "Talk slide 17, bare metal, “Secure (No IOTLB Batching)”: 43%. Course notes: “Without relaxation (strict protection), Linux-2.6.36 only achieves 43% of the line rate of a 10Gbps NIC”",
+        verified: true,
+      },
+      {
+        strategy: "deferred",
+        value: 91,
+        text: "Talk slide 17, bare metal, “Relaxed (Linux Default; IOTLB Batching)”: 91%. Course notes: “batch invalidation of stale IOTLB entries and collectively purging them every 10ms. Transforms aforesaid 43% to 91% saturation of line rate”",
+        verified: true,
+      },
+      {
+        strategy: "optimistic",
+        value: 100,
+        text: "Talk slide 17, bare metal, “Optimistic (Patched; IOTLB Batching)”: 100%. Abstract: “waiting a few milliseconds before tearing down an IOMMU mapping in the hope it will be immediately reused (“optimistic teardown”) ... allows bare-metal to achieve 100% of a 10Gbps line rate”",
+        verified: true,
+      },
       { strategy: "none", value: null, text: "(reference: no IOMMU; the study gives no separate figure)", verified: true },
     ],
     ranking: [
@@ -174,8 +190,20 @@ const DEFINITIONS: StudyDefinition[] = [
         caveat:
           "The same talk measured 6,909 cycles per strict (un)map of one page on bare metal: 4,593 of software “logic” and 2,316 of “SW/HW interaction” (slide 16). No one-CPU model can use that split together with 43% → 91%: removing only the per-unmap invalidation lifts throughput at most (logic + interaction) / logic = 1.5×, not 91/43 = 2.1×. The model therefore prices the software side lower than measured; whatever makes strict’s software path dearer than deferred’s in the kernel (Malka et al., FAST 2015: the IOVA allocator “regularly induces linear complexity”) is not modelled.",
       },
-      { label: "deferred, % of line rate", published: { low: 91, high: 91 }, text: "91%", measure: { strategy: "deferred" }, tolerance: { points: 10 } },
-      { label: "optimistic teardown, % of line rate", published: { low: 100, high: 100 }, text: "100%", measure: { strategy: "optimistic" }, tolerance: { points: 10 } },
+      {
+        label: "deferred, % of line rate",
+        published: { low: 91, high: 91 },
+        text: "91%",
+        measure: { strategy: "deferred" },
+        tolerance: { points: 10 },
+      },
+      {
+        label: "optimistic teardown, % of line rate",
+        published: { low: 100, high: 100 },
+        text: "100%",
+        measure: { strategy: "optimistic" },
+        tolerance: { points: 10 },
+      },
     ],
     workload: { hypervisor: "none", lineRateGbps: 10, packetSize: 1500, direction: "rx" },
     strategies: [
@@ -192,16 +220,38 @@ const DEFINITIONS: StudyDefinition[] = [
   },
   {
     id: "willmann",
-    citation: "Paul Willmann, Scott Rixner, Alan L. Cox. Protection Strategies for Direct Access to Virtualized I/O Devices. USENIX ATC 2008.",
+    citation:
+      "Paul Willmann, Scott Rixner, Alan L. Cox. Protection Strategies for Direct Access to Virtualized I/O Devices. USENIX ATC 2008.",
     source: "Abstract (sciweavers.org / USENIX); result tables not read",
     url: "https://www.usenix.org/legacy/events/usenix08/tech/full_papers/willmann/willmann_html/index.html",
-    claim: "Per-packet cost of IOMMU protection strategies for a guest with direct device access: direct map cheapest, reusing mappings (shared, persistent) in between, single-use mappings dearest.",
+    claim:
+      "Per-packet cost of IOMMU protection strategies for a guest with direct device access: direct map cheapest, reusing mappings (shared, persistent) in between, single-use mappings dearest.",
     metric: { name: "CPU cost", unit: "cycles per packet", higherIsBetter: false },
     published: [
-      { strategy: "direct-map", value: null, text: "“A simple direct-map strategy incurs the least overhead, providing native-level performance but offering no enhanced protection from misbehaving device drivers within the guest”", verified: true },
-      { strategy: "shared", value: null, text: "Protection “by limiting IOMMU page-table mappings to memory buffers that are actually used in I/O transfers”; that cost is “minimized by aggressively reusing mappings”", verified: true },
-      { strategy: "persistent", value: null, text: "(as shared: a reuse strategy; its order relative to shared is not given in the abstract)", verified: true },
-      { strategy: "single-use", value: null, text: "(mappings created and destroyed for every transfer: the strategy the reuse strategies improve on; said to cost tens of percent more CPU per packet — unverified)", verified: false },
+      {
+        strategy: "direct-map",
+        value: null,
+        text: "“A simple direct-map strategy incurs the least overhead, providing native-level performance but offering no enhanced protection from misbehaving device drivers within the guest”",
+        verified: true,
+      },
+      {
+        strategy: "shared",
+        value: null,
+        text: "Protection “by limiting IOMMU page-table mappings to memory buffers that are actually used in I/O transfers”; that cost is “minimized by aggressively reusing mappings”",
+        verified: true,
+      },
+      {
+        strategy: "persistent",
+        value: null,
+        text: "(as shared: a reuse strategy; its order relative to shared is not given in the abstract)",
+        verified: true,
+      },
+      {
+        strategy: "single-use",
+        value: null,
+        text: "(mappings created and destroyed for every transfer: the strategy the reuse strategies improve on; said to cost tens of percent more CPU per packet — unverified)",
+        verified: false,
+      },
     ],
     ranking: [
       { strategies: ["single-use"], relation: "<" },
@@ -225,15 +275,33 @@ const DEFINITIONS: StudyDefinition[] = [
   },
   {
     id: "markuze",
-    citation: "Alex Markuze, Adam Morrison, Dan Tsafrir. True IOMMU Protection from DMA Attacks: When Copy Is Faster Than Zero Copy. ASPLOS 2016, pp. 249–262.",
-    source: "Abstract, p. 249 of the ASPLOS 2016 proceedings (cris.iucc.ac.il, ACM; docslib.org and paperzz.com copies of the authors’ version). The evaluation’s figures were not read, so which benchmark gives the 5× is not known here.",
+    citation:
+      "Alex Markuze, Adam Morrison, Dan Tsafrir. True IOMMU Protection from DMA Attacks: When Copy Is Faster Than Zero Copy. ASPLOS 2016, pp. 249–262.",
+    source:
+      "Abstract, p. 249 of the ASPLOS 2016 proceedings (cris.iucc.ac.il, ACM; docslib.org and paperzz.com copies of the authors’ version). The evaluation’s figures were not read, so which benchmark gives the 5× is not known here.",
     url: "https://cris.iucc.ac.il/en/publications/true-iommu-protection-from-dma-attacks-when-copy-is-faster-than-z-2",
-    claim: "Copying each packet to/from permanently mapped shadow buffers beats mapping and unmapping every buffer (strict): up to 5× the throughput, and within 0–25% of no IOMMU at all.",
+    claim:
+      "Copying each packet to/from permanently mapped shadow buffers beats mapping and unmapping every buffer (strict): up to 5× the throughput, and within 0–25% of no IOMMU at all.",
     metric: { name: "throughput", unit: "× strict map/unmap", higherIsBetter: true },
     published: [
-      { strategy: "strict", value: 1, text: "The baseline: “the safest preexisting usage model”, in which the OS maps and unmaps “every target buffer right before and after its DMA”", verified: true },
-      { strategy: "copy", value: 5, text: "“despite being more secure than the safest preexisting usage model, our approach provides up to 5× higher throughput”", verified: true },
-      { strategy: "none", value: null, text: "“whereas it is inherently less scalable than an IOMMU-less (unprotected) system, our approach incurs only 0%–25% performance degradation in comparison”", verified: true },
+      {
+        strategy: "strict",
+        value: 1,
+        text: "The baseline: “the safest preexisting usage model”, in which the OS maps and unmaps “every target buffer right before and after its DMA”",
+        verified: true,
+      },
+      {
+        strategy: "copy",
+        value: 5,
+        text: "“despite being more secure than the safest preexisting usage model, our approach provides up to 5× higher throughput”",
+        verified: true,
+      },
+      {
+        strategy: "none",
+        value: null,
+        text: "“whereas it is inherently less scalable than an IOMMU-less (unprotected) system, our approach incurs only 0%–25% performance degradation in comparison”",
+        verified: true,
+      },
     ],
     ranking: [
       { strategies: ["strict"], relation: "<" },
@@ -289,7 +357,10 @@ export function checkRanking(study: Pick<LiteratureStudy, "ranking" | "metric">,
           continue;
         }
         const ok = group.relation === "<" ? better(w, l) : !better(l, w);
-        if (!ok) mismatches.push(`${winner} should ${group.relation === "<" ? "beat" : "at least match"} ${loser} (simulated ${round(w)} vs ${round(l)} ${study.metric.unit})`);
+        if (!ok)
+          mismatches.push(
+            `${winner} should ${group.relation === "<" ? "beat" : "at least match"} ${loser} (simulated ${round(w)} vs ${round(l)} ${study.metric.unit})`,
+          );
       }
     }
   }
@@ -301,16 +372,23 @@ function round(x: number): number {
 }
 
 /** Runs one study's strategies on its workload with the default constants. */
-export function simulateStudy(study: Pick<LiteratureStudy, "id" | "workload" | "strategies" | "ranking" | "metric" | "targets">, packets = LITERATURE_PACKETS): SimulatedStudy {
+export function simulateStudy(
+  study: Pick<LiteratureStudy, "id" | "workload" | "strategies" | "ranking" | "metric" | "targets">,
+  packets = LITERATURE_PACKETS,
+): SimulatedStudy {
   if (typeof packets !== "number" || !Number.isSafeInteger(packets) || packets < 1 || packets > 100_000) {
-    throw new SimError("INVALID_ARGUMENT", `simulateStudy: packets must be a whole number from 1 to 100000, got ${describeValue(packets)}`, "packets");
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `simulateStudy: packets must be a whole number from 1 to 100000, got ${describeValue(packets)}`,
+      "packets",
+    );
   }
   const results = compareStrategies(packetStream({ ...study.workload, packets }), study.strategies);
   const metric = (r: StrategyResult): number => {
     if (study.id === "viommu") return (r.metrics.fractionOfLineRate ?? 0) * 100;
     if (study.id === "willmann") return r.perOp;
     const strict = results.find((x) => x.name === "strict");
-    return strict && strict.metrics.throughputGbps ? (r.metrics.throughputGbps ?? 0) / strict.metrics.throughputGbps : 0;
+    return strict?.metrics.throughputGbps ? (r.metrics.throughputGbps ?? 0) / strict.metrics.throughputGbps : 0;
   };
   const figures = results.map((r) => ({
     strategy: r.name,
@@ -324,7 +402,15 @@ export function simulateStudy(study: Pick<LiteratureStudy, "id" | "workload" | "
   const mismatches = checkRanking(study, values);
   for (const f of figures) if (!f.ok) mismatches.push(`${f.strategy} did not run cleanly`);
   const checks = checkTargets(study.targets, values);
-  return { figures, rankingMatches: mismatches.length === 0, mismatches, checks, withinTolerance: checks.every((c) => c.within), results, packets };
+  return {
+    figures,
+    rankingMatches: mismatches.length === 0,
+    mismatches,
+    checks,
+    withinTolerance: checks.every((c) => c.within),
+    results,
+    packets,
+  };
 }
 
 /** Checks each published target against simulated `values` (by strategy, in the study's metric). */
@@ -334,13 +420,27 @@ export function checkTargets(targets: readonly PublishedTarget[], values: Readon
     const value = values[strategy];
     const reference = shortfallAgainst === undefined ? undefined : values[shortfallAgainst];
     if (value === undefined || (shortfallAgainst !== undefined && !reference)) {
-      throw new SimError("INVALID_ARGUMENT", `target ${describeValue(target.label)}: no simulated figure for ${value === undefined ? strategy : shortfallAgainst}`, "targets");
+      throw new SimError(
+        "INVALID_ARGUMENT",
+        `target ${describeValue(target.label)}: no simulated figure for ${value === undefined ? strategy : shortfallAgainst}`,
+        "targets",
+      );
     }
     const simulated = reference === undefined ? value : 100 * (1 - value / reference);
     const { low, high } = target.published;
-    const allowed = "points" in target.tolerance ? { low: low - target.tolerance.points, high: high + target.tolerance.points } : { low: low / target.tolerance.factor, high: high * target.tolerance.factor };
+    const allowed =
+      "points" in target.tolerance
+        ? { low: low - target.tolerance.points, high: high + target.tolerance.points }
+        : { low: low / target.tolerance.factor, high: high * target.tolerance.factor };
     const tolerance = "points" in target.tolerance ? `±${target.tolerance.points} points` : `within ×${target.tolerance.factor}`;
-    const check: TargetCheck = { label: target.label, text: target.text, simulated, allowed, tolerance, within: simulated >= allowed.low && simulated <= allowed.high };
+    const check: TargetCheck = {
+      label: target.label,
+      text: target.text,
+      simulated,
+      allowed,
+      tolerance,
+      within: simulated >= allowed.low && simulated <= allowed.high,
+    };
     if (target.caveat !== undefined) check.caveat = target.caveat;
     return check;
   });

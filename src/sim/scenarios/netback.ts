@@ -99,7 +99,23 @@ export interface NetbackResult {
   nic: Device;
 }
 
-const OPTION_KEYS = ["machine", "era", "backend", "foreignPages", "allocation", "packetSize", "dom0Mode", "domUMode", "domULayout", "dom0Memory", "domUMemory", "dmaMask", "invalidation", "split", "seed"] as const;
+const OPTION_KEYS = [
+  "machine",
+  "era",
+  "backend",
+  "foreignPages",
+  "allocation",
+  "packetSize",
+  "dom0Mode",
+  "domUMode",
+  "domULayout",
+  "dom0Memory",
+  "domUMemory",
+  "dmaMask",
+  "invalidation",
+  "split",
+  "seed",
+] as const;
 /** Headroom netfront reserves in front of the data (skb_reserve(skb, 16) in __dev_alloc_skb). */
 const SKB_HEADROOM = 16;
 
@@ -117,25 +133,71 @@ export function netbackPacket(options: NetbackOptions): NetbackResult {
   rejectUnknownKeys(o, OPTION_KEYS, "netbackPacket");
   const backend = o.backend as BackendName;
   if (!BACKEND_NAMES.includes(backend)) {
-    throw new SimError("UNKNOWN_BACKEND", `netbackPacket: backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(o.backend)}`, "backend");
+    throw new SimError(
+      "UNKNOWN_BACKEND",
+      `netbackPacket: backend must be one of ${BACKEND_NAMES.map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(o.backend)}`,
+      "backend",
+    );
   }
   const foreignPages = (o.foreignPages ?? "map") as ForeignPageStrategy;
-  if (foreignPages !== "map" && foreignPages !== "tag") throw new SimError("INVALID_CONFIG", `netbackPacket: foreignPages must be "map" or "tag", got ${describeValue(o.foreignPages)}`, "foreignPages");
+  if (foreignPages !== "map" && foreignPages !== "tag")
+    throw new SimError(
+      "INVALID_CONFIG",
+      `netbackPacket: foreignPages must be "map" or "tag", got ${describeValue(o.foreignPages)}`,
+      "foreignPages",
+    );
   const allocation = (o.allocation ?? "straddling") as SkbAllocation;
-  if (allocation !== "straddling" && allocation !== "xen-skb") throw new SimError("INVALID_CONFIG", `netbackPacket: allocation must be "straddling" or "xen-skb", got ${describeValue(o.allocation)}`, "allocation");
+  if (allocation !== "straddling" && allocation !== "xen-skb")
+    throw new SimError(
+      "INVALID_CONFIG",
+      `netbackPacket: allocation must be "straddling" or "xen-skb", got ${describeValue(o.allocation)}`,
+      "allocation",
+    );
   const packetSize = o.packetSize ?? 1514;
   if (typeof packetSize !== "number" || !Number.isSafeInteger(packetSize) || packetSize < 60 || packetSize > 9018) {
-    throw new SimError("INVALID_CONFIG", `netbackPacket: packetSize must be a whole number of bytes from 60 to 9018, got ${describeValue(packetSize)}`, "packetSize");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `netbackPacket: packetSize must be a whole number of bytes from 60 to 9018, got ${describeValue(packetSize)}`,
+      "packetSize",
+    );
   }
-  if (o.split !== undefined && typeof o.split !== "boolean") throw new SimError("INVALID_CONFIG", `netbackPacket: split must be true or false, got ${describeValue(o.split)}`, "split");
+  if (o.split !== undefined && typeof o.split !== "boolean")
+    throw new SimError("INVALID_CONFIG", `netbackPacket: split must be true or false, got ${describeValue(o.split)}`, "split");
   const seed = o.seed ?? 1;
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) throw new SimError("INVALID_CONFIG", `netbackPacket: seed must be a whole number >= 0, got ${describeValue(seed)}`, "seed");
-  const machine = machineFrom(o.machine as Machine | MachineConfig | undefined, { arch: "ia64", memory: "1 GiB", era: (o.era as Era | undefined) ?? "modern", seed });
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)
+    throw new SimError("INVALID_CONFIG", `netbackPacket: seed must be a whole number >= 0, got ${describeValue(seed)}`, "seed");
+  const machine = machineFrom(o.machine as Machine | MachineConfig | undefined, {
+    arch: "ia64",
+    memory: "1 GiB",
+    era: (o.era as Era | undefined) ?? "modern",
+    seed,
+  });
   const names = () => machine.domains.map((d) => d.name);
   const dom0Mode = (o.dom0Mode as DomainMode | undefined) ?? (backend === "direct" ? "P==M" : backend === "hypercall" ? "VP" : "P2M");
-  const dom0 = machine.createDomain({ name: freshName(names(), "dom0"), mode: dom0Mode, memory: (o.dom0Memory as string | number | undefined) ?? "128 MiB", privileged: true, foreignPages });
-  const domU = machine.createDomain({ name: freshName(names(), "domU1"), mode: (o.domUMode as DomainMode | undefined) ?? "VP", memory: (o.domUMemory as string | number | undefined) ?? "32 MiB", privileged: false, layout: (o.domULayout as Layout | undefined) ?? "fragmented" });
-  const nic = machine.attachDevice({ name: freshName(machine.devices.map((d) => d.name), "eth0"), domain: dom0, driver: "netback-nic", dmaMask: (o.dmaMask as number | undefined) ?? 32, iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false });
+  const dom0 = machine.createDomain({
+    name: freshName(names(), "dom0"),
+    mode: dom0Mode,
+    memory: (o.dom0Memory as string | number | undefined) ?? "128 MiB",
+    privileged: true,
+    foreignPages,
+  });
+  const domU = machine.createDomain({
+    name: freshName(names(), "domU1"),
+    mode: (o.domUMode as DomainMode | undefined) ?? "VP",
+    memory: (o.domUMemory as string | number | undefined) ?? "32 MiB",
+    privileged: false,
+    layout: (o.domULayout as Layout | undefined) ?? "fragmented",
+  });
+  const nic = machine.attachDevice({
+    name: freshName(
+      machine.devices.map((d) => d.name),
+      "eth0",
+    ),
+    domain: dom0,
+    driver: "netback-nic",
+    dmaMask: (o.dmaMask as number | undefined) ?? 32,
+    iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false,
+  });
   // Created before the measured part: a swiotlb pool is set aside with the first DMA-API that needs one.
   const dma = dom0.dmaApi(nic, backend);
   return runPacket({ machine, dom0, domU, nic, dma, allocation, packetSize, split: (o.split as boolean | undefined) ?? true, seed });
@@ -167,7 +229,11 @@ function allocateSkb(r: PacketRun): number {
   const size = 2 ** Math.ceil(Math.log2(Math.max(512, r.packetSize + SKB_HEADROOM)));
   const object = domU.alloc(size, { align: size });
   if (size > pageSize && !makeMachineContiguous(domU, object / pageSize, size / pageSize, 32)) {
-    throw new SimError("OUT_OF_MEMORY", `xen-skb-${size}: xen_create_contiguous_region found no machine-contiguous ${formatSize(size)} for the cache object`, "allocation");
+    throw new SimError(
+      "OUT_OF_MEMORY",
+      `xen-skb-${size}: xen_create_contiguous_region found no machine-contiguous ${formatSize(size)} for the cache object`,
+      "allocation",
+    );
   }
   return object + SKB_HEADROOM;
 }
@@ -196,13 +262,24 @@ function runPacket(r: PacketRun): NetbackResult {
     const lastPfn = Math.floor((address + r.packetSize - 1) / pageSize);
     straddles = lastPfn > firstPfn;
     for (let pfn = firstPfn + 1; pfn <= lastPfn; pfn++) if (domU.pfnToMfn(pfn) !== domU.pfnToMfn(pfn - 1)! + 1) machineContiguous = false;
-    m.emit("setup", () => `${domU.name} (netfront): ${r.packetSize}-byte packet at ${hex(address)} in a ${r.allocation} skb: ${straddles ? `crosses ${lastPfn - firstPfn} page boundar${lastPfn - firstPfn === 1 ? "y" : "ies"}, ${machineContiguous ? "machine-contiguous" : "NOT machine-contiguous"}` : "within one page"}`, { domain: domU.name, address, bytes: r.packetSize, severity: straddles && !machineContiguous ? "warning" : "info" });
+    m.emit(
+      "setup",
+      () =>
+        `${domU.name} (netfront): ${r.packetSize}-byte packet at ${hex(address)} in a ${r.allocation} skb: ${straddles ? `crosses ${lastPfn - firstPfn} page boundar${lastPfn - firstPfn === 1 ? "y" : "ies"}, ${machineContiguous ? "machine-contiguous" : "NOT machine-contiguous"}` : "within one page"}`,
+      { domain: domU.name, address, bytes: r.packetSize, severity: straddles && !machineContiguous ? "warning" : "info" },
+    );
     // netfront grants every page the packet touches; netback maps them.
     const pages: { page: StructPage; offset: number; length: number }[] = [];
     for (let pfn = firstPfn; pfn <= lastPfn; pfn++) {
       const gref = domU.grantAccess(pfn, dom0, { readonly: true });
       grefs.push(gref);
-      const mapped = dom0.mapGrant(domU, gref, dom0.foreignPages === "map" ? { host: true, device: false, readonly: true } : { host: false, device: nic.iommu ? nic : true, readonly: true });
+      const mapped = dom0.mapGrant(
+        domU,
+        gref,
+        dom0.foreignPages === "map"
+          ? { host: true, device: false, readonly: true }
+          : { host: false, device: nic.iommu ? nic : true, readonly: true },
+      );
       handles.push(mapped.handle);
       const start = Math.max(address, pfn * pageSize);
       const end = Math.min(address + r.packetSize, (pfn + 1) * pageSize);
@@ -220,11 +297,21 @@ function runPacket(r: PacketRun): NetbackResult {
       // netback's skb carries the foreign pages as fragments: dma_map_page for each.
       for (const p of pages) {
         const b = dma.mapPage(p.page, p.offset, p.length, "TO_DEVICE");
-        if (dma.mappingError(b)) throw new SimError("RESOURCE_LIMIT", `dma_map_page of a ${p.length}-byte fragment failed (see the mapping-error event): the packet is dropped`, "backend");
+        if (dma.mappingError(b))
+          throw new SimError(
+            "RESOURCE_LIMIT",
+            `dma_map_page of a ${p.length}-byte fragment failed (see the mapping-error event): the packet is dropped`,
+            "backend",
+          );
         mappings.push({ bus: b, length: p.length, page: true });
       }
     }
-    if (mappings.length === 0) throw new SimError("RESOURCE_LIMIT", `dma_map_single of the ${r.packetSize}-byte packet failed and splitting is off: the packet is dropped`, "backend");
+    if (mappings.length === 0)
+      throw new SimError(
+        "RESOURCE_LIMIT",
+        `dma_map_single of the ${r.packetSize}-byte packet failed and splitting is off: the packet is dropped`,
+        "backend",
+      );
     segments = mappings.length;
     const bounced = (m.stats().events["bounce-copy"] ?? 0) > bounceBefore;
     handling = !straddles ? "single-page" : segments > 1 ? "split" : bounced ? "bounced" : "contiguous";
@@ -241,11 +328,14 @@ function runPacket(r: PacketRun): NetbackResult {
   } catch (error) {
     recordError(errors, error);
   }
-  for (const x of mappings) attempt(m, errors, () => (x.page ? dma.unmapPage(x.bus, x.length, "TO_DEVICE") : dma.unmapSingle(x.bus, x.length, "TO_DEVICE")));
+  for (const x of mappings)
+    attempt(m, errors, () => (x.page ? dma.unmapPage(x.bus, x.length, "TO_DEVICE") : dma.unmapSingle(x.bus, x.length, "TO_DEVICE")));
   for (const h of handles) attempt(m, errors, () => dom0.unmapGrant(h));
   for (const g of grefs) attempt(m, errors, () => void domU.endAccess(g));
   const stats = statsDelta(startStats, m.stats());
-  const bounceBytes = traceSince(m.trace, startSeq).filter((e) => e.kind === "bounce-copy").reduce((n, e) => n + (e.bytes ?? 0), 0);
+  const bounceBytes = traceSince(m.trace, startSeq)
+    .filter((e) => e.kind === "bounce-copy")
+    .reduce((n, e) => n + (e.bytes ?? 0), 0);
   return {
     ok: bytesIdentical && errors.length === 0,
     bytesIdentical,

@@ -32,7 +32,17 @@ import type { Scenario, ScenarioOutcome, StrategySpec } from "./compare.js";
 export type PacketMapping = "none" | "strict" | "single-use" | "deferred" | "optimistic" | "persistent" | "shared" | "direct-map" | "copy";
 
 /** Every {@link PacketMapping}. */
-export const PACKET_MAPPINGS: readonly PacketMapping[] = ["none", "strict", "single-use", "deferred", "optimistic", "persistent", "shared", "direct-map", "copy"];
+export const PACKET_MAPPINGS: readonly PacketMapping[] = [
+  "none",
+  "strict",
+  "single-use",
+  "deferred",
+  "optimistic",
+  "persistent",
+  "shared",
+  "direct-map",
+  "copy",
+];
 
 /** A strategy for {@link packetStream}. */
 export interface PacketStrategy extends StrategySpec {
@@ -125,20 +135,35 @@ function parseOptions(options: PacketStreamOptions): Workload {
   const int = (key: string, fallback: number, min: number, max: number): number => {
     const v = o[key] ?? fallback;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
-      throw new SimError("INVALID_CONFIG", `packetStream: ${key} must be a whole number from ${min} to ${max}, got ${describeValue(v)}`, key);
+      throw new SimError(
+        "INVALID_CONFIG",
+        `packetStream: ${key} must be a whole number from ${min} to ${max}, got ${describeValue(v)}`,
+        key,
+      );
     }
     return v;
   };
   const lineRate = o.lineRateGbps ?? 10;
   if (typeof lineRate !== "number" || !Number.isFinite(lineRate) || lineRate <= 0 || lineRate > 1000) {
-    throw new SimError("INVALID_CONFIG", `packetStream: lineRateGbps must be a number of Gb/s above 0 and at most 1000, got ${describeValue(lineRate)}`, "lineRateGbps");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `packetStream: lineRateGbps must be a number of Gb/s above 0 and at most 1000, got ${describeValue(lineRate)}`,
+      "lineRateGbps",
+    );
   }
   const direction = o.direction ?? "rx";
-  if (direction !== "rx" && direction !== "tx") throw new SimError("INVALID_CONFIG", `packetStream: direction must be "rx" or "tx", got ${describeValue(direction)}`, "direction");
+  if (direction !== "rx" && direction !== "tx")
+    throw new SimError("INVALID_CONFIG", `packetStream: direction must be "rx" or "tx", got ${describeValue(direction)}`, "direction");
   const arch = o.arch ?? "x86_64";
-  if (arch !== "x86_64" && arch !== "ia64") throw new SimError("INVALID_CONFIG", `packetStream: arch must be "x86_64" or "ia64", got ${describeValue(arch)}`, "arch");
+  if (arch !== "x86_64" && arch !== "ia64")
+    throw new SimError("INVALID_CONFIG", `packetStream: arch must be "x86_64" or "ia64", got ${describeValue(arch)}`, "arch");
   const hypervisor = o.hypervisor ?? "xen";
-  if (hypervisor !== "xen" && hypervisor !== "none") throw new SimError("INVALID_CONFIG", `packetStream: hypervisor must be "xen" or "none", got ${describeValue(hypervisor)}`, "hypervisor");
+  if (hypervisor !== "xen" && hypervisor !== "none")
+    throw new SimError(
+      "INVALID_CONFIG",
+      `packetStream: hypervisor must be "xen" or "none", got ${describeValue(hypervisor)}`,
+      "hypervisor",
+    );
   return {
     hypervisor,
     packets: int("packets", 1000, 1, MAX_PACKETS),
@@ -156,10 +181,21 @@ function checkStrategy(strategy: PacketStrategy): PacketStrategy {
   const s = requireObject(strategy, "strategy");
   rejectUnknownKeys(s, ["name", "mapping", "keepMicroseconds"], "packet strategy");
   if (!PACKET_MAPPINGS.includes(s.mapping as PacketMapping)) {
-    throw new SimError("INVALID_CONFIG", `strategy ${describeValue(s.name)}: mapping must be one of ${PACKET_MAPPINGS.map((m) => JSON.stringify(m)).join(", ")}, got ${describeValue(s.mapping)}`, "mapping");
+    throw new SimError(
+      "INVALID_CONFIG",
+      `strategy ${describeValue(s.name)}: mapping must be one of ${PACKET_MAPPINGS.map((m) => JSON.stringify(m)).join(", ")}, got ${describeValue(s.mapping)}`,
+      "mapping",
+    );
   }
-  if (s.keepMicroseconds !== undefined && (typeof s.keepMicroseconds !== "number" || !Number.isFinite(s.keepMicroseconds) || s.keepMicroseconds < 0 || s.keepMicroseconds > 1e9)) {
-    throw new SimError("INVALID_CONFIG", `strategy ${describeValue(s.name)}: keepMicroseconds must be a number from 0 to 1e9, got ${describeValue(s.keepMicroseconds)}`, "keepMicroseconds");
+  if (
+    s.keepMicroseconds !== undefined &&
+    (typeof s.keepMicroseconds !== "number" || !Number.isFinite(s.keepMicroseconds) || s.keepMicroseconds < 0 || s.keepMicroseconds > 1e9)
+  ) {
+    throw new SimError(
+      "INVALID_CONFIG",
+      `strategy ${describeValue(s.name)}: keepMicroseconds must be a number from 0 to 1e9, got ${describeValue(s.keepMicroseconds)}`,
+      "keepMicroseconds",
+    );
   }
   return strategy;
 }
@@ -186,13 +222,30 @@ function runStream(w: Workload, strategy: PacketStrategy): ScenarioOutcome {
   const m = createMachine({ arch: w.arch, memory: "64 MiB", seed: w.seed, costs: w.costs, hypervisor: w.hypervisor });
   const dom0 = m.createDomain({ name: "dom0", mode: "P==M", memory: "32 MiB" });
   const protectedByIommu = strategy.mapping !== "none";
-  const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 64, driver: "nic", iommu: protectedByIommu ? { invalidation: batchesInvalidation(strategy.mapping) ? "lazy" : "strict" } : false });
+  const nic = m.attachDevice({
+    name: "eth0",
+    domain: dom0,
+    dmaMask: 64,
+    driver: "nic",
+    iommu: protectedByIommu ? { invalidation: batchesInvalidation(strategy.mapping) ? "lazy" : "strict" } : false,
+  });
   const dma = dom0.dmaApi(nic, protectedByIommu ? "iommu" : "direct");
   const dir: Direction = w.direction === "rx" ? "FROM_DEVICE" : "TO_DEVICE";
   const bufferSize = 2 ** Math.ceil(Math.log2(w.packetSize));
   const pool = dom0.alloc(w.ring * bufferSize);
   const buffers = Array.from({ length: w.ring }, (_, i) => pool + i * bufferSize);
-  const mapper = makeMapper(strategy, { machine: m, domain: dom0, dma, device: nic, dir, bufferSize, pool, ring: w.ring, packetSize: w.packetSize, keep: strategy.keepMicroseconds ?? 5000 });
+  const mapper = makeMapper(strategy, {
+    machine: m,
+    domain: dom0,
+    dma,
+    device: nic,
+    dir,
+    bufferSize,
+    pool,
+    ring: w.ring,
+    packetSize: w.packetSize,
+    keep: strategy.keepMicroseconds ?? 5000,
+  });
   const errors: string[] = [];
   const packetMicroseconds = (w.packetSize * 8) / (w.lineRateGbps * 1000);
   let delivered = 0;
@@ -221,8 +274,14 @@ function runStream(w: Workload, strategy: PacketStrategy): ScenarioOutcome {
         mapper.release(slot, entry.buffer, entry.bus);
       }
       if (sameBytes(seen, packet)) delivered++;
-      else if (errors.length < 5) errors.push(`packet ${k}: the bytes ${dir === "FROM_DEVICE" ? "the CPU read" : "the NIC sent"} differ from the packet`);
-      m.emit("packet", () => `packet ${k}: ${w.direction === "rx" ? "received" : "sent"} ${w.packetSize} bytes (stack and driver work)`, { domain: dom0.name, device: nic.name, bytes: w.packetSize, cost: m.costs.packetProcessing });
+      else if (errors.length < 5)
+        errors.push(`packet ${k}: the bytes ${dir === "FROM_DEVICE" ? "the CPU read" : "the NIC sent"} differ from the packet`);
+      m.emit("packet", () => `packet ${k}: ${w.direction === "rx" ? "received" : "sent"} ${w.packetSize} bytes (stack and driver work)`, {
+        domain: dom0.name,
+        device: nic.name,
+        bytes: w.packetSize,
+        cost: m.costs.packetProcessing,
+      });
       if (dir === "TO_DEVICE") dom0.write(entry.buffer, packetBytes(k + w.ring, w.packetSize));
       entry.bus = mapper.acquire(slot, entry.buffer);
       ops++;
@@ -272,7 +331,12 @@ interface MapperContext {
 
 function mapOrThrow(c: MapperContext, address: number, size: number, dir: Direction): number {
   const bus = c.dma.mapSingle(address, size, dir);
-  if (c.dma.mappingError(bus)) throw new SimError("RESOURCE_LIMIT", `dma_map_single of ${formatSize(size)} at ${hex(address)} failed (see the mapping-error event)`, "mapping");
+  if (c.dma.mappingError(bus))
+    throw new SimError(
+      "RESOURCE_LIMIT",
+      `dma_map_single of ${formatSize(size)} at ${hex(address)} failed (see the mapping-error event)`,
+      "mapping",
+    );
   return bus;
 }
 
@@ -317,7 +381,12 @@ function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
         },
         release(_slot, buffer, bus) {
           kept.set(buffer, { bus, at: c.machine.traceLog.now });
-          reuse(c, `optimistic teardown: keep the mapping of ${hex(buffer)} for ${c.keep} µs in case it is reused`, costs.mappingLookup, bus);
+          reuse(
+            c,
+            `optimistic teardown: keep the mapping of ${hex(buffer)} for ${c.keep} µs in case it is reused`,
+            costs.mappingLookup,
+            bus,
+          );
           expire();
         },
         teardown() {
@@ -407,7 +476,13 @@ function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
       const size = c.ring * c.bufferSize;
       const copy = (from: number, to: number, what: string) => {
         c.domain.write(to, c.domain.read(from, c.packetSize));
-        c.machine.emit("bounce-copy", () => `shadow buffer: ${what} (${c.packetSize} bytes)`, { domain: c.domain.name, device: c.device.name, address: to, bytes: c.packetSize, cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize });
+        c.machine.emit("bounce-copy", () => `shadow buffer: ${what} (${c.packetSize} bytes)`, {
+          domain: c.domain.name,
+          device: c.device.name,
+          address: to,
+          bytes: c.packetSize,
+          cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize,
+        });
       };
       return {
         setup() {
@@ -415,7 +490,8 @@ function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
           shadowBus = mapOrThrow(c, shadow, size, "BIDIRECTIONAL");
         },
         acquire(slot, buffer) {
-          if (c.dir === "TO_DEVICE") copy(buffer, shadow + slot * c.bufferSize, `copied ${hex(buffer)} into the permanently mapped shadow of ring slot ${slot}`);
+          if (c.dir === "TO_DEVICE")
+            copy(buffer, shadow + slot * c.bufferSize, `copied ${hex(buffer)} into the permanently mapped shadow of ring slot ${slot}`);
           return shadowBus + slot * c.bufferSize;
         },
         release(slot, buffer) {

@@ -1,11 +1,11 @@
 // The Picture tab: the memory map of one machine (src/render), with a step slider over the trace:
 // moving it (or picking an event in the Trace tab) redraws the map with the events up to that
 // step. The renderer loads the first time the tab is opened.
-import type { TraceEvent } from '../../../sim/index.ts';
-import type { MachineReport } from '../../shared/protocol';
-import { h } from './dom';
+import type { TraceEvent } from "../../../sim/index.js";
+import type { MachineReport } from "../../shared/protocol.js";
+import { h } from "./dom.js";
 
-type Render = typeof import('../../../render/index.ts');
+type Render = typeof import("../../../render/index.ts");
 let renderer: Promise<Render> | undefined;
 
 /** Narrowest and widest picture the renderer draws. */
@@ -16,16 +16,19 @@ export class PictureView {
   private report: MachineReport | undefined;
   /** Step shown: a trace seq, or undefined for the whole run. */
   private seq: number | undefined;
-  private readonly slider = h('input', { type: 'range', class: 'pg-step', min: 0, step: 1, 'aria-label': 'Step through the trace' });
-  private readonly caption = h('p', { class: 'pg-step-caption', 'aria-live': 'polite' });
-  private readonly figure = h('div', { class: 'pg-picture' });
+  private readonly slider = h("input", { type: "range", class: "pg-step", min: 0, step: 1, "aria-label": "Step through the trace" });
+  private readonly caption = h("p", { class: "pg-step-caption", "aria-live": "polite" });
+  private readonly figure = h("div", { class: "pg-picture" });
   private frame = 0;
 
-  constructor(private readonly panel: HTMLElement, private readonly idPrefix: string) {
-    this.slider.addEventListener('input', () => {
+  constructor(
+    private readonly panel: HTMLElement,
+    private readonly idPrefix: string,
+  ) {
+    this.slider.addEventListener("input", () => {
       const index = Number(this.slider.value);
       const events = this.report?.trace ?? [];
-      this.seq = index >= events.length ? undefined : events[index - 1]?.seq ?? 0;
+      this.seq = index >= events.length ? undefined : (events[index - 1]?.seq ?? 0);
       cancelAnimationFrame(this.frame);
       this.frame = requestAnimationFrame(() => void this.draw());
     });
@@ -39,7 +42,7 @@ export class PictureView {
   reset(report: MachineReport): void {
     this.report = report;
     this.seq = undefined;
-    this.panel.replaceChildren(h('p', { class: 'pg-empty' }, 'Open this tab to draw the memory map.'));
+    this.panel.replaceChildren(h("p", { class: "pg-empty" }, "Open this tab to draw the memory map."));
   }
 
   /** Jump to the step of event `seq` (the reader picked it in the trace). */
@@ -57,15 +60,21 @@ export class PictureView {
     const report = this.report;
     if (!report) return;
     if (!report.snapshot) {
-      this.panel.replaceChildren(h('p', { class: 'pg-empty' }, `No picture: the machine's snapshot failed (${report.snapshotError ?? 'unknown error'}).`));
+      this.panel.replaceChildren(
+        h("p", { class: "pg-empty" }, `No picture: the machine's snapshot failed (${report.snapshotError ?? "unknown error"}).`),
+      );
       return;
     }
     if (!this.panel.contains(this.figure)) {
       this.panel.replaceChildren(
-        h('div', { class: 'pg-controls' }, this.slider),
+        h("div", { class: "pg-controls" }, this.slider),
         this.caption,
         this.figure,
-        h('p', { class: 'pg-empty' }, 'Frames and mappings are drawn as they were at the end of the run; the step limits which events (DMA, faults, the outlined step) are shown.'),
+        h(
+          "p",
+          { class: "pg-empty" },
+          "Frames and mappings are drawn as they were at the end of the run; the step limits which events (DMA, faults, the outlined step) are shown.",
+        ),
       );
     }
     const events = report.trace;
@@ -74,9 +83,9 @@ export class PictureView {
     this.slider.value = String(index);
     const text = caption(events[index - 1], index, events.length, this.seq === undefined);
     this.caption.textContent = text;
-    this.slider.setAttribute('aria-valuetext', text);
+    this.slider.setAttribute("aria-valuetext", text);
     try {
-      const { renderMemoryMap } = await (renderer ??= import('../../../render/index.ts'));
+      const { renderMemoryMap } = await (renderer ??= import("../../../render/index.js"));
       if (report !== this.report) return;
       const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
       // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.
@@ -86,9 +95,11 @@ export class PictureView {
         width,
         idPrefix: `${this.idPrefix}-m${report.index}`,
       });
-      this.panel.dataset.drawnSeq = this.seq === undefined ? 'end' : String(this.seq);
+      this.panel.dataset.drawnSeq = this.seq === undefined ? "end" : String(this.seq);
     } catch (err) {
-      this.figure.replaceChildren(h('p', { class: 'pg-empty' }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`));
+      this.figure.replaceChildren(
+        h("p", { class: "pg-empty" }, `The picture could not be drawn: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
   }
 }
@@ -96,6 +107,6 @@ export class PictureView {
 function caption(event: TraceEvent | undefined, index: number, total: number, whole: boolean): string {
   if (whole) return `Whole run: ${total} events.`;
   if (!event) return `Step 0 of ${total}: before the first event.`;
-  const line = event.line === undefined ? '' : ` (line ${event.line})`;
+  const line = event.line === undefined ? "" : ` (line ${event.line})`;
   return `Step ${index} of ${total}: ${event.kind}${line}: ${event.message}`;
 }

@@ -1,14 +1,14 @@
 // The results of a run beside the console: Trace, Stats and Picture, for one machine at a time
 // (a selector appears when the code built several). Loaded on the first run's results, so a
 // page that is only read never downloads it.
-import type { EventKind, TraceEvent } from '../../../sim/index.ts';
-import type { MachineReport } from '../../shared/protocol';
-import { h } from './dom';
-import './results.css';
-import { exportTrace } from './export-trace';
-import { PictureView } from './picture-view';
-import { renderStats } from './stats-view';
-import { TraceView } from './trace-view';
+import type { EventKind, TraceEvent } from "../../../sim/index.js";
+import type { MachineReport } from "../../shared/protocol.js";
+import { h } from "./dom.js";
+import "./results.js";
+import { exportTrace } from "./export-trace.js";
+import { PictureView } from "./picture-view.js";
+import { renderStats } from "./stats-view.js";
+import { TraceView } from "./trace-view.js";
 
 export interface ResultsHost {
   panels: { trace: HTMLElement; stats: HTMLElement; picture: HTMLElement };
@@ -37,7 +37,7 @@ export class ResultsView {
   private loaded = new Map<number, MachineReport>();
   private current: MachineReport | undefined;
   private showing = 0;
-  private readonly select = h('select', { class: 'pg-input', 'aria-label': 'Machine' });
+  private readonly select = h("select", { class: "pg-input", "aria-label": "Machine" });
   private readonly trace: TraceView;
   private readonly picture: PictureView;
 
@@ -47,21 +47,21 @@ export class ResultsView {
       exportJson: () => void this.exportAll(),
     });
     this.picture = new PictureView(host.panels.picture, host.idPrefix);
-    this.select.addEventListener('change', () => void this.showMachine(Number(this.select.value)));
-    host.selectorSlot.replaceChildren(h('label', { class: 'pg-machine' }, 'Machine ', this.select));
+    this.select.addEventListener("change", () => void this.showMachine(Number(this.select.value)));
+    host.selectorSlot.replaceChildren(h("label", { class: "pg-machine" }, "Machine ", this.select));
     host.selectorSlot.hidden = true;
   }
 
   /** A run ended with these machines (none: the code built no machine, or the run was stopped). */
-  show(machines: RunMachines, why = 'Your code created no machine, so there is nothing to show.'): void {
+  show(machines: RunMachines, why = "Your code created no machine, so there is nothing to show."): void {
     this.machines = machines;
     this.loaded = new Map(machines.reports.map((r, i) => [i, r]));
     const labels = machines.labels.length >= machines.reports.length ? machines.labels : machines.reports.map((r) => r.label);
-    this.select.replaceChildren(...labels.map((label, i) => h('option', { value: i }, label)));
+    this.select.replaceChildren(...labels.map((label, i) => h("option", { value: i }, label)));
     this.host.selectorSlot.hidden = labels.length < 2;
     if (labels.length === 0) {
       this.current = undefined;
-      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h('p', { class: 'pg-empty' }, why));
+      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h("p", { class: "pg-empty" }, why));
       this.picture.clear();
       return;
     }
@@ -77,8 +77,8 @@ export class ResultsView {
    * Shows the first machine with events matching `filter` (from the shown one on), its trace
    * filtered to them. Resolves false if no machine has any.
    */
-  async showFlagged(filter: { kind: EventKind } | { severity: 'error' | 'warning' }): Promise<boolean> {
-    const matches = (e: TraceEvent) => ('kind' in filter ? e.kind === filter.kind : e.severity === filter.severity);
+  async showFlagged(filter: { kind: EventKind } | { severity: "error" | "warning" }): Promise<boolean> {
+    const matches = (e: TraceEvent) => ("kind" in filter ? e.kind === filter.kind : e.severity === filter.severity);
     const count = this.select.options.length;
     for (let step = 0; step < count; step++) {
       const index = (this.showing + step) % count;
@@ -113,7 +113,8 @@ export class ResultsView {
     if (machines !== this.machines || this.showing !== index) return;
     if (!report) {
       this.current = undefined;
-      for (const panel of Object.values(this.host.panels)) panel.replaceChildren(h('p', { class: 'pg-empty' }, 'This machine’s details are gone: run the code again to see them.'));
+      for (const panel of Object.values(this.host.panels))
+        panel.replaceChildren(h("p", { class: "pg-empty" }, "This machine’s details are gone: run the code again to see them."));
       return;
     }
     this.current = report;

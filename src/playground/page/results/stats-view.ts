@@ -1,9 +1,9 @@
 // The Stats tab: events and simulated cost by kind, and the total, with a bar per kind so the
 // expensive step is visible at a glance (the bar is decoration: the numbers carry the meaning).
-import type { EventKind } from '../../../sim/index.ts';
-import type { MachineReport } from '../../shared/protocol';
-import { grouped, h } from './dom';
-import { KIND_HELP } from './kinds';
+import type { EventKind } from "../../../sim/index.js";
+import type { MachineReport } from "../../shared/protocol.js";
+import { grouped, h } from "./dom.js";
+import { KIND_HELP } from "./kinds.js";
 
 export function renderStats(panel: HTMLElement, report: MachineReport): void {
   const { events, cost, time, droppedEvents } = report.stats;
@@ -15,28 +15,56 @@ export function renderStats(panel: HTMLElement, report: MachineReport): void {
     const c = cost.byKind[kind] ?? 0;
     const share = cost.total > 0 ? c / cost.total : 0;
     return h(
-      'tr',
-      { 'data-kind': kind },
-      h('th', { scope: 'row', title: KIND_HELP[kind] }, kind),
-      h('td', { class: 'pg-num' }, grouped(events[kind] ?? 0)),
-      h('td', { class: 'pg-num', 'data-cost': c }, grouped(c)),
-      h('td', { class: 'pg-num' }, `${(share * 100).toFixed(1)}%`),
-      h('td', { class: 'pg-bar-cell', 'aria-hidden': 'true' }, h('span', { class: 'pg-bar', style: `width: ${(share * 100).toFixed(1)}%` })),
+      "tr",
+      { "data-kind": kind },
+      h("th", { scope: "row", title: KIND_HELP[kind] }, kind),
+      h("td", { class: "pg-num" }, grouped(events[kind] ?? 0)),
+      h("td", { class: "pg-num", "data-cost": c }, grouped(c)),
+      h("td", { class: "pg-num" }, `${(share * 100).toFixed(1)}%`),
+      h(
+        "td",
+        { class: "pg-bar-cell", "aria-hidden": "true" },
+        h("span", { class: "pg-bar", style: `width: ${(share * 100).toFixed(1)}%` }),
+      ),
     );
   });
   panel.replaceChildren(
     h(
-      'div',
-      { class: 'pg-table-scroll' },
+      "div",
+      { class: "pg-table-scroll" },
       h(
-        'table',
-        { class: 'pg-stats' },
-        h('caption', {}, `Simulated cost in CPU cycles; simulated time ${grouped(time)} µs.`),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col', class: 'pg-num' }, 'Events'), h('th', { scope: 'col', class: 'pg-num' }, 'Cost (cycles)'), h('th', { scope: 'col', class: 'pg-num' }, 'Share'), h('td', {}))),
-        h('tbody', {}, ...rows),
-        h('tfoot', {}, h('tr', {}, h('th', { scope: 'row' }, 'Total'), h('td', { class: 'pg-num' }, grouped(totalEvents)), h('td', { class: 'pg-num', 'data-total-cost': cost.total }, grouped(cost.total)), h('td', {}), h('td', {}))),
+        "table",
+        { class: "pg-stats" },
+        h("caption", {}, `Simulated cost in CPU cycles; simulated time ${grouped(time)} µs.`),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, "Kind"),
+            h("th", { scope: "col", class: "pg-num" }, "Events"),
+            h("th", { scope: "col", class: "pg-num" }, "Cost (cycles)"),
+            h("th", { scope: "col", class: "pg-num" }, "Share"),
+            h("td", {}),
+          ),
+        ),
+        h("tbody", {}, ...rows),
+        h(
+          "tfoot",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, "Total"),
+            h("td", { class: "pg-num" }, grouped(totalEvents)),
+            h("td", { class: "pg-num", "data-total-cost": cost.total }, grouped(cost.total)),
+            h("td", {}),
+            h("td", {}),
+          ),
+        ),
       ),
     ),
-    ...(droppedEvents > 0 ? [h('p', {}, `Includes ${grouped(droppedEvents)} events past the trace limit (counted, not stored).`)] : []),
+    ...(droppedEvents > 0 ? [h("p", {}, `Includes ${grouped(droppedEvents)} events past the trace limit (counted, not stored).`)] : []),
   );
 }

@@ -1,9 +1,9 @@
 // @ts-check
 // Launches the system Chromium (never a downloaded one) through playwright-core.
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
 
-export const chromePath = process.env.CHROME_PATH || '/usr/bin/chromium';
+export const chromePath = process.env.CHROME_PATH || "/usr/bin/chromium";
 
 /** @returns {Promise<import('playwright-core').Browser>} */
 export async function launchChromium() {
@@ -15,13 +15,13 @@ export async function launchChromium() {
     executablePath: chromePath,
     headless: true,
     args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
     ],
   });
 }
