@@ -14,6 +14,20 @@ import { launchChromium } from "../test/support/chromium.js";
 const cases = [
   { name: "docs page without a playground", path: "/" },
   { name: "playground page, before activation", path: "/playground-basics/" },
+  ...["addresses", "dma-api", "spanning-pages", "foreign-pages"].map((page) => ({
+    name: `${page}, before interaction`,
+    path: `/${page}/`,
+  })),
+  {
+    name: "spanning-pages, explorable stepped",
+    path: "/spanning-pages/",
+    act: async (/** @type {Page} */ page) => {
+      const figure = page.locator("[data-explorable]").first();
+      if ((await figure.count()) === 0) return; // before the explorable figures existed
+      await figure.getByRole("button", { name: "Previous event" }).click();
+      await page.locator("[data-explorable][data-explorable-ready]").first().waitFor({ state: "attached" });
+    },
+  },
   {
     name: "playground page, Run without Edit",
     path: "/playground-basics/",

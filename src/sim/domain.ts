@@ -7,6 +7,7 @@ import type { Machine } from "./machine.js";
 import { FOREIGN_PAGE_STRATEGIES } from "./foreign.js";
 import type { ForeignPageStrategy } from "./foreign.js";
 import { StateSlots } from "./state.js";
+import { VersionedMap } from "./versioned-map.js";
 
 /**
  * How a domain reaches machine addresses, as the thread defines the terms:
@@ -89,11 +90,13 @@ export class Domain {
   /** @internal RAM part of the p2m: index pfn - pfnBase. */
   readonly p2m: Uint32Array;
   /** @internal PFNs outside RAM (swiotlb pool, grant-mapped foreign frames) → MFN. */
-  readonly extraP2m = new Map<number, number>();
+  readonly extraP2m = new VersionedMap<number, number>();
   /** @internal struct page state, only for pages that have any. */
   readonly pageState = new Map<number, PageState>();
   /** @internal State other modules keep for this domain: grant table, foreign pages, block bounces. */
   readonly state: StateSlots<Domain> = new StateSlots<Domain>(this);
+  /** @internal Bumped when a RAM p2m entry changes: lets snapshot history reuse its p2m runs. */
+  p2mVersion = 0;
   private nextExtraPfn: number;
   private readonly heap: RangeAllocator;
   private readonly allocations = new Map<number, number>();
@@ -313,6 +316,7 @@ export class Domain {
   /** @internal Replaces the MFN behind a RAM PFN (XENMEM_exchange). */
   setRamMfn(pfn: number, mfn: number): void {
     this.p2m[pfn - this.pfnBase] = mfn;
+    this.p2mVersion++;
   }
 
   /**

@@ -60,6 +60,8 @@ export class FrameStore {
   /** pfn + 1 of the owning domain, 0 when none: the M2P table. */
   private readonly m2p = new ChunkedTable((n) => new Uint32Array(n));
   private readonly contents = new Map<number, Uint8Array>();
+  /** Bumped whenever an owner or M2P entry changes (not on byte writes): lets snapshot history reuse its frame runs. */
+  layoutVersion = 0;
 
   constructor(
     readonly frameCount: number,
@@ -78,11 +80,13 @@ export class FrameStore {
   }
 
   assign(mfn: number, owner: number, pfn: number | undefined): void {
+    this.layoutVersion++;
     this.owners.set(mfn, owner);
     this.m2p.set(mfn, pfn === undefined ? 0 : pfn + 1);
   }
 
   release(mfn: number): void {
+    this.layoutVersion++;
     this.owners.set(mfn, FREE);
     this.m2p.set(mfn, 0);
     this.contents.delete(mfn);

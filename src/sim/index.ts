@@ -5,12 +5,31 @@
  *
  * Import the simulator from here: the layers built on the machine core add their methods to
  * Machine and Domain when they load (so the core need not import them), and this file loads them
- * all — the grant operations (grant-table.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot (snapshot.ts).
+ * all — the grant operations (grant-table.ts), kmap (kmap.ts), dmaApi (dma/api.ts), snapshot, its
+ * history and stats({ at }) (history.ts over snapshot.ts).
+ *
+ * Stepping through a run (time travel): call `machine.recordHistory()` before the machine's
+ * first event (from `machineHooks.created` to catch every machine), then at any step:
+ * - `machine.snapshot({ at: seq })`: the machine right after trace event `seq` (an array
+ *   lookup; shared with later calls, so read only);
+ * - `machine.stats({ at: seq })`: counts, costs and time up to that event (needs no history);
+ * - `machine.changes({ at: seq })`: what appeared, went away or changed at that step, for
+ *   marking the picture; `diffSnapshots(a, b)` compares any two snapshots.
+ * `recordHistory({ events: n })` keeps only the first n events' moments (each costs a small
+ * snapshot: O(live mappings, slots, PTEs, grants); memory-sized parts are shared between moments).
+ * @example
+ * const m = createMachine({ memory: "64 MiB" });
+ * m.recordHistory();
+ * // ... run driver code ...
+ * for (let at = 1; at <= m.trace.length; at++) {
+ *   const { appeared, gone } = m.changes({ at });
+ *   console.log(m.trace[at - 1].kind, appeared.map((c) => c.label), gone.map((c) => c.label));
+ * }
  */
 import "./grant-table.js";
 import "./kmap.js";
 import "./dma/api.js";
-import "./snapshot.js";
+import "./history.js";
 
 export { createMachine, Machine, machineHooks } from "./machine.js";
 export type { MachineConfig, Arch, Era, Hypervisor, Limits, MachineHooks } from "./machine.js";
@@ -26,6 +45,9 @@ export { BACKEND_NAMES } from "./dma/backend.js";
 export { SimError, describeValue } from "./errors.js";
 export type { SimErrorCode } from "./errors.js";
 export type { TraceEvent, EventKind, Stats, Severity } from "./trace.js";
+export { diffSnapshots } from "./snapshot-diff.js";
+export type { SnapshotChange, SnapshotChanges, ChangeKind } from "./snapshot-diff.js";
+export type { AtOptions, HistoryOptions } from "./history.js";
 export type { MachineSnapshot, FrameRun, P2mRun, DomainSnapshot, MappingSnapshot, IommuSnapshot, SwiotlbSnapshot } from "./snapshot.js";
 export type { SwiotlbKind } from "./swiotlb-pool.js";
 export {

@@ -1,5 +1,5 @@
 import { CHUNK_FRAMES, FREE, XEN, domidOf } from "./frames.js";
-import { Machine } from "./machine.js";
+import type { Machine } from "./machine.js";
 import type { Arch, Era } from "./machine.js";
 import type { Domain } from "./domain.js";
 import type { Direction } from "./dma/types.js";
@@ -150,8 +150,54 @@ export interface MachineSnapshot {
   foreignPages: ForeignPageSnapshot[];
 }
 
+/**
+ * @internal Keeps the costly parts of a snapshot (frame runs, p2m runs, a pool's frames: O(memory))
+ * and hands them out again while the state under them is unchanged, as told by version counters
+ * that the frame store, each domain's p2m and its extra p2m bump on every change. History
+ * (history.ts) takes one snapshot per event through a cache, so a 1 GiB fragmented domain's
+ * 262,144 p2m runs are built once, not once per event. Parts handed out are shared: read only.
+ */
+export class SnapshotCache {
+  /** Frame store version and domain count: owners are labelled by domain name, and a domain's frames are assigned before it joins machine.domains. */
+  private framesVersion = "";
+  private frameRunsMemo: FrameRun[] = [];
+  private readonly p2mMemo = new WeakMap<Domain, { version: number; runs: P2mRun[] }>();
+  private readonly extraMemo = new WeakMap<Domain, { version: number; runs: P2mRun[] }>();
+  private readonly poolMemo = new WeakMap<SwiotlbPool<Domain>, { version: string; runs: P2mRun[] }>();
+
+  frames(m: Machine): FrameRun[] {
+    const version = `${m.store.layoutVersion}/${m.domains.length}`;
+    if (this.framesVersion !== version) {
+      this.frameRunsMemo = frameRuns(m);
+      this.framesVersion = version;
+    }
+    return this.frameRunsMemo;
+  }
+
+  p2m(d: Domain): P2mRun[] {
+    return memo(this.p2mMemo, d, d.p2mVersion, () => ramRuns(d));
+  }
+
+  extra(d: Domain): P2mRun[] {
+    return memo(this.extraMemo, d, d.extraP2m.version, () => extraRuns(d));
+  }
+
+  poolFrames(p: SwiotlbPool<Domain>): P2mRun[] {
+    const key = `${p.domain.p2mVersion}/${p.domain.extraP2m.version}`;
+    return memo(this.poolMemo, p, key, () => poolRuns(p));
+  }
+}
+
+function memo<K extends object, V, T>(map: WeakMap<K, { version: V; runs: T }>, owner: K, version: V, build: () => T): T {
+  const hit = map.get(owner);
+  if (hit && hit.version === version) return hit.runs;
+  const runs = build();
+  map.set(owner, { version, runs });
+  return runs;
+}
+
 /** Builds the snapshot. Empty 64 Ki-frame chunks collapse into one free run, so huge machines stay cheap. */
-export function takeSnapshot(m: Machine): MachineSnapshot {
+export function takeSnapshot(m: Machine, cache?: SnapshotCache): MachineSnapshot {
   return {
     arch: m.arch,
     era: m.era,
@@ -160,14 +206,14 @@ export function takeSnapshot(m: Machine): MachineSnapshot {
     frameCount: m.frameCount,
     time: m.traceLog.now,
     halted: m.halted ?? null,
-    frames: frameRuns(m),
-    domains: m.domains.map(domainSnapshot),
+    frames: cache ? cache.frames(m) : frameRuns(m),
+    domains: m.domains.map((d) => domainSnapshot(d, cache)),
     devices: m.devices.map((d) => ({ name: d.name, domain: d.domain.name, dmaMask: d.dmaMask, iommuGroup: d.iommu?.group ?? null })),
     mappings: (m.state.peek(DMA_APIS) ?? []).flatMap((api) =>
       api.liveMappings().map((l) => ({ ...l, device: api.device.name, domain: api.domain.name, backend: api.backend })),
     ),
     iommu: iommuSnapshot(m),
-    swiotlb: m.swiotlbPools.map(swiotlbSnapshot),
+    swiotlb: m.swiotlbPools.map((p) => swiotlbSnapshot(p, cache)),
     grants: grantsSnapshot(m),
     foreignPages: foreignPagesSnapshot(m),
   };
@@ -219,7 +265,15 @@ function* ramPairs(d: Domain): Iterable<[number, number]> {
   for (let i = 0; i < d.nrPages; i++) yield [d.pfnBase + i, d.p2m[i]!];
 }
 
-function domainSnapshot(d: Domain): DomainSnapshot {
+function ramRuns(d: Domain): P2mRun[] {
+  return toRuns(ramPairs(d));
+}
+
+function extraRuns(d: Domain): P2mRun[] {
+  return toRuns([...d.extraP2m.entries()].sort((a, b) => a[0] - b[0]));
+}
+
+function domainSnapshot(d: Domain, cache?: SnapshotCache): DomainSnapshot {
   return {
     name: d.name,
     domid: d.domid,
@@ -227,8 +281,8 @@ function domainSnapshot(d: Domain): DomainSnapshot {
     privileged: d.privileged,
     pfnBase: d.pfnBase,
     nrPages: d.nrPages,
-    p2m: toRuns(ramPairs(d)),
-    extra: toRuns([...d.extraP2m.entries()].sort((a, b) => a[0] - b[0])),
+    p2m: cache ? cache.p2m(d) : ramRuns(d),
+    extra: cache ? cache.extra(d) : extraRuns(d),
     pages: [...d.pageState.entries()]
       .filter(([, s]) => s.flags.size > 0 || s.private !== null)
       .map(([pfn, s]) => ({ pfn, flags: [...s.flags], private: s.private })),
@@ -249,13 +303,17 @@ function iommuSnapshot(m: Machine): IommuSnapshot[] {
   }));
 }
 
-function swiotlbSnapshot(p: SwiotlbPool<Domain>): SwiotlbSnapshot {
+function poolRuns(p: SwiotlbPool<Domain>): P2mRun[] {
   const pageSize = p.domain.machine.pageSize;
   // Math.floor keeps the PFNs small integers: a division result stored in a run would make V8
   // widen the field for every run of the snapshot (all p2m runs share one shape), and the first
   // reader of a large snapshot would pay for migrating them all.
   const firstPfn = Math.floor(p.address / pageSize);
   const pages = p.bytes / pageSize;
+  return toRuns(Array.from({ length: pages }, (_, i): [number, number] => [firstPfn + i, p.domain.pfnToMfn(firstPfn + i)!]));
+}
+
+function swiotlbSnapshot(p: SwiotlbPool<Domain>, cache?: SnapshotCache): SwiotlbSnapshot {
   return {
     domain: p.domain.name,
     kind: p.kind,
@@ -264,19 +322,9 @@ function swiotlbSnapshot(p: SwiotlbPool<Domain>): SwiotlbSnapshot {
     address: p.address,
     bytes: p.bytes,
     segmentBus: [...p.segmentBus],
-    used: p.usedRuns(),
-    frames: toRuns(Array.from({ length: pages }, (_, i): [number, number] => [firstPfn + i, p.domain.pfnToMfn(firstPfn + i)!])),
+    // An idle pool (most moments of a history) needs no walk over its slots.
+    used: p.usedSlots === 0 ? [] : p.usedRuns(),
+    frames: cache ? cache.poolFrames(p) : poolRuns(p),
     overflowBuffer: p.overflow ? { ...p.overflow } : null,
   };
 }
-
-declare module "./machine.js" {
-  interface Machine {
-    /** Everything a picture needs, as plain data. */
-    snapshot(): MachineSnapshot;
-  }
-}
-
-Machine.prototype.snapshot = function (this: Machine): MachineSnapshot {
-  return takeSnapshot(this);
-};

@@ -133,6 +133,8 @@ export class Trace {
   private seq = 0;
   /** Supplies the reader's source line for each event (set by the playground runner). */
   locate: (() => number | undefined) | undefined;
+  /** Called with every stored event as it is appended (history.ts snapshots the machine here). */
+  private readonly watchers: ((event: TraceEvent) => void)[] = [];
 
   constructor(
     private readonly maxEvents: number,
@@ -147,6 +149,20 @@ export class Trace {
   /** Lets simulated time pass without CPU work (the lazy IOTLB timer reads it). */
   advance(microseconds: number): void {
     this.cycles += microseconds * this.cyclesPerMicrosecond;
+  }
+
+  /** Adds a watcher called with each stored event once it is appended; returns a function that removes it. */
+  watch(watcher: (event: TraceEvent) => void): () => void {
+    this.watchers.push(watcher);
+    return () => {
+      const i = this.watchers.indexOf(watcher);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
+  }
+
+  /** The seq the next stored event will get minus one: the last stored event's seq (0 before any). */
+  get lastSeq(): number {
+    return this.seq;
   }
 
   emit(kind: EventKind, message: EventMessage, fields: EventFields = {}): TraceEvent {
@@ -172,6 +188,7 @@ export class Trace {
     const line = this.locate?.();
     if (line !== undefined) event.line = line;
     this.events.push(event);
+    if (this.watchers.length !== 0) for (const watcher of this.watchers) watcher(event);
     return event;
   }
 
