@@ -130,3 +130,44 @@ describe("keyboard hint", () => {
     expect(await hintShown(true)).toBe(false);
   });
 });
+
+describe("explorable figures in every setting, at 390 and 1280 px", () => {
+  test("after each redraw, labels stay at least 9 px, apart and inside their picture", async () => {
+    const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
+    const found: string[] = [];
+    let pictures = 0;
+    try {
+      const page = await context.newPage();
+      for (const path of ["/addresses/", "/dma-api/", "/spanning-pages/", "/foreign-pages/"]) {
+        await page.setViewportSize({ width: WIDTHS[0], height: 844 });
+        await page.goto(preview.baseUrl + path, { waitUntil: "load" });
+        const figures = page.locator("[data-explorable]");
+        for (let f = 0; f < (await figures.count()); f++) {
+          const figure = figures.nth(f);
+          const selects = figure.locator("select");
+          for (let s = 0; s < (await selects.count()); s++) {
+            const values = await selects
+              .nth(s)
+              .locator("option")
+              .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+            for (const value of values) {
+              await selects.nth(s).selectOption(value);
+              await page.locator("[data-explorable][data-explorable-ready]").first().waitFor({ state: "attached" });
+              for (const width of [WIDTHS[0], WIDTHS[2]]) {
+                await page.setViewportSize({ width, height: 844 });
+                await nextFrame(page);
+                const m = await page.evaluate(measure, MIN_LABEL_PX);
+                pictures += m.pictures;
+                found.push(...[...m.small, ...m.overlaps, ...m.clipped].map((x) => `${path} ${value} @${width}: ${x}`));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      await context.close();
+    }
+    expect(pictures).toBeGreaterThan(20);
+    expect(found).toEqual([]);
+  }, 120_000);
+});

@@ -7,6 +7,7 @@ const kinds = (line: Token[]) => line.filter((t) => t.kind).map((t) => `${t.kind
 
 describe("highlightLines", () => {
   test("keeps every character, one token list per line", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the input is source code that holds a template literal
     const code = 'import { x } from "dma-lab";\n\n/* a\n   b */ const n = 0x1f; // end\nconst s = `t\n${n}`;';
     const lines = highlightLines(code);
     expect(lines.map((l) => l.map((t) => t.text).join("")).join("\n")).toBe(code);

@@ -17,8 +17,10 @@ import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from
 import { grouped, h } from "./results/dom.js";
 import { KIND_HELP } from "./results/kinds.js";
 import { PictureView } from "./results/picture-view.js";
-import "./results/results.js";
-import "./compare.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./results/results.css";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./compare.css";
 
 export interface CompareHost {
   panel: HTMLElement;

@@ -14,7 +14,8 @@ import type { EditorHandle } from "./editor.js";
 import type { ResultsView, RunMachines } from "./results/results-view.js";
 import type { CompareView } from "./compare-view.js";
 import type { OutcomeBuilder } from "./outcome.js";
-import "./status.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./status.css";
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 

@@ -5,7 +5,7 @@ import type { TraceEvent } from "../../../sim/index.js";
 import type { MachineReport } from "../../shared/protocol.js";
 import { h } from "./dom.js";
 
-type Render = typeof import("../../../render/index.ts");
+type Render = typeof import("../../../render/index.js");
 let renderer: Promise<Render> | undefined;
 
 export class PictureView {
