@@ -25,7 +25,7 @@ const cases = [
       const figure = page.locator("[data-explorable]").first();
       if ((await figure.count()) === 0) return; // before the explorable figures existed
       await figure.getByRole("button", { name: "Previous event" }).click();
-      await figure.locator("[data-explorable-ready]").waitFor({ state: "attached" });
+      await page.locator("[data-explorable][data-explorable-ready]").first().waitFor({ state: "attached" });
     },
   },
   {

@@ -63,6 +63,8 @@ const BY_FILE: [string, ApiGroupId][] = [
   ["scenarios/", "block"],
   ["trace.ts", "trace"],
   ["snapshot.ts", "trace"],
+  ["snapshot-diff.ts", "trace"],
+  ["history.ts", "trace"],
   ["errors.ts", "errors"],
   ["costs.ts", "costs"],
 ];

@@ -80,7 +80,7 @@ export function stepView(scenario: ExplorableScenario, settings: Settings, m: Ma
     steps,
     position: `Event ${at} of ${steps}: ${event.kind}`,
     description: [
-      `${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${event.message}`,
+      `${settingsText(scenario, settings)}. Event ${at} of ${steps} (${event.kind}): ${/[.!?]$/.test(event.message) ? event.message : `${event.message}.`}`,
       ...news,
       `Now: ${holdings(snapshot)}.`,
     ].join(" "),

@@ -95,27 +95,11 @@ function checkResults(results: unknown): asserts results is StrategyResult[] {
  */
 export function renderCostChart(results: readonly StrategyResult[], options: CostChartOptions = {}): string {
   checkResults(results);
-  if (typeof options !== "object" || options === null)
-    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
-  const width = options.width ?? 760;
-  if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
-    throw new SimError(
-      "INVALID_ARGUMENT",
-      `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`,
-      "options.width",
-    );
-  }
-  const mode = options.value ?? "perOp";
-  if (mode !== "perOp" && mode !== "total")
-    throw new SimError(
-      "INVALID_ARGUMENT",
-      `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`,
-      "options.value",
-    );
+  const { width, mode } = chartSettings(options);
   const opName = options.opName ?? "op";
   const unit = mode === "perOp" ? `cycles per ${opName}` : "cycles";
   const scaleOf = (r: StrategyResult) => (mode === "perOp" ? (r.ops > 0 ? 1 / r.ops : 0) : 1);
-  const valueOf = (r: StrategyResult) => (mode === "perOp" ? r.perOp : r.total);
+  const barValue = (r: StrategyResult) => (mode === "perOp" ? r.perOp : r.total);
 
   // Kinds ordered by their share over all bars: the biggest cost sits next to the axis.
   const weight = new Map<string, number>();
@@ -128,14 +112,14 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   const nameWidth = Math.min(180, width * 0.3, Math.max(60, ...results.map((r) => textWidth(r.name, 11, true) + 12)));
   const x0 = LEFT_PAD + nameWidth;
   const totals = results.map(
-    (r) => `${grouped(valueOf(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`,
+    (r) => `${grouped(barValue(r))}${options.annotate ? ` · ${options.annotate(r)}` : ""}${r.ok ? "" : " · failed"}`,
   );
   const labelRoom = Math.min(220, Math.max(60, ...totals.map((t) => textWidth(t, 11) + 10)));
   // Totals beside the bars when there is room, else under them, so the bars keep the width.
   const totalsBelow = width - x0 - labelRoom - 8 < MIN_PLOT_BESIDE_TOTALS;
   const plotW = totalsBelow ? width - x0 - 16 : width - x0 - labelRoom - 8;
   const rowH = totalsBelow ? ROW_H + TOTAL_LINE_H : ROW_H;
-  const max = Math.max(0, ...results.map(valueOf));
+  const max = Math.max(0, ...results.map(barValue));
   // As many axis ticks as their numbers have room for, at most five.
   const tickRoom = textWidth(grouped(max * 2), 9) + 12;
   const step = niceStep(max, Math.max(1, Math.min(5, Math.floor(plotW / tickRoom))));
@@ -168,7 +152,7 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
       const v = (r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r);
       if (v <= 0) continue;
       const w = sx(v);
-      const share = valueOf(r) > 0 ? Math.round((v / valueOf(r)) * 100) : 0;
+      const share = barValue(r) > 0 ? Math.round((v / barValue(r)) * 100) : 0;
       const inside = grouped(v);
       bar.push(
         el(
@@ -187,7 +171,7 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
     parts.push(
       el(
         "g",
-        { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(valueOf(r) * 100) / 100 },
+        { class: "dm-bar-row", "data-strategy": r.name, "data-total": Math.round(barValue(r) * 100) / 100 },
         text(x0 - 8, top + BAR_H / 2 + 4, fitText(r.name, nameWidth - 8, 11, true), {
           "text-anchor": "end",
           "font-weight": 600,
@@ -197,7 +181,7 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
         totalsBelow
           ? text(x0, top + BAR_H + 13, fitText(totals[i]!, width - x0 - 8, 11), { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` })
           : text(x + 6, top + BAR_H / 2 + 4, totals[i]!, { class: `dm-bar-total${r.ok ? "" : " dm-err-text"}` }),
-        tooltip(`${r.name}: ${grouped(valueOf(r))} ${unit} over ${grouped(r.ops)} ${opName}${r.ops === 1 ? "" : "s"}${errors}`),
+        tooltip(`${r.name}: ${grouped(barValue(r))} ${unit} over ${grouped(r.ops)} ${opName}${r.ops === 1 ? "" : "s"}${errors}`),
       ),
     );
   });
@@ -209,19 +193,7 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
   const legend = drawLegend(items, LEFT_PAD, width - 16, y);
   parts.push(legend.svg);
   y += legend.height + 4;
-  const summary = `${options.title ? `${options.title}. ` : ""}${unit} by strategy: ${results
-    .map(
-      (r) =>
-        `${r.name} ${grouped(valueOf(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${
-          kinds.length
-            ? `, of which ${kinds
-                .filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0)
-                .map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`)
-                .join(", ")}`
-            : ""
-        }`,
-    )
-    .join("; ")}.`;
+  const summary = chartSummary(results, kinds, options, unit, barValue, scaleOf);
   const height = Math.ceil(y + 4);
   return el(
     "svg",
@@ -238,4 +210,50 @@ export function renderCostChart(results: readonly StrategyResult[], options: Cos
     `<style>${styleSheet()}</style>`,
     ...parts,
   );
+}
+
+/** Checks the options a reader can pass and returns the chart's width and value mode. */
+function chartSettings(options: CostChartOptions): { width: number; mode: "perOp" | "total" } {
+  if (typeof options !== "object" || options === null)
+    throw new SimError("INVALID_ARGUMENT", `renderCostChart: options must be an object, got ${describeValue(options)}`, "options");
+  const width = options.width ?? 760;
+  if (typeof width !== "number" || !Number.isInteger(width) || width < 320 || width > 4000) {
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.width must be an integer from 320 to 4000, got ${describeValue(width)}`,
+      "options.width",
+    );
+  }
+  const mode = options.value ?? "perOp";
+  if (mode !== "perOp" && mode !== "total")
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderCostChart: options.value must be "perOp" or "total", got ${describeValue(mode)}`,
+      "options.value",
+    );
+  return { width, mode };
+}
+
+/** The chart read as text (its aria-label): each bar's value and what it is made of. */
+function chartSummary(
+  results: readonly StrategyResult[],
+  kinds: string[],
+  options: CostChartOptions,
+  unit: string,
+  barValue: (r: StrategyResult) => number,
+  scaleOf: (r: StrategyResult) => number,
+): string {
+  return `${options.title ? `${options.title}. ` : ""}${unit} by strategy: ${results
+    .map(
+      (r) =>
+        `${r.name} ${grouped(barValue(r))}${options.annotate ? ` (${options.annotate(r)})` : ""}${r.ok ? "" : " (failed)"}${
+          kinds.length
+            ? `, of which ${kinds
+                .filter((k) => (r.breakdown[k as keyof typeof r.breakdown] ?? 0) > 0)
+                .map((k) => `${k} ${grouped((r.breakdown[k as keyof typeof r.breakdown] ?? 0) * scaleOf(r))}`)
+                .join(", ")}`
+            : ""
+        }`,
+    )
+    .join("; ")}.`;
 }

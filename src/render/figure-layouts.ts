@@ -35,6 +35,11 @@ export const FIGURE_LAYOUTS: readonly FigureLayout[] = [
 /** The figure width from which the wide layout shows; dma-figure.css has the same number. */
 export const WIDE_FROM = 560;
 
+/** The layout a picture `width` px wide shows (as dma-figure.css picks one for a figure). */
+export function layoutFor(width: number): FigureLayout {
+  return FIGURE_LAYOUTS[width >= WIDE_FROM ? 1 : 0]!;
+}
+
 export interface FigureVariant {
   layout: FigureLayout;
   svg: string;

@@ -6,3 +6,5 @@ export { renderMemoryMap } from "./memory-map.js";
 export type { MemoryMapOptions } from "./memory-map.js";
 export { renderCostChart, kindColour } from "./cost-chart.js";
 export type { CostChartOptions } from "./cost-chart.js";
+export { FIGURE_LAYOUTS, layoutFor } from "./figure-layouts.js";
+export type { FigureLayout } from "./figure-layouts.js";

@@ -118,26 +118,7 @@ function gutterLabel(lines: string[], y: number): string {
  */
 export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOptions = {}): string {
   checkSnapshot(snapshot);
-  if (typeof options !== "object" || options === null)
-    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options must be an object, got ${describeValue(options)}`, "options");
-  const o = options as Record<string, unknown>;
-  const maxCells = integerOption(o, "maxCells", 64, 16, 2000);
-  const maxLinks = integerOption(o, "maxLinks", 400, 0, 100_000);
-  const width = integerOption(o, "width", 760, 320, 4000);
-  if (options.uptoSeq !== undefined && (typeof options.uptoSeq !== "number" || Number.isNaN(options.uptoSeq))) {
-    throw new SimError(
-      "INVALID_ARGUMENT",
-      `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`,
-      "options.uptoSeq",
-    );
-  }
-  if (options.trace !== undefined && !Array.isArray(options.trace)) {
-    throw new SimError(
-      "INVALID_ARGUMENT",
-      `renderMemoryMap: options.trace must be machine.trace (an array of events), got ${describeValue(options.trace)}`,
-      "options.trace",
-    );
-  }
+  const { maxCells, maxLinks, width } = mapSettings(options);
   const s = snapshot;
   const a = collectActivity(s, options.trace, options.uptoSeq);
   const model = buildModel(s, a.extraIova);
@@ -162,13 +143,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
     }),
   );
   y += 18;
-  if (s.halted) {
-    layers.labels.push(
-      el("rect", { class: "dm-banner", x: 8, y, width: width - 16, height: 18, rx: 3 }),
-      text(14, y + 13, fitText(`halted: ${s.halted.trim()}`, width - 28, 11), { fill: "#fff", style: "fill:#fff", "font-weight": 600 }),
-    );
-    y += 24;
-  }
+  y = drawHaltBanner(s, width, y, layers.labels);
 
   // Domains (pseudo-physical frames).
   const domainY = y + 26;
@@ -249,16 +224,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   }
   const height = Math.ceil(y + 6);
 
-  const defs = el(
-    "defs",
-    {},
-    el(
-      "pattern",
-      { id: `${prefix}-hatch`, width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
-      el("line", { x1: 0, y1: 0, x2: 0, y2: 5, class: "dm-hatch-line" }),
-    ),
-    arrowMarkers(prefix),
-  );
+  const defs = mapDefs(prefix);
   const heading = options.title ? `${options.title}. ` : "";
   return el(
     "svg",
@@ -279,5 +245,54 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
     el("g", { class: "dm-cells" }, ...layers.cells),
     el("g", { class: "dm-arrows" }, ...layers.arrows),
     el("g", { class: "dm-labels" }, ...layers.labels),
+  );
+}
+
+/** A halted machine's panic message across the top; returns the y below it. */
+function drawHaltBanner(s: MachineSnapshot, width: number, y: number, labels: string[]): number {
+  if (!s.halted) return y;
+  labels.push(
+    el("rect", { class: "dm-banner", x: 8, y, width: width - 16, height: 18, rx: 3 }),
+    text(14, y + 13, fitText(`halted: ${s.halted.trim()}`, width - 28, 11), { fill: "#fff", style: "fill:#fff", "font-weight": 600 }),
+  );
+  return y + 24;
+}
+
+/** Checks the options a reader can pass and returns the map's cell, link and width limits. */
+function mapSettings(options: MemoryMapOptions): { maxCells: number; maxLinks: number; width: number } {
+  if (typeof options !== "object" || options === null)
+    throw new SimError("INVALID_ARGUMENT", `renderMemoryMap: options must be an object, got ${describeValue(options)}`, "options");
+  const o = options as Record<string, unknown>;
+  const maxCells = integerOption(o, "maxCells", 64, 16, 2000);
+  const maxLinks = integerOption(o, "maxLinks", 400, 0, 100_000);
+  const width = integerOption(o, "width", 760, 320, 4000);
+  if (options.uptoSeq !== undefined && (typeof options.uptoSeq !== "number" || Number.isNaN(options.uptoSeq))) {
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap: options.uptoSeq must be a trace event's seq (a number), got ${describeValue(options.uptoSeq)}`,
+      "options.uptoSeq",
+    );
+  }
+  if (options.trace !== undefined && !Array.isArray(options.trace)) {
+    throw new SimError(
+      "INVALID_ARGUMENT",
+      `renderMemoryMap: options.trace must be machine.trace (an array of events), got ${describeValue(options.trace)}`,
+      "options.trace",
+    );
+  }
+  return { maxCells, maxLinks, width };
+}
+
+/** The hatch pattern (frames not drawn one by one) and the arrow markers, ids prefixed per picture. */
+function mapDefs(prefix: string): string {
+  return el(
+    "defs",
+    {},
+    el(
+      "pattern",
+      { id: `${prefix}-hatch`, width: 5, height: 5, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
+      el("line", { x1: 0, y1: 0, x2: 0, y2: 5, class: "dm-hatch-line" }),
+    ),
+    arrowMarkers(prefix),
   );
 }

@@ -18,6 +18,7 @@ export type ChangeKind =
 
 /** One thing that appeared, went away or changed between two snapshots. */
 export interface SnapshotChange {
+  /** What sort of thing it is: a mapping, bounce slots, an IOTLB entry, a grant, ... */
   kind: ChangeKind;
   /** Stable identity within its kind (the same thing has the same key in both snapshots). */
   key: string;

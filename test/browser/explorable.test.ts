@@ -82,10 +82,7 @@ describe("explorable figures", () => {
         const second = await option.getAttribute("value");
         const secondLabel = (await option.innerText()).trim();
         await select.selectOption(second!);
-        await figure
-          .locator("[data-explorable-ready]")
-          .or(page.locator(`[data-explorable="${scenario}"][data-explorable-ready]`))
-          .waitFor({ state: "attached" });
+        await page.locator(`[data-explorable="${scenario}"][data-explorable-ready]`).waitFor({ state: "attached" });
         await expect.poll(() => picture(figure).innerHTML()).not.toBe(before);
         await expect.poll(() => description(figure).innerText()).toContain(secondLabel);
         expect(await description(figure).getAttribute("aria-live")).toBe("polite");

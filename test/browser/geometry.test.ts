@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { startPreview } from "../support/preview.js";
 import { launchChromium } from "../support/chromium.js";
+import { measure } from "../support/geometry-measure.js";
 
 const WIDTHS = [390, 768, 1280] as const;
 const THEMES = ["light", "dark"] as const;
@@ -38,79 +39,6 @@ interface Measurement {
   overlaps: string[];
   clipped: string[];
   covered: string[];
-}
-
-/** Runs in the page: measures the document and every visible picture. */
-function measure(minLabelPx: number) {
-  const visible = (r: DOMRect) => r.width > 0 && r.height > 0;
-  const describe = (t: SVGTextElement) => JSON.stringify((t.textContent ?? "").slice(0, 40));
-  const small: string[] = [];
-  const overlaps: string[] = [];
-  const clipped: string[] = [];
-  let pictures = 0;
-  let labels = 0;
-  for (const svg of document.querySelectorAll<SVGSVGElement>("svg.dmalab")) {
-    const box = svg.getBoundingClientRect();
-    if (!visible(box) || getComputedStyle(svg).display === "none" || svg.closest("[hidden]")) continue;
-    pictures++;
-    const scale = svg.getScreenCTM()?.a ?? 1;
-    const name =
-      svg.closest("figure")?.dataset.scenario ??
-      svg.closest("figure")?.dataset.study ??
-      svg.getAttribute("aria-label")?.slice(0, 30) ??
-      "picture";
-    const texts = [...svg.querySelectorAll<SVGTextElement>("text")]
-      .filter((t) => (t.textContent ?? "").trim() !== "")
-      .map((t) => ({ t, r: t.getBoundingClientRect() }))
-      .filter(({ r }) => visible(r));
-    labels += texts.length;
-    for (const { t, r } of texts) {
-      const rendered = parseFloat(getComputedStyle(t).fontSize) * scale;
-      if (rendered < minLabelPx - 0.05) small.push(`${name}: ${describe(t)} ${rendered.toFixed(1)} px`);
-      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
-        clipped.push(`${name}: ${describe(t)}`);
-    }
-    // Text boxes include the font's ascent and descent: stacked lines touch by a pixel or two,
-    // which is not an overlap a reader sees; glyphs on top of glyphs overlap by much more.
-    for (let i = 0; i < texts.length; i++) {
-      for (let j = i + 1; j < texts.length; j++) {
-        const a = texts[i]!.r;
-        const b = texts[j]!.r;
-        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-        if (w > 2 && h > 0.35 * Math.min(a.height, b.height)) overlaps.push(`${name}: ${describe(texts[i]!.t)} × ${describe(texts[j]!.t)}`);
-      }
-    }
-  }
-  // The copy button against the visible part of line 1's text (a Range measures the glyphs only).
-  const covered: string[] = [];
-  document.querySelectorAll<HTMLElement>(".dma-playground .pg-static .expressive-code").forEach((block, n) => {
-    const button = block.querySelector(".copy button")?.getBoundingClientRect();
-    const line = block.querySelector(".ec-line");
-    const pre = block.querySelector("pre")?.getBoundingClientRect();
-    if (!button || !line || !pre || !visible(button)) return;
-    const range = document.createRange();
-    range.selectNodeContents(line);
-    const glyphs = range.getBoundingClientRect();
-    const right = Math.min(glyphs.right, pre.right);
-    if (
-      Math.min(right, button.right) > Math.max(glyphs.left, button.left) &&
-      Math.min(glyphs.bottom, button.bottom) > Math.max(glyphs.top, button.top)
-    )
-      covered.push(`embed ${n}`);
-  });
-  const root = document.documentElement;
-  return {
-    theme: root.dataset.theme,
-    scrollWidth: root.scrollWidth,
-    clientWidth: root.clientWidth,
-    pictures,
-    labels,
-    small,
-    overlaps,
-    clipped,
-    covered,
-  };
 }
 
 const nextFrame = (page: Page) =>
@@ -201,4 +129,45 @@ describe("keyboard hint", () => {
     expect(await hintShown(false)).toBe(true);
     expect(await hintShown(true)).toBe(false);
   });
+});
+
+describe("explorable figures in every setting, at 390 and 1280 px", () => {
+  test("after each redraw, labels stay at least 9 px, apart and inside their picture", async () => {
+    const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
+    const found: string[] = [];
+    let pictures = 0;
+    try {
+      const page = await context.newPage();
+      for (const path of ["/addresses/", "/dma-api/", "/spanning-pages/", "/foreign-pages/"]) {
+        await page.setViewportSize({ width: WIDTHS[0], height: 844 });
+        await page.goto(preview.baseUrl + path, { waitUntil: "load" });
+        const figures = page.locator("[data-explorable]");
+        for (let f = 0; f < (await figures.count()); f++) {
+          const figure = figures.nth(f);
+          const selects = figure.locator("select");
+          for (let s = 0; s < (await selects.count()); s++) {
+            const values = await selects
+              .nth(s)
+              .locator("option")
+              .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+            for (const value of values) {
+              await selects.nth(s).selectOption(value);
+              await page.locator("[data-explorable][data-explorable-ready]").first().waitFor({ state: "attached" });
+              for (const width of [WIDTHS[0], WIDTHS[2]]) {
+                await page.setViewportSize({ width, height: 844 });
+                await nextFrame(page);
+                const m = await page.evaluate(measure, MIN_LABEL_PX);
+                pictures += m.pictures;
+                found.push(...[...m.small, ...m.overlaps, ...m.clipped].map((x) => `${path} ${value} @${width}: ${x}`));
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      await context.close();
+    }
+    expect(pictures).toBeGreaterThan(20);
+    expect(found).toEqual([]);
+  }, 120_000);
 });

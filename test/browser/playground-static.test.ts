@@ -160,18 +160,27 @@ describe("exercises, the full-page playground and Compare", () => {
     }
   });
 
-  test("/playground: a wide embed, code beside results, that runs the starter", async () => {
+  test("/playground: a wide embed, code above results on a laptop and beside them on a wider screen, that runs the starter", async () => {
     const p = await openPage(browser, `${preview.baseUrl}/playground/`);
     try {
       await expect.poll(() => p.page.locator("h1").innerText()).toBe("Playground");
       const box = embed(p.page);
       expect(await box.getAttribute("data-wide")).toBe("");
-      // Wider than a docs page's 45rem column, with the results to the right of the code.
+      // Wider than a docs page's 45rem column; at 1280 px the code takes the embed's width, with
+      // the results below it; from 1700 px there is room for both side by side, the code wider.
+      await p.page.setViewportSize({ width: 1280, height: 720 });
       const whole = (await box.boundingBox())!;
-      const code = (await box.locator(".pg-code").boundingBox())!;
-      const results = (await box.locator(".pg-results").boundingBox())!;
+      let code = (await box.locator(".pg-code").boundingBox())!;
+      let results = (await box.locator(".pg-results").boundingBox())!;
       expect(whole.width).toBeGreaterThan(800);
+      expect(code.width).toBeGreaterThanOrEqual(whole.width - 2);
+      expect(results.y).toBeGreaterThanOrEqual(code.y + code.height - 1);
+      await p.page.setViewportSize({ width: 1700, height: 900 });
+      code = (await box.locator(".pg-code").boundingBox())!;
+      results = (await box.locator(".pg-results").boundingBox())!;
       expect(results.x).toBeGreaterThanOrEqual(code.x + code.width - 1);
+      expect(code.width).toBeGreaterThan(results.width);
+      await p.page.setViewportSize({ width: 1280, height: 720 });
       const text = await run(p.page);
       expect(text).toContain('domU1 reads "sector 42"');
       expect(text).toMatch(/^2 hypercalls, 1 IOMMU fault, 0 stray DMA, \d+ cycles$/m);

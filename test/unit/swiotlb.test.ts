@@ -479,7 +479,7 @@ describe("generic swiotlb outside P==M: pseudo-physical addresses handed to the 
   for (const mode of ["P2M", "VP"] as const) {
     it(`${mode}: the device is given guest-physical addresses, and its DMA lands in another domain's frames`, () => {
       const m = smallMachine({ swiotlb: { size: "256 KiB", force: true } });
-      const domU = m.createDomain({ name: "domU1", mode: "P2M", layout: Array.from({ length: 32 }, (_, i) => i) });
+      m.createDomain({ name: "domU1", mode: "P2M", layout: Array.from({ length: 32 }, (_, i) => i) });
       const dom0 = m.createDomain({ name: "dom0", mode, privileged: true, layout: [100, 101, 102, 103, 104, 105, 106, 107] });
       const disk = m.attachDevice({ name: "sda", domain: dom0 });
       const dma = dom0.dmaApi(disk, "swiotlb");

@@ -1,6 +1,7 @@
 // The code as shown before the editor loads: the page's highlighted block for the page's own code,
-// or a plain block for code restored from a share link or a saved edit (highlighting it would
-// need the highlighter on the page). Either can mark one line: a trace event's line.
+// or a block for code restored from a share link or a saved edit, shown plain at once and then
+// coloured by highlight-ts.ts (loaded then: the build's highlighter is not on the page). Either
+// can mark one line: a trace event's line.
 
 const HIGHLIGHT = "pg-highlight";
 const ERROR_LINE = "pg-error-line";
@@ -30,6 +31,20 @@ export class StaticCode {
         return line;
       });
     this.plain.querySelector("code")!.replaceChildren(...lines);
+    void import("./highlight-ts.js").then(
+      ({ highlightLines }) => {
+        if (this.plain.querySelector("code")!.firstChild !== lines[0]) return; // shown something else since
+        highlightLines(code.replace(/\n$/, "")).forEach((tokens, i) => {
+          lines[i]?.replaceChildren(
+            ...tokens.map(({ text, kind }) =>
+              kind ? Object.assign(document.createElement("span"), { className: `pg-tok-${kind}`, textContent: text }) : text,
+            ),
+          );
+        });
+        this.plain.dataset.highlighted = "";
+      },
+      () => undefined,
+    ); // plain text is still readable
   }
 
   /** Hides both blocks (the editor took over). */

@@ -18,8 +18,10 @@ import { grouped, h } from "./results/dom.js";
 import { KIND_HELP } from "./results/kinds.js";
 import { PictureView } from "./results/picture-view.js";
 import { compareStepper } from "./compare-stepper.js";
-import "./results/results.js";
-import "./compare.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./results/results.css";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./compare.css";
 
 export interface CompareHost {
   panel: HTMLElement;

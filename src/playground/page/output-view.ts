@@ -1,7 +1,8 @@
 // Renders run events as lines in the output area. Console lines and errors look different
 // (class names, and an "Error" prefix so the difference does not rest on colour alone).
 import type { RunEvent } from "./run.js";
-import "./output-view.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./output-view.css";
 
 export class OutputView {
   constructor(private readonly root: HTMLElement) {}

@@ -5,6 +5,7 @@
 // message can reach it. A fresh Worker per Run also means no state leaks between runs. To keep Run
 // fast, the next worker is prepared before it is needed (loaded, simulator imported, compiler
 // warmed): a Run pays only for compiling and running the code.
+// biome-ignore lint/correctness/useImportExtensions: a Vite ?worker import names the module Vite bundles into the worker
 import RunnerWorker from "../worker/runner-worker?worker";
 import {
   parseRunnerMessage,

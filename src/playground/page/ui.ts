@@ -14,7 +14,8 @@ import type { EditorHandle } from "./editor.js";
 import type { ResultsView, RunMachines } from "./results/results-view.js";
 import type { CompareView } from "./compare-view.js";
 import type { OutcomeBuilder } from "./outcome.js";
-import "./status.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./status.css";
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -107,8 +108,11 @@ function render(b: Binding, event: EmbedEvent): void {
         initial.problem === undefined
           ? ""
           : `This link’s code for example ${b.index} could not be restored: ${initial.problem}. Showing the page’s original code.`;
-      if (initial.from === "share") el.status.textContent = "Restored the code from the link. Press Run to run it.";
-      else if (initial.from === "edit") el.status.textContent = "Restored your last edit. Reset goes back to the page’s code.";
+      if (initial.from === "share") {
+        el.status.textContent = "Restored the code from the link. Press Run to run it.";
+        // The link's hash names no element, so the browser stays at the top: bring the embed up.
+        requestAnimationFrame(() => root.scrollIntoView({ block: "start" }));
+      } else if (initial.from === "edit") el.status.textContent = "Restored your last edit. Reset goes back to the page’s code.";
       return;
     }
     case "message":

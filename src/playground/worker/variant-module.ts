@@ -5,7 +5,7 @@
 import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from "../../sim/index.js";
 import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from "../shared/variant.js";
 
-type SimModule = typeof import("../../sim/index.ts");
+type SimModule = typeof import("../../sim/index.js");
 
 /** Sets an own method that `console.log` (Object.entries) and snapshots do not see. */
 function defineHidden<T extends object>(target: T, name: string, value: unknown): void {

@@ -345,7 +345,6 @@ function reuse(c: MapperContext, message: string, cost: number, busAddress?: num
 }
 
 function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
-  const costs = c.machine.costs;
   switch (strategy.mapping) {
     case "none":
     case "strict":
@@ -357,150 +356,165 @@ function makeMapper(strategy: PacketStrategy, c: MapperContext): Mapper {
         release: (_slot, _buffer, bus) => c.dma.unmapSingle(bus, c.bufferSize, c.dir),
         teardown() {},
       };
-    case "optimistic": {
-      // Released mappings, oldest release first (Map keeps insertion order).
-      const kept = new Map<number, { bus: number; at: number }>();
-      const expire = () => {
-        for (const [buffer, k] of kept) {
-          if (c.machine.traceLog.now - k.at < c.keep) break;
-          kept.delete(buffer);
-          c.dma.unmapSingle(k.bus, c.bufferSize, c.dir);
-        }
-      };
-      return {
-        setup() {},
-        acquire(_slot, buffer) {
-          expire();
-          const k = kept.get(buffer);
-          if (k) {
-            kept.delete(buffer);
-            reuse(c, `optimistic teardown: ${hex(buffer)} is still mapped at IOVA ${hex(k.bus)}: reused`, costs.mappingLookup, k.bus);
-            return k.bus;
-          }
-          return mapOrThrow(c, buffer, c.bufferSize, c.dir);
-        },
-        release(_slot, buffer, bus) {
-          kept.set(buffer, { bus, at: c.machine.traceLog.now });
-          reuse(
-            c,
-            `optimistic teardown: keep the mapping of ${hex(buffer)} for ${c.keep} µs in case it is reused`,
-            costs.mappingLookup,
-            bus,
-          );
-          expire();
-        },
-        teardown() {
-          for (const [buffer, k] of kept) {
-            kept.delete(buffer);
-            c.dma.unmapSingle(k.bus, c.bufferSize, c.dir);
-          }
-        },
-      };
-    }
-    case "persistent": {
-      const live = new Map<number, number>();
-      return {
-        setup() {},
-        acquire(_slot, buffer) {
-          const bus = live.get(buffer);
-          if (bus !== undefined) {
-            reuse(c, `persistent mapping of ${hex(buffer)} reused (IOVA ${hex(bus)})`, costs.mappingLookup, bus);
-            return bus;
-          }
-          const fresh = mapOrThrow(c, buffer, c.bufferSize, c.dir);
-          live.set(buffer, fresh);
-          return fresh;
-        },
-        release(_slot, buffer, bus) {
-          reuse(c, `persistent mapping of ${hex(buffer)} stays (not unmapped)`, costs.mappingLookup, bus);
-        },
-        teardown() {
-          for (const bus of live.values()) c.dma.unmapSingle(bus, c.bufferSize, c.dir);
-          live.clear();
-        },
-      };
-    }
-    case "shared": {
-      const pageSize = c.machine.pageSize;
-      const pages = new Map<number, { bus: number; refs: number }>();
-      return {
-        setup() {},
-        acquire(_slot, buffer) {
-          const page = Math.floor(buffer / pageSize) * pageSize;
-          const entry = pages.get(page);
-          if (entry) {
-            entry.refs++;
-            reuse(c, `shared mapping of page ${hex(page)} reused (${entry.refs} buffers on it)`, costs.mappingLookup, entry.bus);
-            return entry.bus + (buffer - page);
-          }
-          const bus = mapOrThrow(c, page, pageSize, c.dir);
-          pages.set(page, { bus, refs: 1 });
-          return bus + (buffer - page);
-        },
-        release(_slot, buffer) {
-          const page = Math.floor(buffer / pageSize) * pageSize;
-          const entry = pages.get(page)!;
-          entry.refs--;
-          reuse(c, `shared mapping of page ${hex(page)}: ${entry.refs} buffers still on it`, costs.mappingLookup, entry.bus);
-          if (entry.refs === 0) {
-            pages.delete(page);
-            c.dma.unmapSingle(entry.bus, pageSize, c.dir);
-          }
-        },
-        teardown() {},
-      };
-    }
-    case "direct-map": {
-      let base = 0;
-      const size = c.ring * c.bufferSize;
-      return {
-        setup() {
-          base = mapOrThrow(c, c.pool, size, "BIDIRECTIONAL");
-        },
-        acquire(_slot, buffer) {
-          const bus = base + (buffer - c.pool);
-          reuse(c, `direct map: ${hex(buffer)} is at IOVA ${hex(bus)} (mapped once at setup)`, costs.directMap, bus);
-          return bus;
-        },
-        release(_slot, _buffer, bus) {
-          reuse(c, `direct map: nothing to unmap`, costs.directMap, bus);
-        },
-        teardown() {
-          c.dma.unmapSingle(base, size, "BIDIRECTIONAL");
-        },
-      };
-    }
-    case "copy": {
-      let shadow = 0;
-      let shadowBus = 0;
-      const size = c.ring * c.bufferSize;
-      const copy = (from: number, to: number, what: string) => {
-        c.domain.write(to, c.domain.read(from, c.packetSize));
-        c.machine.emit("bounce-copy", () => `shadow buffer: ${what} (${c.packetSize} bytes)`, {
-          domain: c.domain.name,
-          device: c.device.name,
-          address: to,
-          bytes: c.packetSize,
-          cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize,
-        });
-      };
-      return {
-        setup() {
-          shadow = c.domain.alloc(size);
-          shadowBus = mapOrThrow(c, shadow, size, "BIDIRECTIONAL");
-        },
-        acquire(slot, buffer) {
-          if (c.dir === "TO_DEVICE")
-            copy(buffer, shadow + slot * c.bufferSize, `copied ${hex(buffer)} into the permanently mapped shadow of ring slot ${slot}`);
-          return shadowBus + slot * c.bufferSize;
-        },
-        release(slot, buffer) {
-          if (c.dir === "FROM_DEVICE") copy(shadow + slot * c.bufferSize, buffer, `copied ring slot ${slot}'s shadow to ${hex(buffer)}`);
-        },
-        teardown() {
-          c.dma.unmapSingle(shadowBus, size, "BIDIRECTIONAL");
-        },
-      };
-    }
+    case "optimistic":
+      return optimisticMapper(c);
+    case "persistent":
+      return persistentMapper(c);
+    case "shared":
+      return sharedPageMapper(c);
+    case "direct-map":
+      return directMapMapper(c);
+    case "copy":
+      return shadowCopyMapper(c);
   }
+}
+
+function optimisticMapper(c: MapperContext): Mapper {
+  const costs = c.machine.costs;
+  // Released mappings, oldest release first (Map keeps insertion order).
+  const kept = new Map<number, { bus: number; at: number }>();
+  const expire = () => {
+    for (const [buffer, k] of kept) {
+      if (c.machine.traceLog.now - k.at < c.keep) break;
+      kept.delete(buffer);
+      c.dma.unmapSingle(k.bus, c.bufferSize, c.dir);
+    }
+  };
+  return {
+    setup() {},
+    acquire(_slot, buffer) {
+      expire();
+      const k = kept.get(buffer);
+      if (k) {
+        kept.delete(buffer);
+        reuse(c, `optimistic teardown: ${hex(buffer)} is still mapped at IOVA ${hex(k.bus)}: reused`, costs.mappingLookup, k.bus);
+        return k.bus;
+      }
+      return mapOrThrow(c, buffer, c.bufferSize, c.dir);
+    },
+    release(_slot, buffer, bus) {
+      kept.set(buffer, { bus, at: c.machine.traceLog.now });
+      reuse(c, `optimistic teardown: keep the mapping of ${hex(buffer)} for ${c.keep} µs in case it is reused`, costs.mappingLookup, bus);
+      expire();
+    },
+    teardown() {
+      for (const [buffer, k] of kept) {
+        kept.delete(buffer);
+        c.dma.unmapSingle(k.bus, c.bufferSize, c.dir);
+      }
+    },
+  };
+}
+
+function persistentMapper(c: MapperContext): Mapper {
+  const costs = c.machine.costs;
+  const live = new Map<number, number>();
+  return {
+    setup() {},
+    acquire(_slot, buffer) {
+      const bus = live.get(buffer);
+      if (bus !== undefined) {
+        reuse(c, `persistent mapping of ${hex(buffer)} reused (IOVA ${hex(bus)})`, costs.mappingLookup, bus);
+        return bus;
+      }
+      const fresh = mapOrThrow(c, buffer, c.bufferSize, c.dir);
+      live.set(buffer, fresh);
+      return fresh;
+    },
+    release(_slot, buffer, bus) {
+      reuse(c, `persistent mapping of ${hex(buffer)} stays (not unmapped)`, costs.mappingLookup, bus);
+    },
+    teardown() {
+      for (const bus of live.values()) c.dma.unmapSingle(bus, c.bufferSize, c.dir);
+      live.clear();
+    },
+  };
+}
+
+function sharedPageMapper(c: MapperContext): Mapper {
+  const costs = c.machine.costs;
+  const pageSize = c.machine.pageSize;
+  const pages = new Map<number, { bus: number; refs: number }>();
+  return {
+    setup() {},
+    acquire(_slot, buffer) {
+      const page = Math.floor(buffer / pageSize) * pageSize;
+      const entry = pages.get(page);
+      if (entry) {
+        entry.refs++;
+        reuse(c, `shared mapping of page ${hex(page)} reused (${entry.refs} buffers on it)`, costs.mappingLookup, entry.bus);
+        return entry.bus + (buffer - page);
+      }
+      const bus = mapOrThrow(c, page, pageSize, c.dir);
+      pages.set(page, { bus, refs: 1 });
+      return bus + (buffer - page);
+    },
+    release(_slot, buffer) {
+      const page = Math.floor(buffer / pageSize) * pageSize;
+      const entry = pages.get(page)!;
+      entry.refs--;
+      reuse(c, `shared mapping of page ${hex(page)}: ${entry.refs} buffers still on it`, costs.mappingLookup, entry.bus);
+      if (entry.refs === 0) {
+        pages.delete(page);
+        c.dma.unmapSingle(entry.bus, pageSize, c.dir);
+      }
+    },
+    teardown() {},
+  };
+}
+
+function directMapMapper(c: MapperContext): Mapper {
+  const costs = c.machine.costs;
+  let base = 0;
+  const size = c.ring * c.bufferSize;
+  return {
+    setup() {
+      base = mapOrThrow(c, c.pool, size, "BIDIRECTIONAL");
+    },
+    acquire(_slot, buffer) {
+      const bus = base + (buffer - c.pool);
+      reuse(c, `direct map: ${hex(buffer)} is at IOVA ${hex(bus)} (mapped once at setup)`, costs.directMap, bus);
+      return bus;
+    },
+    release(_slot, _buffer, bus) {
+      reuse(c, `direct map: nothing to unmap`, costs.directMap, bus);
+    },
+    teardown() {
+      c.dma.unmapSingle(base, size, "BIDIRECTIONAL");
+    },
+  };
+}
+
+function shadowCopyMapper(c: MapperContext): Mapper {
+  const costs = c.machine.costs;
+  let shadow = 0;
+  let shadowBus = 0;
+  const size = c.ring * c.bufferSize;
+  const copy = (from: number, to: number, what: string) => {
+    c.domain.write(to, c.domain.read(from, c.packetSize));
+    c.machine.emit("bounce-copy", () => `shadow buffer: ${what} (${c.packetSize} bytes)`, {
+      domain: c.domain.name,
+      device: c.device.name,
+      address: to,
+      bytes: c.packetSize,
+      cost: costs.mappingLookup + costs.memcpyPerByte * c.packetSize,
+    });
+  };
+  return {
+    setup() {
+      shadow = c.domain.alloc(size);
+      shadowBus = mapOrThrow(c, shadow, size, "BIDIRECTIONAL");
+    },
+    acquire(slot, buffer) {
+      if (c.dir === "TO_DEVICE")
+        copy(buffer, shadow + slot * c.bufferSize, `copied ${hex(buffer)} into the permanently mapped shadow of ring slot ${slot}`);
+      return shadowBus + slot * c.bufferSize;
+    },
+    release(slot, buffer) {
+      if (c.dir === "FROM_DEVICE") copy(shadow + slot * c.bufferSize, buffer, `copied ring slot ${slot}'s shadow to ${hex(buffer)}`);
+    },
+    teardown() {
+      c.dma.unmapSingle(shadowBus, size, "BIDIRECTIONAL");
+    },
+  };
 }

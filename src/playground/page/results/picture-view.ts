@@ -7,12 +7,8 @@ import type { StepState } from "../step-source.js";
 import { h } from "./dom.js";
 import { changeList, markChanges } from "./step-marks.js";
 
-type Render = typeof import("../../../render/index.ts");
+type Render = typeof import("../../../render/index.js");
 let renderer: Promise<Render> | undefined;
-
-/** Narrowest and widest picture the renderer draws. */
-const MIN_WIDTH = 360;
-const MAX_WIDTH = 4000;
 
 export class PictureView {
   private report: MachineReport | undefined;
@@ -20,6 +16,15 @@ export class PictureView {
   private state: StepState | undefined;
   private readonly figure = h("div", { class: "pg-picture" });
   private readonly note = h("div", { class: "pg-step-note" });
+  /** Redraws when the panel's width calls for the other layout (a phone turned, a column resized). */
+  private readonly resized = new ResizeObserver(() => {
+    const width = this.figure.clientWidth;
+    const drawn = this.figure.dataset.layout;
+    if (!drawn || !this.report || width === 0) return;
+    void renderer?.then(({ layoutFor }) => {
+      if (layoutFor(width).name !== drawn && this.figure.dataset.layout === drawn) void this.draw();
+    });
+  });
 
   constructor(
     private readonly panel: HTMLElement,
@@ -62,18 +67,22 @@ export class PictureView {
     }
     if (!this.panel.contains(this.figure)) this.panel.replaceChildren(this.figure, this.note);
     try {
-      const { renderMemoryMap } = await (renderer ??= import("../../../render/index.js"));
+      const { renderMemoryMap, layoutFor } = await (renderer ??= import("../../../render/index.js"));
       if (report !== this.report || state !== this.state) return;
-      const width = Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.floor(this.panel.clientWidth - 16) || 760));
+      // The build-time pictures' layouts: drawn at the layout's own width and never shown smaller.
+      const layout = layoutFor(this.figure.clientWidth);
       const event = state && report.trace.find((e) => e.seq === state.seq);
       // The SVG string is ours (the renderer escapes every text it draws), so innerHTML is safe.
       this.figure.innerHTML = renderMemoryMap(snapshot, {
         // At a step: only that step's event, so incidents of earlier steps are not drawn as current.
         trace: state ? (event ? [event] : []) : report.trace,
         ...(state && { uptoSeq: state.seq }),
-        width,
+        width: layout.width,
+        maxCells: layout.maxCells,
         idPrefix: `${this.idPrefix}-m${report.index}`,
       });
+      this.figure.dataset.layout = layout.name;
+      this.resized.observe(this.figure);
       const svg = this.figure.querySelector("svg");
       if (state && svg) markChanges(svg, state.changes, snapshot);
       this.note.replaceChildren(

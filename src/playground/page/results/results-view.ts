@@ -5,7 +5,8 @@ import type { EventKind, TraceEvent } from "../../../sim/index.js";
 import type { MachineReport } from "../../shared/protocol.js";
 import type { StepAnswer } from "../../shared/step-protocol.js";
 import { grouped, h } from "./dom.js";
-import "./results.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./results.css";
 import { exportTrace } from "./export-trace.js";
 import { PictureView } from "./picture-view.js";
 import { renderStats } from "./stats-view.js";

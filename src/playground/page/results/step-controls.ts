@@ -2,7 +2,8 @@
 // caption read out as it changes. ←/→ step when the controls or the results panels have focus
 // (never while typing in a filter field or the editor, which are not inside them).
 import { h } from "./dom.js";
-import "./stepper.js";
+// biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
+import "./stepper.css";
 
 const PLAY_INTERVAL_MS = 600;
 
