@@ -1,4 +1,4 @@
-// `npm run bench`: the simulator's hot paths (issue 3). Numbers go in the closing notes; no test
+// `npm run bench`: the simulator's hot paths. Numbers go in the closing notes; no test
 // asserts on time. Pairs/s come from vitest's table (hz); the derived figures are printed below it.
 import { afterAll, bench, describe } from "vitest";
 import { createMachine } from "../../src/sim/index.js";

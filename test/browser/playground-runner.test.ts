@@ -28,7 +28,7 @@ let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
 let p: PlaygroundPage;
 
-/** Every message type of the runner protocol (src/playground/shared/protocol.ts). */
+/** Every message type of the runner protocol (src/playground/common/protocol.ts). */
 const PROTOCOL_TYPES = ["ready", "started", "console", "error", "results", "machine", "closed", "done"] as const;
 
 /** Well-formed messages of each type, as a forger would write them. */

@@ -2,7 +2,7 @@
 // match is not the runner's), the guarded dma-lab module (a misspelt import names the export),
 // pending work (a run waits for its timers up to the time limit), and the status line's words.
 import { describe, expect, test } from "vitest";
-import { packSnapshots, parseRunnerMessage, unpackSnapshots, type MachineReport } from "../../src/playground/shared/protocol.js";
+import { packSnapshots, parseRunnerMessage, unpackSnapshots, type MachineReport } from "../../src/playground/common/protocol.js";
 import { closestExport, guardExports } from "../../src/playground/worker/module-exports.js";
 import { trackTimers } from "../../src/playground/worker/pending-work.js";
 import { statusParts } from "../../src/playground/page/run-status.js";

@@ -5,12 +5,12 @@
 import { describe, expect, test } from "vitest";
 import { runRequest } from "../../src/playground/worker/runner-core.js";
 import { createStepSession } from "../../src/playground/worker/step-session.js";
-import { PartStore, parseStepAnswer, parseStepRequest, type StepAnswer } from "../../src/playground/shared/step-protocol.js";
+import { PartStore, parseStepAnswer, parseStepRequest, type StepAnswer } from "../../src/playground/common/step-protocol.js";
 import { createRecorder } from "../../src/playground/worker/recorder.js";
 import { recordWithinBudget, historyRange } from "../../src/playground/worker/history-budget.js";
 import { alignedIndex, lineSteps, stepBounds } from "../../src/playground/page/step-model.js";
 import { Machine, createMachine, machineHooks, type TraceEvent } from "../../src/sim/index.js";
-import type { RunnerMessage } from "../../src/playground/shared/protocol.js";
+import type { RunnerMessage } from "../../src/playground/common/protocol.js";
 
 const STRADDLE = `import { createMachine } from "dma-lab";
 const m = createMachine({ arch: "ia64", memory: "1 GiB", era: "modern" });

@@ -12,7 +12,7 @@ import {
   parseVariant,
   parseVariantText,
   variantText,
-} from "../../src/playground/shared/variant.js";
+} from "../../src/playground/common/variant.js";
 import { withVariant } from "../../src/playground/worker/variant-module.js";
 import { runInNode } from "../support/run-in-node.js";
 

@@ -1,4 +1,4 @@
-// Property (issue 4, "Tests"): a blkfront → blkback → disk round trip delivers the domU's bytes
+// Property: a blkfront → blkback → disk round trip delivers the domU's bytes
 // byte-identical under every backend that can do it, for any size, offset, layout and direction —
 // the design's invariant "data sent through any backend arrives byte-identical to data sent
 // directly", on the path the 2006 thread is about. "Can do it" per dom0 mode, as the thread's

@@ -1,4 +1,4 @@
-// Fuzz properties over the whole public API (issue 3, "Bad input"): random configurations and call
+// Fuzz properties over the whole public API (bad input): random configurations and call
 // sequences never throw anything but SimError, the same config and calls give the same trace
 // (determinism), and trace costs always add up to stats() totals.
 import { describe, expect, it } from "vitest";

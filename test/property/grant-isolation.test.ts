@@ -1,4 +1,4 @@
-// Property (issue 4): an IOMMU-protected backend never lets a device touch a frame it was not
+// Property: an IOMMU-protected backend never lets a device touch a frame it was not
 // granted. Random guests grant pages (some read-only), the backend maps, unmaps and ends grants,
 // maps foreign pages for DMA with the iommu backend under either foreign-page strategy, and the
 // device writes anywhere: live and stale grant addresses, live and stale DMA addresses, random

@@ -4,8 +4,8 @@
 import { formatArgs } from "../../src/playground/worker/format.js";
 import { OutcomeBuilder } from "../../src/playground/page/outcome.js";
 import { runRequest } from "../../src/playground/worker/runner-core.js";
-import type { RunnerMessage } from "../../src/playground/shared/protocol.js";
-import type { Variant } from "../../src/playground/shared/variant.js";
+import type { RunnerMessage } from "../../src/playground/common/protocol.js";
+import type { Variant } from "../../src/playground/common/variant.js";
 
 const LEVELS = ["log", "info", "warn", "error", "debug"] as const;
 

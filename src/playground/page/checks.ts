@@ -7,7 +7,7 @@
 // passes. Each also insists on what the exercise is about still happening (the packet still
 // arrives, the pool still fills), so deleting the scenario does not count as fixing it.
 import type { TraceEvent } from "../../sim/index.js";
-import type { MachineReport } from "../shared/protocol.js";
+import type { MachineReport } from "../common/protocol.js";
 
 /** What one Run did, as an exercise check sees it. */
 export interface RunOutcome {

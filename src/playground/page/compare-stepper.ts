@@ -1,13 +1,13 @@
 // Compare: one stepper over both sides' pictures. By event, position n shows each side's n-th
 // event; by line, position n shows each side's n-th run of events from one line of the reader's
 // code (at its last event), so the two runs line up even when one line did more work in one.
-import type { MachineReport } from "../shared/protocol.js";
+import type { MachineReport } from "../common/protocol.js";
 import type { PictureView } from "./results/picture-view.js";
 import { StepControls } from "./results/step-controls.js";
 import { h, grouped } from "./results/dom.js";
 import { lineSteps, stepBounds, type CompareMode } from "./step-model.js";
 import { StepSource } from "./step-source.js";
-import type { StepAnswer } from "../shared/step-protocol.js";
+import type { StepAnswer } from "../common/step-protocol.js";
 
 export interface CompareSide {
   name: string;

@@ -12,7 +12,7 @@ import {
   variantText,
   type Variant,
   type VariantApplied,
-} from "../shared/variant.js";
+} from "../common/variant.js";
 import { compareKinds, diffLines, formatDelta, summarize, type RunSummary } from "./compare-summary.js";
 import { grouped, h } from "./results/dom.js";
 import { KIND_HELP } from "./results/kinds.js";

@@ -2,7 +2,7 @@
 // judge and that a comparison sets side by side. No DOM: Node tests build outcomes the same way.
 import type { RunOutcome } from "./checks.js";
 import type { RunEvent } from "./run.js";
-import type { VariantApplied } from "../shared/variant.js";
+import type { VariantApplied } from "../common/variant.js";
 
 export class OutcomeBuilder {
   private readonly lines: string[] = [];

@@ -1,7 +1,7 @@
 // The status line every run ends with: how it ended, how long the code ran, how many machines it
 // built, and the trace's errors and warnings (each a link to the Trace tab filtered to them).
 // Pure data (no DOM), so Node tests read the same sentences the page shows.
-import type { TraceFlags } from "../shared/protocol.js";
+import type { TraceFlags } from "../common/protocol.js";
 import type { RunEnd } from "./run.js";
 
 /** What a status link filters the Trace tab to. */

@@ -14,9 +14,9 @@ import {
   type PageMessage,
   type PendingWork,
   type RunnerMessage,
-} from "../shared/protocol.js";
-import type { Variant } from "../shared/variant.js";
-import type { StepAnswer } from "../shared/step-protocol.js";
+} from "../common/protocol.js";
+import type { Variant } from "../common/variant.js";
+import type { StepAnswer } from "../common/step-protocol.js";
 
 export const TIME_LIMIT_MS = 3000;
 /** Generous bound on loading and compiling, before the reader's code starts. */

@@ -3,7 +3,7 @@
 // the last STEPS_KEPT answers are kept, and neighbours are asked for ahead, so stepping back and
 // forth draws without waiting for the runner.
 import type { MachineSnapshot, SnapshotChanges, Stats } from "../../sim/index.js";
-import { PartStore, type StepAnswer } from "../shared/step-protocol.js";
+import { PartStore, type StepAnswer } from "../common/step-protocol.js";
 
 export interface StepState {
   seq: number;

@@ -4,7 +4,7 @@ import * as sim from "../../sim/index.js";
 import type { Machine } from "../../sim/index.js";
 import { machineHooks } from "../../sim/index.js";
 import { currentReaderLine } from "./user-function.js";
-import type { MachineReport, TraceFlags } from "../shared/protocol.js";
+import type { MachineReport, TraceFlags } from "../common/protocol.js";
 import { HISTORY_BUDGET_MS, HISTORY_FLOOR, historyRange, recordWithinBudget, type HistoryBudget } from "./history-budget.js";
 
 /** Events per machine sent to the page; the rest are counted, not sent. */

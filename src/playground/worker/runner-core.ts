@@ -7,8 +7,8 @@ import { guardExports } from "./module-exports.js";
 import { createRecorder, MACHINE_REPORT_LIMIT, type Recorder } from "./recorder.js";
 import { buildUserFunction, headerLines, readerLine } from "./user-function.js";
 import { withVariant } from "./variant-module.js";
-import type { VariantApplied } from "../shared/variant.js";
-import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from "../shared/protocol.js";
+import type { VariantApplied } from "../common/variant.js";
+import type { PendingWork, RunRequest, RunnerMessage, WorkerEnd } from "../common/protocol.js";
 import type { PendingTracker } from "./pending-work.js";
 
 export type Post = (msg: RunnerMessage) => void;

@@ -10,9 +10,9 @@ import { trackTimers } from "./pending-work.js";
 import { runRequest, type RunEnvironment } from "./runner-core.js";
 import { sealCodeFromStrings, sealNetworkAndMessaging } from "./seal.js";
 import type { Recorder } from "./recorder.js";
-import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from "../shared/protocol.js";
+import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from "../common/protocol.js";
 import { createStepSession, type StepSession } from "./step-session.js";
-import { parseStepRequest } from "../shared/step-protocol.js";
+import { parseStepRequest } from "../common/step-protocol.js";
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;

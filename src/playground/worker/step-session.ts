@@ -3,7 +3,7 @@
 // the runner loads, before the reader's code runs: code that later replaces Machine.prototype's
 // methods or JSON.stringify does not change how the runner answers.
 import { Machine } from "../../sim/index.js";
-import { PartPacker, type StepAnswer, type StepRequest } from "../shared/step-protocol.js";
+import { PartPacker, type StepAnswer, type StepRequest } from "../common/step-protocol.js";
 
 const snapshotAt = Machine.prototype.snapshot;
 const changesAt = Machine.prototype.changes;

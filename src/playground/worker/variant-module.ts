@@ -3,7 +3,7 @@
 // classes and prototypes stay as they are; the overrides live in wrapper functions, class proxies
 // and own (non-enumerable) methods of the machines and domains the reader's code creates.
 import type { BackendName, DeviceConfig, DmaApiOptions, Domain, Machine, MachineConfig } from "../../sim/index.js";
-import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from "../shared/variant.js";
+import { isEmptyVariant, mergeDeviceConfig, mergeMachineConfig, type Variant, type VariantApplied } from "../common/variant.js";
 
 type SimModule = typeof import("../../sim/index.js");
 

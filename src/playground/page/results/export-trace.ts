@@ -1,5 +1,5 @@
 // "Export trace as JSON": the run's machines (trace, stats) as a file the reader keeps.
-import type { MachineReport } from "../../shared/protocol.js";
+import type { MachineReport } from "../../common/protocol.js";
 
 export function exportTrace(machines: readonly MachineReport[], fileName = "dma-lab-trace.json"): void {
   const data = {

@@ -2,7 +2,7 @@
 // final state with every event; at a step (the stepper) it draws the machine as it was right after
 // that event, with the step's own event, and marks what appeared or went away at that step. The
 // renderer loads the first time the tab is opened.
-import type { MachineReport } from "../../shared/protocol.js";
+import type { MachineReport } from "../../common/protocol.js";
 import type { StepState } from "../step-source.js";
 import { h } from "./dom.js";
 import { changeList, markChanges } from "./step-marks.js";

@@ -2,8 +2,8 @@
 // (a selector appears when the code built several). Loaded on the first run's results, so a
 // page that is only read never downloads it.
 import type { EventKind, TraceEvent } from "../../../sim/index.js";
-import type { MachineReport } from "../../shared/protocol.js";
-import type { StepAnswer } from "../../shared/step-protocol.js";
+import type { MachineReport } from "../../common/protocol.js";
+import type { StepAnswer } from "../../common/step-protocol.js";
 import { grouped, h } from "./dom.js";
 // biome-ignore lint/correctness/useImportExtensions: a stylesheet, bundled by Vite
 import "./results.css";

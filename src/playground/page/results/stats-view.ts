@@ -1,7 +1,7 @@
 // The Stats tab: events and simulated cost by kind, and the total, with a bar per kind so the
 // expensive step is visible at a glance (the bar is decoration: the numbers carry the meaning).
 import type { EventKind } from "../../../sim/index.js";
-import type { MachineReport } from "../../shared/protocol.js";
+import type { MachineReport } from "../../common/protocol.js";
 import { grouped, h } from "./dom.js";
 import { KIND_HELP } from "./kinds.js";
 

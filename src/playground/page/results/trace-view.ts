@@ -2,7 +2,7 @@
 // stand out (colour plus a word, never colour alone); an event's line button marks that line
 // of the reader's code and moves the picture to that step.
 import type { EventKind, TraceEvent } from "../../../sim/index.js";
-import type { MachineReport } from "../../shared/protocol.js";
+import type { MachineReport } from "../../common/protocol.js";
 import { grouped, h } from "./dom.js";
 import { KIND_HELP } from "./kinds.js";
 
