@@ -20,13 +20,14 @@ export class StepControls {
 
   /** `go`: the reader asked for trace index `index` (already within the bounds). */
   constructor(private readonly go: (index: number) => void) {
+    // ◀ and ▶ are in every system font; the media-control glyphs (⏮ ⏭) often are not.
     const button = (name: string, label: string, text: string) =>
       h("button", { type: "button", class: "pg-button", "data-step": name, "aria-label": label }, text);
     this.buttons = {
-      first: button("first", "First step", "⏮"),
+      first: button("first", "First step", "|◀"),
       previous: button("previous", "Previous step", "◀"),
       next: button("next", "Next step", "▶"),
-      last: button("last", "Last step", "⏭"),
+      last: button("last", "Last step", "▶|"),
     };
     this.buttons.first.addEventListener("click", () => this.request(this.from));
     this.buttons.previous.addEventListener("click", () => this.request(this.current - 1));
