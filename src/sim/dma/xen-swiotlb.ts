@@ -24,7 +24,7 @@ import { firstDiscontinuity, lookupFrames, naturalVia } from "./translate.js";
  * - swiotlb=force: the 2006 Xen copy's "'force' enables the swiotlb, but doesn't force its use
  *   for every DMA like it does on native Linux" — era 2006 ignores `swiotlb.force` here; modern
  *   is_swiotlb_force_bounce bounces everything.
- * - dma_alloc_coherent: 2006 (pci-dma-xen.c) always called xen_create_contiguous_region;
+ * - dma_alloc_coherent: 2006 (arch/xen/i386/kernel/pci-dma.c, later pci-dma-xen.c) always called xen_create_contiguous_region;
  *   modern xen_swiotlb_alloc_coherent only when the pages are beyond the coherent mask or
  *   straddle machine frames.
  * - The 2006 copy had no "bounce buffer not DMA'ble" check (its pool sat below 2^31); the
