@@ -21,22 +21,13 @@ import {
   type PlaygroundPage,
 } from "../support/playground-page.js";
 import { encodeShare } from "../../src/playground/page/share-code.js";
+import { STRADDLE_CODE } from "../support/straddle-code.js";
 
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let browser: Browser;
 let p: PlaygroundPage;
 
-const STRADDLE = `import { createMachine } from "dma-lab";
-const m = createMachine({ arch: "ia64", memory: "1 GiB", era: "modern" });
-const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB" });
-const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 32 });
-const dma = dom0.dmaApi(nic, "xen-swiotlb");
-dom0.alloc("1 MiB");
-const buf = dom0.alloc(32 * 1024);
-const bus = dma.mapSingle(buf, 32 * 1024, "TO_DEVICE");
-nic.read(bus, 15);
-dma.unmapSingle(bus, 32 * 1024, "TO_DEVICE");
-console.log("straddle done");
+const STRADDLE = `${STRADDLE_CODE}console.log("straddle done");
 `;
 
 const LAZY = `import { createMachine } from "dma-lab";

@@ -11,18 +11,9 @@ import { recordWithinBudget, historyRange } from "../../src/playground/worker/hi
 import { alignedIndex, lineSteps, stepBounds } from "../../src/playground/page/step-model.js";
 import { Machine, createMachine, machineHooks, type TraceEvent } from "../../src/sim/index.js";
 import type { RunnerMessage } from "../../src/playground/common/protocol.js";
+import { STRADDLE_CODE } from "../support/straddle-code.js";
 
-const STRADDLE = `import { createMachine } from "dma-lab";
-const m = createMachine({ arch: "ia64", memory: "1 GiB", era: "modern" });
-const dom0 = m.createDomain({ name: "dom0", mode: "P2M", memory: "256 MiB" });
-const nic = m.attachDevice({ name: "eth0", domain: dom0, dmaMask: 32 });
-const dma = dom0.dmaApi(nic, "xen-swiotlb");
-dom0.alloc("1 MiB");
-const buf = dom0.alloc(32 * 1024);
-const bus = dma.mapSingle(buf, 32 * 1024, "TO_DEVICE");
-nic.read(bus, 15);
-dma.unmapSingle(bus, 32 * 1024, "TO_DEVICE");
-`;
+const STRADDLE = STRADDLE_CODE;
 
 async function finishedRun(code: string) {
   const messages: RunnerMessage[] = [];
