@@ -12,7 +12,18 @@ import { SECTOR_SIZE, createRequestQueue } from "../block.js";
 import type { BioSegment, BlockOp, BounceRule, RequestQueue, SgMappingMode } from "../block.js";
 import { Disk } from "./disk.js";
 import type { Scenario, ScenarioOutcome, StrategySpec } from "./compare.js";
-import { attempt, freshName, lastSeq, machineFrom, patternBytes, recordError, sameBytes, statsDelta, traceSince } from "./common.js";
+import {
+  attachScenarioDevice,
+  attempt,
+  freshName,
+  lastSeq,
+  machineFrom,
+  patternBytes,
+  recordError,
+  sameBytes,
+  statsDelta,
+  traceSince,
+} from "./common.js";
 import type { ScenarioError } from "./common.js";
 
 /** BLKIF_MAX_SEGMENTS_PER_REQUEST (xen/include/public/io/blkif.h): segments one blkif ring request carries. */
@@ -231,15 +242,11 @@ export function blkbackRoundTrip(options: BlkbackOptions): BlkbackResult {
   }
   const device =
     (o.disk as Device | undefined) ??
-    machine.attachDevice({
-      name: freshName(
-        machine.devices.map((d) => d.name),
-        "sda",
-      ),
-      domain: dom0,
+    attachScenarioDevice(machine, dom0, backend, {
+      base: "sda",
       driver: "blkback-disk",
-      dmaMask: (o.dmaMask as number | undefined) ?? 32,
-      iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false,
+      dmaMask: o.dmaMask as number | undefined,
+      invalidation: o.invalidation as Invalidation | undefined,
     });
   const queue = createRequestQueue(dom0.dmaApi(device, backend), {
     xenMergeCheck: o.xenMergeCheck as boolean | undefined,

@@ -2,6 +2,10 @@ import { SimError, describeValue } from "../errors.js";
 import { Machine, createMachine } from "../machine.js";
 import type { MachineConfig } from "../machine.js";
 import { SeededRandom } from "../rng.js";
+import type { Device } from "../device.js";
+import type { Domain } from "../domain.js";
+import type { BackendName } from "../dma/backend.js";
+import type { Invalidation } from "../iommu.js";
 import type { Stats, TraceEvent } from "../trace.js";
 
 /** A failure a scenario caught: the SimError code (or GNTST_* status name) and its message. */
@@ -32,6 +36,28 @@ export function machineFrom(value: Machine | MachineConfig | undefined, fallback
 export function freshName(taken: readonly string[], base: string): string {
   if (!taken.includes(base)) return base;
   for (let i = 2; ; i++) if (!taken.includes(`${base}${i}`)) return `${base}${i}`;
+}
+
+/**
+ * The backend's device for a scenario: a fresh name from `base`, the reader's DMA mask (32 bits by
+ * default), and behind the IOMMU only for the "iommu" backend (strict invalidation by default).
+ */
+export function attachScenarioDevice(
+  machine: Machine,
+  dom0: Domain,
+  backend: BackendName,
+  device: { base: string; driver: string; dmaMask?: number; invalidation?: Invalidation },
+): Device {
+  return machine.attachDevice({
+    name: freshName(
+      machine.devices.map((d) => d.name),
+      device.base,
+    ),
+    domain: dom0,
+    driver: device.driver,
+    dmaMask: device.dmaMask ?? 32,
+    iommu: backend === "iommu" ? { invalidation: device.invalidation ?? "strict" } : false,
+  });
 }
 
 /** `length` pseudo-random bytes from `seed`: the data a scenario sends, reproducible. */

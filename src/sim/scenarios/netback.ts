@@ -10,7 +10,18 @@ import type { Invalidation } from "../iommu.js";
 import type { Stats, TraceEvent } from "../trace.js";
 import { makeMachineContiguous } from "../exchange.js";
 import { formatSize, hex } from "../units.js";
-import { attempt, freshName, lastSeq, machineFrom, patternBytes, recordError, sameBytes, statsDelta, traceSince } from "./common.js";
+import {
+  attachScenarioDevice,
+  attempt,
+  freshName,
+  lastSeq,
+  machineFrom,
+  patternBytes,
+  recordError,
+  sameBytes,
+  statsDelta,
+  traceSince,
+} from "./common.js";
 import type { ScenarioError } from "./common.js";
 
 /**
@@ -188,15 +199,11 @@ export function netbackPacket(options: NetbackOptions): NetbackResult {
     privileged: false,
     layout: (o.domULayout as Layout | undefined) ?? "fragmented",
   });
-  const nic = machine.attachDevice({
-    name: freshName(
-      machine.devices.map((d) => d.name),
-      "eth0",
-    ),
-    domain: dom0,
+  const nic = attachScenarioDevice(machine, dom0, backend, {
+    base: "eth0",
     driver: "netback-nic",
-    dmaMask: (o.dmaMask as number | undefined) ?? 32,
-    iommu: backend === "iommu" ? { invalidation: (o.invalidation as Invalidation | undefined) ?? "strict" } : false,
+    dmaMask: o.dmaMask as number | undefined,
+    invalidation: o.invalidation as Invalidation | undefined,
   });
   // Created before the measured part: a swiotlb pool is set aside with the first DMA-API that needs one.
   const dma = dom0.dmaApi(nic, backend);
