@@ -47,9 +47,17 @@ class ChunkedTable<T extends Uint16Array | Uint32Array> {
   get chunkCount(): number {
     return this.chunks.size;
   }
+
+  /** The chunk holding `index` (read only), or undefined while every entry in it is 0. */
+  chunkAt(index: number): T | undefined {
+    return this.chunks.get(Math.floor(index / CHUNK_SIZE));
+  }
 }
 
 export const CHUNK_FRAMES = CHUNK_SIZE;
+
+/** The M2P chunk of frames no domain's PFN maps to (owned by Xen, say). */
+const EMPTY_M2P = new Uint32Array(CHUNK_SIZE);
 
 /**
  * Machine memory: who owns each frame (FREE, XEN or a domain), the M2P (which PFN of its owner a
@@ -99,6 +107,15 @@ export class FrameStore {
   /** True when every frame of the 4 Ki-frame chunk holding `mfn` is certainly free. */
   chunkFree(mfn: number): boolean {
     return this.owners.chunkEmpty(mfn);
+  }
+
+  /**
+   * The owner codes and M2P entries (pfn + 1, 0 for none) of the 4 Ki-frame chunk holding `mfn`,
+   * for scans that visit every frame (snapshots); undefined when the chunk is all free. Read only.
+   */
+  chunkTables(mfn: number): { owners: Uint16Array; m2p: Uint32Array } | undefined {
+    const owners = this.owners.chunkAt(mfn);
+    return owners && { owners, m2p: this.m2p.chunkAt(mfn) ?? EMPTY_M2P };
   }
 
   /** Bytes of frame `mfn` (zeros if never written). Do not mutate the result. */

@@ -225,52 +225,80 @@ function ownerLabel(m: Machine, owner: number): string {
   return m.domains[domidOf(owner)]?.name ?? `domain ${domidOf(owner)}`;
 }
 
+/**
+ * The machine's frames as runs of one owner whose PFNs ascend with their MFNs. A hot loop (every
+ * snapshot of a 2 GiB machine visits 131,072 frames): it reads the store's chunks directly.
+ */
 function frameRuns(m: Machine): FrameRun[] {
   const runs: FrameRun[] = [];
-  const push = (mfn: number, count: number, owner: string, pfn: number | undefined) => {
-    const last = runs[runs.length - 1];
-    const continues =
-      last &&
-      last.owner === owner &&
-      last.start + last.count === mfn &&
-      (pfn === undefined ? last.pfn === undefined : last.pfn !== undefined && last.pfn + last.count === pfn);
-    if (continues) last.count += count;
-    else runs.push(pfn === undefined ? { start: mfn, count, owner } : { start: mfn, count, owner, pfn });
-  };
-  let mfn = 0;
-  while (mfn < m.frameCount) {
-    if (m.store.chunkFree(mfn)) {
-      const next = Math.min(m.frameCount, (Math.floor(mfn / CHUNK_FRAMES) + 1) * CHUNK_FRAMES);
-      push(mfn, next - mfn, "free", undefined);
-      mfn = next;
+  const labels = new Map<number, string>();
+  let last: FrameRun | undefined;
+  /** The M2P entry (pfn + 1, 0 for none) of the last run's first frame. */
+  let lastM2p = 0;
+  let lastCode = -1;
+  for (let chunkStart = 0; chunkStart < m.frameCount; chunkStart += CHUNK_FRAMES) {
+    const end = Math.min(m.frameCount, chunkStart + CHUNK_FRAMES);
+    const tables = m.store.chunkTables(chunkStart);
+    if (!tables) {
+      if (lastCode === FREE && last!.start + last!.count === chunkStart) last!.count += end - chunkStart;
+      else {
+        last = { start: chunkStart, count: end - chunkStart, owner: "free" };
+        runs.push(last);
+        lastCode = FREE;
+        lastM2p = 0;
+      }
       continue;
     }
-    push(mfn, 1, ownerLabel(m, m.store.owner(mfn)), m.store.pfnOf(mfn));
-    mfn++;
+    const { owners, m2p } = tables;
+    for (let i = 0; i < end - chunkStart; i++) {
+      const code = owners[i]!;
+      const entry = m2p[i]!;
+      const mfn = chunkStart + i;
+      // Continues the last run: same owner, next MFN, and the next PFN (or no PFN, as before).
+      if (code === lastCode && (entry === 0 ? lastM2p === 0 : lastM2p !== 0 && lastM2p + last!.count === entry)) {
+        last!.count++;
+        continue;
+      }
+      let owner = labels.get(code);
+      if (owner === undefined) labels.set(code, (owner = ownerLabel(m, code)));
+      last = entry === 0 ? { start: mfn, count: 1, owner } : { start: mfn, count: 1, owner, pfn: entry - 1 };
+      runs.push(last);
+      lastCode = code;
+      lastM2p = entry;
+    }
   }
   return runs;
 }
 
-function toRuns(pairs: Iterable<[number, number]>): P2mRun[] {
+/** Runs of consecutive PFNs backed by consecutive MFNs, from `count` pairs in PFN order. */
+function toRuns(count: number, pfnAt: (i: number) => number, mfnAt: (i: number) => number): P2mRun[] {
   const runs: P2mRun[] = [];
-  for (const [pfn, mfn] of pairs) {
-    const last = runs[runs.length - 1];
+  let last: P2mRun | undefined;
+  for (let i = 0; i < count; i++) {
+    const pfn = pfnAt(i);
+    const mfn = mfnAt(i);
     if (last && last.pfn + last.count === pfn && last.mfn + last.count === mfn) last.count++;
-    else runs.push({ pfn, mfn, count: 1 });
+    else runs.push((last = { pfn, mfn, count: 1 }));
   }
   return runs;
-}
-
-function* ramPairs(d: Domain): Iterable<[number, number]> {
-  for (let i = 0; i < d.nrPages; i++) yield [d.pfnBase + i, d.p2m[i]!];
 }
 
 function ramRuns(d: Domain): P2mRun[] {
-  return toRuns(ramPairs(d));
+  const { p2m, pfnBase } = d;
+  return toRuns(
+    d.nrPages,
+    (i) => pfnBase + i,
+    (i) => p2m[i]!,
+  );
 }
 
 function extraRuns(d: Domain): P2mRun[] {
-  return toRuns([...d.extraP2m.entries()].sort((a, b) => a[0] - b[0]));
+  const pairs = [...d.extraP2m.entries()].sort((a, b) => a[0] - b[0]);
+  return toRuns(
+    pairs.length,
+    (i) => pairs[i]![0],
+    (i) => pairs[i]![1],
+  );
 }
 
 function domainSnapshot(d: Domain, cache?: SnapshotCache): DomainSnapshot {
@@ -310,7 +338,11 @@ function poolRuns(p: SwiotlbPool<Domain>): P2mRun[] {
   // reader of a large snapshot would pay for migrating them all.
   const firstPfn = Math.floor(p.address / pageSize);
   const pages = p.bytes / pageSize;
-  return toRuns(Array.from({ length: pages }, (_, i): [number, number] => [firstPfn + i, p.domain.pfnToMfn(firstPfn + i)!]));
+  return toRuns(
+    pages,
+    (i) => firstPfn + i,
+    (i) => p.domain.pfnToMfn(firstPfn + i)!,
+  );
 }
 
 function swiotlbSnapshot(p: SwiotlbPool<Domain>, cache?: SnapshotCache): SwiotlbSnapshot {

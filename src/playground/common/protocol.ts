@@ -13,6 +13,8 @@ import { parseStepAnswer, type StepAnswer, type StepRequest } from "./step-proto
 export interface ConnectMessage {
   type: "connect";
   port: MessagePort;
+  /** Warm the engine up before the run (see warm-up.ts): true for a runner prepared ahead of a Run. */
+  warmUp: boolean;
 }
 
 /** Page → worker (port): the reader's TypeScript source, run once (under `variant`, when comparing). */

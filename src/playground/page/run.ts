@@ -10,6 +10,7 @@ import RunnerWorker from "../worker/runner-worker?worker";
 import {
   parseRunnerMessage,
   unpackSnapshots,
+  type ConnectMessage,
   type MachineReport,
   type PageMessage,
   type PendingWork,
@@ -75,7 +76,8 @@ interface Prepared {
   onLost: (message: string) => void;
 }
 
-function prepare(): Prepared {
+/** `warmUp`: the runner will wait for a Run, so it warms the engine up meanwhile (false when a Run is waiting). */
+function prepare(warmUp: boolean): Prepared {
   const worker = new RunnerWorker();
   const channel = new MessageChannel();
   const prepared: Prepared = { worker, port: channel.port1, listener: () => undefined, onLost: () => undefined };
@@ -93,7 +95,8 @@ function prepare(): Prepared {
     prepared.onLost(e.message || "the runner failed to load");
   });
   channel.port1.start();
-  worker.postMessage({ type: "connect", port: channel.port2 }, [channel.port2]);
+  const connect: ConnectMessage = { type: "connect", port: channel.port2, warmUp };
+  worker.postMessage(connect, [channel.port2]);
   return prepared;
 }
 
@@ -101,11 +104,11 @@ let spare: Prepared | undefined;
 
 /** Prepares the next runner now (idempotent): call it when a Run becomes likely. */
 export function prepareRunner(): void {
-  spare ??= prepare();
+  spare ??= prepare(true);
 }
 
 function takeRunner(): Prepared {
-  const runner = spare ?? prepare();
+  const runner = spare ?? prepare(false);
   spare = undefined;
   return runner;
 }

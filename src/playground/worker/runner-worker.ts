@@ -1,6 +1,6 @@
 // The runner: one Worker per Run (see run.ts), prepared before it is needed. On its first message
-// it takes the private port the page sends, seals itself (seal.ts) and warms up, then says
-// `ready`. One `run` request type-strips the reader's code, runs it against the simulator, and
+// it takes the private port the page sends, seals itself (seal.ts) and warms up (warm-up.ts),
+// then says `ready`. One `run` request type-strips the reader's code, runs it against the simulator, and
 // reports console output, uncaught errors and, at the end, the trace, stats and snapshot of the
 // machines the code created; later `inspect` requests ask for any other machine of that run.
 import { formatArgs } from "./format.js";
@@ -10,9 +10,10 @@ import { trackTimers } from "./pending-work.js";
 import { runRequest, type RunEnvironment } from "./runner-core.js";
 import { sealCodeFromStrings, sealNetworkAndMessaging } from "./seal.js";
 import type { Recorder } from "./recorder.js";
-import { packSnapshots, type ConsoleLevel, type PageMessage, type RunnerMessage } from "../common/protocol.js";
+import { packSnapshots, type ConnectMessage, type ConsoleLevel, type PageMessage, type RunnerMessage } from "../common/protocol.js";
 import { createStepSession, type StepSession } from "./step-session.js";
 import { parseStepRequest } from "../common/step-protocol.js";
+import { warmUp } from "./warm-up.js";
 
 // Deep simulator calls must not push the reader's frame out of the stack (V8 keeps 10).
 (Error as { stackTraceLimit?: number }).stackTraceLimit = 100;
@@ -23,7 +24,7 @@ const MAX_OUTPUT_LINES = 1000;
 type Scope = typeof globalThis & { close(): void };
 const scope = self as unknown as Scope;
 
-function connect(port: MessagePort): void {
+function connect(port: MessagePort, warm: boolean): void {
   // Bound now: reader code that later patches MessagePort.prototype does not see our messages.
   const send = MessagePort.prototype.postMessage.bind(port) as (msg: RunnerMessage) => void;
   const post = (msg: RunnerMessage): void => {
@@ -54,6 +55,14 @@ function connect(port: MessagePort): void {
   installClose(post);
   sealNetworkAndMessaging(scope);
 
+  // Warm the engine up while the reader reads; a Run that comes meanwhile ends the warm-up early.
+  let runWaiting = false;
+  const warming = warm
+    ? warmUp(
+        () => runWaiting,
+        (message) => post({ type: "console", level: "warn", text: `The runner's warm-up failed (a DMA Lab bug): ${message}` }),
+      )
+    : Promise.resolve();
   let ran = false;
   let recorder: Recorder | undefined;
   let session: StepSession | undefined;
@@ -61,8 +70,9 @@ function connect(port: MessagePort): void {
     const msg = event.data;
     if (msg.type === "run" && !ran) {
       ran = true;
+      runWaiting = true;
       env.beforeRun = () => sealCodeFromStrings(scope);
-      void runRequest(msg, post, env).then((r) => (recorder = r));
+      void warming.then(() => runRequest(msg, post, env)).then((r) => (recorder = r));
     } else if (msg.type === "inspect" && recorder) {
       const report = recorder.report(msg.index);
       if (report) post({ type: "machine", index: msg.index, report });
@@ -111,8 +121,8 @@ function installClose(post: (msg: RunnerMessage) => void): void {
 scope.addEventListener(
   "message",
   (event: MessageEvent<unknown>) => {
-    const port = (event.data as { type?: unknown; port?: unknown } | null)?.port;
-    if ((event.data as { type?: unknown } | null)?.type === "connect" && port instanceof MessagePort) connect(port);
+    const data = event.data as Partial<Record<keyof ConnectMessage, unknown>> | null;
+    if (data?.type === "connect" && data.port instanceof MessagePort) connect(data.port, data.warmUp === true);
   },
   { once: true },
 );
