@@ -17,7 +17,10 @@ async function seen(code: string): Promise<unknown[]> {
 test("every warm-up step runs without an error", async () => {
   const errors: string[] = [];
   let steps = 0;
-  await warmUp(() => (steps++, false), (message) => errors.push(message));
+  await warmUp(
+    () => (steps++, false),
+    (message) => errors.push(message),
+  );
   expect(errors).toEqual([]);
   expect(steps).toBe(6);
 });
