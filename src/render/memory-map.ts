@@ -13,10 +13,10 @@
  */
 import { SimError, describeValue } from "../sim/index.js";
 import type { MachineSnapshot, TraceEvent } from "../sim/index.js";
-import { collectActivity } from "./map-activity.js";
+import { collectActivity, type Activity } from "./map-activity.js";
 import { candidateLists, spreadLiveMarks } from "./map-candidates.js";
 import { buildModel } from "./map-model.js";
-import type { DomainBand, IovaBand } from "./map-model.js";
+import type { DomainBand, IovaBand, MapModel } from "./map-model.js";
 import { placeRow } from "./map-layout.js";
 import type { PlacedBand } from "./map-layout.js";
 import { drawBandLabel, drawCells, drawTicks } from "./map-cells.js";
@@ -128,7 +128,7 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   const prefix = options.idPrefix ?? `dm${shortHash(`${summary}|${options.uptoSeq ?? ""}|${options.trace?.length ?? 0}|${maxCells}`)}`;
   const x0 = GUTTER;
   const inner = width - GUTTER - RIGHT;
-  const layers = { links: [] as string[], cells: [] as string[], arrows: [] as string[], labels: [] as string[] };
+  const layers: MapLayers = { links: [], cells: [], arrows: [], labels: [] };
   let y = 6;
 
   if (options.title) {
@@ -176,21 +176,9 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   y += machineLabels.lines * INCIDENT_LINE_HEIGHT;
 
   // IOVA spaces.
-  let iovaRow: PlacedBand<IovaBand>[] = [];
-  if (model.iommu.length) {
-    y += IOVA_GAP;
-    iovaRow = placeRow(model.iommu, candidates, maxCells, x0, inner, y, IOVA_H);
-    layers.labels.push(gutterLabel(["IOMMU", "IOVA"], y + IOVA_H / 2));
-    let used = 0;
-    for (const band of iovaRow) {
-      layers.labels.push(drawBandLabel(band, y - 4));
-      layers.cells.push(drawCells(model, band, a, `${prefix}-hatch`));
-      const r = drawIncidentLabels(a.incidents, band, y + IOVA_H + 13, x0, x0 + inner);
-      layers.labels.push(r.svg);
-      used = Math.max(used, r.lines);
-    }
-    y += IOVA_H + 13 + used * INCIDENT_LINE_HEIGHT;
-  }
+  const iova = drawIovaRow(model, a, candidates, { maxCells, x0, inner, y, hatch: `${prefix}-hatch` }, layers);
+  const iovaRow = iova.row;
+  y = iova.y;
 
   const links = linkLayers(model, a, domainRow, machine!, iovaRow, maxLinks);
   layers.links.push(links.svg);
@@ -224,23 +212,61 @@ export function renderMemoryMap(snapshot: MachineSnapshot, options: MemoryMapOpt
   }
   const height = Math.ceil(y + 6);
 
-  const defs = mapDefs(prefix);
-  const heading = options.title ? `${options.title}. ` : "";
+  const label = `${options.title ? `${options.title}. ` : ""}${summary}`;
+  return wrapSvg({ width, height, label, step: a.current?.seq, title: options.title, prefix }, layers);
+}
+
+/** The drawing's layers of SVG strings, back to front. */
+interface MapLayers {
+  links: string[];
+  cells: string[];
+  arrows: string[];
+  labels: string[];
+}
+
+/** The IOMMU's IOVA bands at `at.y`, if any; returns them and the y below their labels. */
+function drawIovaRow(
+  model: MapModel,
+  a: Activity,
+  candidates: Map<string, number[]>,
+  at: { maxCells: number; x0: number; inner: number; y: number; hatch: string },
+  layers: MapLayers,
+): { row: PlacedBand<IovaBand>[]; y: number } {
+  if (!model.iommu.length) return { row: [], y: at.y };
+  const y = at.y + IOVA_GAP;
+  const row = placeRow(model.iommu, candidates, at.maxCells, at.x0, at.inner, y, IOVA_H);
+  layers.labels.push(gutterLabel(["IOMMU", "IOVA"], y + IOVA_H / 2));
+  let used = 0;
+  for (const band of row) {
+    layers.labels.push(drawBandLabel(band, y - 4));
+    layers.cells.push(drawCells(model, band, a, at.hatch));
+    const r = drawIncidentLabels(a.incidents, band, y + IOVA_H + 13, at.x0, at.x0 + at.inner);
+    layers.labels.push(r.svg);
+    used = Math.max(used, r.lines);
+  }
+  return { row, y: y + IOVA_H + 13 + used * INCIDENT_LINE_HEIGHT };
+}
+
+/** The `<svg>` element around the layers, with its accessible name and tooltip. */
+function wrapSvg(
+  o: { width: number; height: number; label: string; step: number | undefined; title: string | undefined; prefix: string },
+  layers: MapLayers,
+): string {
   return el(
     "svg",
     {
       xmlns: "http://www.w3.org/2000/svg",
       class: "dmalab dm-memory-map",
-      viewBox: `0 0 ${width} ${height}`,
-      width,
-      height,
+      viewBox: `0 0 ${o.width} ${o.height}`,
+      width: o.width,
+      height: o.height,
       role: "img",
-      "aria-label": heading + summary,
-      "data-step": a.current?.seq,
+      "aria-label": o.label,
+      "data-step": o.step,
     },
-    tooltip(`${options.title ?? "Memory map"} (hover a cell, line or arrow for details)`),
+    tooltip(`${o.title ?? "Memory map"} (hover a cell, line or arrow for details)`),
     `<style>${styleSheet()}</style>`,
-    defs,
+    mapDefs(o.prefix),
     el("g", { class: "dm-links" }, ...layers.links),
     el("g", { class: "dm-cells" }, ...layers.cells),
     el("g", { class: "dm-arrows" }, ...layers.arrows),

@@ -298,10 +298,29 @@ interface Segment {
   gref: number;
 }
 
+/**
+ * blkfront grants dom0 each page the buffer at `buffer` touches, appending to `grants` as it goes
+ * (so a failure leaves the grants made so far for the teardown); blkif segments name (gref,
+ * first_sect, last_sect).
+ */
+function grantPages(r: RoundTrip, buffer: number, grants: Segment[]): void {
+  const sectorsPerPage = r.machine.pageSize / SECTOR_SIZE;
+  let sector = buffer / SECTOR_SIZE;
+  let left = r.sectors;
+  while (left > 0) {
+    const pfn = Math.floor(sector / sectorsPerPage);
+    const firstSect = sector - pfn * sectorsPerPage;
+    const n = Math.min(left, sectorsPerPage - firstSect);
+    const gref = r.domU.grantAccess(pfn, r.dom0, { readonly: r.op === "write" });
+    grants.push({ pfn, firstSect, sectors: n, gref });
+    sector += n;
+    left -= n;
+  }
+}
+
 function runRoundTrip(r: RoundTrip): BlkbackResult {
   const { machine, dom0, domU, device, queue, disk, op } = r;
   const pageSize = machine.pageSize;
-  const sectorsPerPage = pageSize / SECTOR_SIZE;
   const bytes = r.sectors * SECTOR_SIZE;
   const errors: ScenarioError[] = [];
   const startSeq = lastSeq(machine);
@@ -323,18 +342,7 @@ function runRoundTrip(r: RoundTrip): BlkbackResult {
       domU.write(buffer, new Uint8Array(bytes).fill(0xee));
       disk.writeSectors(r.diskSector, data);
     }
-    // One grant per page touched; blkif segments name (gref, first_sect, last_sect).
-    let sector = buffer / SECTOR_SIZE;
-    let left = r.sectors;
-    while (left > 0) {
-      const pfn = Math.floor(sector / sectorsPerPage);
-      const firstSect = sector - pfn * sectorsPerPage;
-      const n = Math.min(left, sectorsPerPage - firstSect);
-      const gref = domU.grantAccess(pfn, dom0, { readonly: op === "write" });
-      grants.push({ pfn, firstSect, sectors: n, gref });
-      sector += n;
-      left -= n;
-    }
+    grantPages(r, buffer, grants);
     // blkback: one blkif request per 11 segments.
     let diskSector = r.diskSector;
     for (let i = 0; i < grants.length; i += BLKIF_MAX_SEGMENTS_PER_REQUEST) {
