@@ -13,8 +13,6 @@ import { parseStepAnswer, type StepAnswer, type StepRequest } from "./step-proto
 export interface ConnectMessage {
   type: "connect";
   port: MessagePort;
-  /** Warm the engine up before the run (see warm-up.ts): true for a runner prepared ahead of a Run. */
-  warmUp: boolean;
 }
 
 /** Page → worker (port): the reader's TypeScript source, run once (under `variant`, when comparing). */
@@ -25,7 +23,12 @@ export interface RunRequest {
   timeLimitMs?: number;
 }
 
-export type PageMessage = ({ type: "run" } & RunRequest) | { type: "inspect"; index: number } | StepRequest;
+/**
+ * Page → worker (port): `warm-up` answers `ready` when no Run has taken the runner yet, so the
+ * worker warms the engine up (warm-up.ts) while the reader reads. Port messages keep their order,
+ * so the worker sees either `warm-up` or `run` first, never a warm-up in front of a waiting Run.
+ */
+export type PageMessage = ({ type: "run" } & RunRequest) | { type: "warm-up" } | { type: "inspect"; index: number } | StepRequest;
 
 export type ConsoleLevel = "log" | "info" | "warn" | "error" | "debug";
 

@@ -76,8 +76,7 @@ interface Prepared {
   onLost: (message: string) => void;
 }
 
-/** `warmUp`: the runner will wait for a Run, so it warms the engine up meanwhile (false when a Run is waiting). */
-function prepare(warmUp: boolean): Prepared {
+function prepare(): Prepared {
   const worker = new RunnerWorker();
   const channel = new MessageChannel();
   const prepared: Prepared = { worker, port: channel.port1, listener: () => undefined, onLost: () => undefined };
@@ -86,6 +85,8 @@ function prepare(warmUp: boolean): Prepared {
     const msg = parseRunnerMessage(e.data);
     if (msg?.type === "results") unpackSnapshots(msg.machines);
     if (msg?.type === "machine") unpackSnapshots([msg.report]);
+    // Still the spare when it is ready: no Run waits, so it may warm up (see PageMessage).
+    if (msg?.type === "ready" && spare === prepared) channel.port1.postMessage({ type: "warm-up" } satisfies PageMessage);
     if (msg) prepared.listener(msg);
   });
   // Fires when the worker ends by itself (close(), out of memory) or is terminated.
@@ -95,7 +96,7 @@ function prepare(warmUp: boolean): Prepared {
     prepared.onLost(e.message || "the runner failed to load");
   });
   channel.port1.start();
-  const connect: ConnectMessage = { type: "connect", port: channel.port2, warmUp };
+  const connect: ConnectMessage = { type: "connect", port: channel.port2 };
   worker.postMessage(connect, [channel.port2]);
   return prepared;
 }
@@ -104,11 +105,11 @@ let spare: Prepared | undefined;
 
 /** Prepares the next runner now (idempotent): call it when a Run becomes likely. */
 export function prepareRunner(): void {
-  spare ??= prepare(true);
+  spare ??= prepare();
 }
 
 function takeRunner(): Prepared {
-  const runner = spare ?? prepare(false);
+  const runner = spare ?? prepare();
   spare = undefined;
   return runner;
 }

@@ -290,8 +290,13 @@ function setUpKeys(b: Binding): void {
   });
 }
 
-/** Prepares a runner once the embed is on screen and the page is idle: the first Run is then fast. */
+/**
+ * Prepares a runner once the embed is on screen and the page is idle, or as soon as a pointer or
+ * the focus comes near its buttons (a Run is then a few hundred ms away): the first Run is fast.
+ */
 function prepareWhenVisible(root: HTMLElement): void {
+  root.addEventListener("pointerover", prepareRunner, { once: true });
+  root.addEventListener("focusin", prepareRunner, { once: true });
   new IntersectionObserver((entries, observer) => {
     if (!entries.some((e) => e.isIntersecting)) return;
     observer.disconnect();

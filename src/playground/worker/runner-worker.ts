@@ -1,6 +1,6 @@
 // The runner: one Worker per Run (see run.ts), prepared before it is needed. On its first message
-// it takes the private port the page sends, seals itself (seal.ts) and warms up (warm-up.ts),
-// then says `ready`. One `run` request type-strips the reader's code, runs it against the simulator, and
+// it takes the private port the page sends, seals itself (seal.ts), readies the compiler and says
+// `ready`; if no Run has taken it by then, the page asks it to `warm-up` (warm-up.ts). One `run` request type-strips the reader's code, runs it against the simulator, and
 // reports console output, uncaught errors and, at the end, the trace, stats and snapshot of the
 // machines the code created; later `inspect` requests ask for any other machine of that run.
 import { formatArgs } from "./format.js";
@@ -24,7 +24,7 @@ const MAX_OUTPUT_LINES = 1000;
 type Scope = typeof globalThis & { close(): void };
 const scope = self as unknown as Scope;
 
-function connect(port: MessagePort, warm: boolean): void {
+function connect(port: MessagePort): void {
   // Bound now: reader code that later patches MessagePort.prototype does not see our messages.
   const send = MessagePort.prototype.postMessage.bind(port) as (msg: RunnerMessage) => void;
   const post = (msg: RunnerMessage): void => {
@@ -55,20 +55,20 @@ function connect(port: MessagePort, warm: boolean): void {
   installClose(post);
   sealNetworkAndMessaging(scope);
 
-  // Warm the engine up while the reader reads; a Run that comes meanwhile ends the warm-up early.
+  // Warming the engine up while the reader reads (when the page asks); a Run ends it early.
   let runWaiting = false;
-  const warming = warm
-    ? warmUp(
-        () => runWaiting,
-        (message) => post({ type: "console", level: "warn", text: `The runner's warm-up failed (a DMA Lab bug): ${message}` }),
-      )
-    : Promise.resolve();
+  let warming: Promise<void> = Promise.resolve();
   let ran = false;
   let recorder: Recorder | undefined;
   let session: StepSession | undefined;
   port.addEventListener("message", (event: MessageEvent<PageMessage>) => {
     const msg = event.data;
-    if (msg.type === "run" && !ran) {
+    if (msg.type === "warm-up" && !ran) {
+      warming = warmUp(
+        () => runWaiting,
+        (message) => post({ type: "console", level: "warn", text: `The runner's warm-up failed (a DMA Lab bug): ${message}` }),
+      );
+    } else if (msg.type === "run" && !ran) {
       ran = true;
       runWaiting = true;
       env.beforeRun = () => sealCodeFromStrings(scope);
@@ -122,7 +122,7 @@ scope.addEventListener(
   "message",
   (event: MessageEvent<unknown>) => {
     const data = event.data as Partial<Record<keyof ConnectMessage, unknown>> | null;
-    if (data?.type === "connect" && data.port instanceof MessagePort) connect(data.port, data.warmUp === true);
+    if (data?.type === "connect" && data.port instanceof MessagePort) connect(data.port);
   },
   { once: true },
 );
