@@ -1,8 +1,8 @@
 import { blkbackRoundTrip } from "dma-lab";
 // A domU reads 3 pages (96 sectors) from disk through dom0. dom0 maps the three grants at
 // consecutive pseudo-physical frames, but the domU's frames are scattered in machine memory.
-// The disk driver maps each merged segment the 2006 nommu way: first page translated, then
-// the device runs the whole length from there ("first-frame").
+// Each merged segment is mapped as the xenified dma_map_sg of January 2006 did: first page
+// translated, then the device runs the whole length from there ("first-frame").
 for (const xenMergeCheck of [true, false]) {
   const r = blkbackRoundTrip({
     machine: { arch: "ia64", memory: "256 MiB" },
