@@ -42,12 +42,13 @@ export type BlockOp = "read" | "write";
 export type BounceRule = "pci-dma-bus-is-phys" | "none";
 
 /**
- * How the driver turns the merged scatterlist into bus addresses. "dma-api": dma_map_sg (right).
- * "first-frame": what a non-Xen-aware nommu_map_sg does on a xenified kernel
- * (2.6.18 arch/x86_64/kernel/pci-nommu.c: `s->dma_address = virt_to_bus(page_address(s->page) +
- * s->offset); s->dma_length = s->length;`): only the segment's first page is translated and the
- * device runs `length` bytes from there. Harmless while every merged segment is
- * machine-contiguous — exactly what the Xen merge check guarantees.
+ * How the driver turns the merged scatterlist into bus addresses. "dma-api": the backend's
+ * dma_map_sg. "first-frame": only the segment's first page is translated and the device runs
+ * `length` bytes from there, without a DMA-API mapping, as the January 2006 xenified dma_map_sg
+ * did without swiotlb (arch/xen/i386/kernel/pci-dma.c: `sg[i].dma_address =
+ * page_to_phys(sg[i].page) + sg[i].offset;`, page_to_phys being a machine address there; the p2m
+ * backend's era "2006" mapSg does the same through the DMA-API). Harmless while every merged
+ * segment is machine-contiguous — exactly what the Xen merge check guarantees.
  */
 export type SgMappingMode = "dma-api" | "first-frame";
 

@@ -85,7 +85,7 @@ export abstract class EntryWiseBackend<CoherentState = undefined> extends BaseBa
   mapSg(entries: PhysRange[], dir: Direction): SgResult<undefined> {
     const segments: SgSegment[] = [];
     for (const entry of entries) {
-      const result = this.map(entry, dir);
+      const result = this.mapSgEntry(entry, dir);
       if (!result.ok) {
         // As swiotlb_map_sg / xen_swiotlb_map_sg: undo what was mapped, without copying back.
         for (const s of segments) this.unmap(s.busAddress, s.length, dir, undefined, true);
@@ -94,6 +94,11 @@ export abstract class EntryWiseBackend<CoherentState = undefined> extends BaseBa
       segments.push({ busAddress: result.busAddress, length: entry.length });
     }
     return { ok: true, segments };
+  }
+
+  /** One scatterlist entry: as a single mapping, unless the backend's map_sg tested less. */
+  protected mapSgEntry(entry: PhysRange, dir: Direction): MapResult<undefined> {
+    return this.map(entry, dir);
   }
 
   unmapSg(_entries: PhysRange[], segments: SgSegment[], dir: Direction): void {

@@ -42,10 +42,32 @@ export class P2mBackend extends EntryWiseBackend {
   }
 
   map(range: PhysRange, _dir: Direction): MapResult<undefined> {
+    return this.translate(range, false);
+  }
+
+  /**
+   * The January 2006 dma_map_sg without swiotlb set each entry's dma_address to page_to_phys (a
+   * machine address in the xenified kernel) + offset and tested only address_needs_mapping of
+   * that first byte: a multi-page entry over machine-discontiguous frames went to the device as
+   * one bus address, and its access ran on into whatever frames follow the first. Only
+   * dma_map_single tested range_straddles_page_boundary. (The Xen merge check kept such entries
+   * from being built.) Era "modern" and the hypercall backend test every entry in full.
+   */
+  protected override mapSgEntry(entry: PhysRange, dir: Direction): MapResult<undefined> {
+    return this.via === "p2m" && this.ctx.machine.era === "2006" ? this.translate(entry, true) : this.map(entry, dir);
+  }
+
+  /** `firstByteOnly`: 2006 map_sg's tests (the mask on the first byte, no straddling test). */
+  private translate(range: PhysRange, firstByteOnly: boolean): MapResult<undefined> {
     const pageSize = this.ctx.machine.pageSize;
     const frames = lookupFrames(this.ctx, range.gpa, range.length, this.via);
     if (typeof frames === "string") return { ok: false, reason: frames };
     const busAddress = frames[0]! * pageSize + (range.gpa % pageSize);
+    if (firstByteOnly) {
+      if (this.dmaCapable(busAddress, 1)) return { ok: true, busAddress };
+      const { name, dmaMask } = this.ctx.device;
+      return this.fail(`address_needs_mapping: dma_address ${hex(busAddress)} is beyond ${name}'s ${dmaMask}-bit mask`);
+    }
     const gap = firstDiscontinuity(frames);
     if (gap >= 0) {
       const pfn = Math.floor(range.gpa / pageSize) + gap;
