@@ -19,7 +19,11 @@ import type { SwiotlbPool } from "./swiotlb-pool.js";
  * The 2006 thread was about Xen/ia64; x86_64 is there to compare with today's common case.
  */
 export type Arch = "ia64" | "x86_64";
-/** Which Linux: "2006" (2.6.16-era lib/swiotlb.c and the xenified tree) or "modern" (today's kernel/dma). */
+/**
+ * Which Linux: "2006" (the xenified tree of January 2006, Linux 2.6.12 with Xen's pci-dma.c and
+ * swiotlb.c, and the 2.6.16-era lib/swiotlb.c and block layer where Xen kept the generic code) or
+ * "modern" (today's kernel/dma).
+ */
 export type Era = "2006" | "modern";
 /** "xen": domains under Xen (default). "none": one native Linux, physical == machine, that owns its IOMMU. */
 export type Hypervisor = "xen" | "none";

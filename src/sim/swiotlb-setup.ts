@@ -22,7 +22,7 @@ const FIRST_DMA_BITS = Math.log2(IO_TLB_SEGMENT_BYTES);
  * xen_swiotlb_fixup and generic swiotlb's is not.
  *
  * Size: `swiotlb.size` from the machine config, else 64 MiB (swiotlb_init's default), reduced to
- * 1/16 of machine memory on a small machine (a model assumption: the xenified 2.6.16 dom0 used
+ * 1/16 of machine memory on a small machine (a model assumption: the xenified dom0 of January 2006 used
  * 2 MiB below 2 GiB of RAM, and modern confidential guests size it ~6% of memory) and then halved
  * while it does not fit, as swiotlb_late_init_with_default_size does ("Warning: only able to
  * allocate ..."). An explicit size that does not fit throws SWIOTLB_NO_ROOM.
