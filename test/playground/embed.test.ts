@@ -111,6 +111,17 @@ describe("createEmbed", () => {
     expect(storage.size).toBe(0);
   });
 
+  test("Run saves an edit still waiting for its pause before the code runs", async () => {
+    const { embed, storage } = makeEmbed();
+    await embed.restored;
+    let text = 'console.log("typed just now");\n';
+    embed.attachEditor({ getValue: () => text, setValue: (c) => (text = c) });
+    embed.edited();
+    const running = embed.run();
+    expect([...storage.values()][0]).toContain("typed just now");
+    await running;
+  });
+
   test("share puts the code in the hash; Compare is a state of its own and closing it goes back", async () => {
     const { embed, place, states } = makeEmbed();
     await embed.restored;

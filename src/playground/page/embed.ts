@@ -159,7 +159,11 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
     flush: () => {
       if (saveTimer !== undefined) save();
     },
-    run: runs.run,
+    run: () => {
+      // Saved before the code runs: code that exhausts the worker's heap can take the tab down.
+      if (saveTimer !== undefined) save();
+      return runs.run();
+    },
     stop: runs.stop,
     share: async () => {
       await restored;
