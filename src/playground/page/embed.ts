@@ -122,6 +122,9 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
   // After the caller has subscribed: the first restore's events must reach it.
   let restored = Promise.resolve().then(restore);
 
+  const flush = (): void => {
+    if (saveTimer !== undefined) save();
+  };
   const save = (): void => {
     clearTimeout(saveTimer);
     saveTimer = undefined;
@@ -156,14 +159,9 @@ export function createEmbed(config: EmbedConfig): EmbedHandle {
       clearTimeout(saveTimer);
       saveTimer = setTimeout(save, SAVE_DELAY_MS);
     },
-    flush: () => {
-      if (saveTimer !== undefined) save();
-    },
-    run: () => {
-      // Saved before the code runs: code that exhausts the worker's heap can take the tab down.
-      if (saveTimer !== undefined) save();
-      return runs.run();
-    },
+    flush,
+    // Saved before the code runs: code that exhausts the worker's heap can take the tab down.
+    run: () => (flush(), runs.run()),
     stop: runs.stop,
     share: async () => {
       await restored;
