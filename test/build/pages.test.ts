@@ -23,7 +23,17 @@ function ids(html: string): Set<string> {
 describe("built pages", () => {
   it("the site has all its pages", () => {
     const urls = pages.map(urlOf);
-    for (const url of ["/", "/thread/", "/addresses/", "/dma-api/", "/foreign-pages/", "/spanning-pages/", "/who-bounces/", "/costs/", "/reference/api/"])
+    for (const url of [
+      "/",
+      "/thread/",
+      "/addresses/",
+      "/dma-api/",
+      "/foreign-pages/",
+      "/spanning-pages/",
+      "/who-bounces/",
+      "/costs/",
+      "/reference/api/",
+    ])
       expect(urls).toContain(url);
   });
 
