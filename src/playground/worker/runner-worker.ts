@@ -1,8 +1,9 @@
 // The runner: one Worker per Run (see run.ts), prepared before it is needed. On its first message
 // it takes the private port the page sends, seals itself (seal.ts), readies the compiler and says
-// `ready`; if no Run has taken it by then, the page asks it to `warm-up` (warm-up.ts). One `run` request type-strips the reader's code, runs it against the simulator, and
-// reports console output, uncaught errors and, at the end, the trace, stats and snapshot of the
-// machines the code created; later `inspect` requests ask for any other machine of that run.
+// `ready`; if no Run has taken it by then, the page asks it to `warm-up` (warm-up.ts). One `run`
+// request type-strips the reader's code, runs it against the simulator, and reports console
+// output, uncaught errors and, at the end, the trace, stats and snapshot of the machines the code
+// created; later `inspect` requests ask for any other machine of that run.
 import { formatArgs } from "./format.js";
 import { compile } from "./compile.js";
 import { headerLines } from "./user-function.js";

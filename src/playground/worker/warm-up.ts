@@ -2,7 +2,7 @@
 // has already compiled the simulator's hot paths (machine and domain set-up, every backend's map
 // and unmap, grants, the recorder's history and the final report). Measured with
 // `npm run bench:site` on a 2-core machine: a later Run on /playground/ went from 139 to 66 ms
-// median, the first Run from 172 to 78 ms. A runner started for a Run already waiting skips it.
+// median, the first Run from 172 to 78 ms. The page asks for it only while no Run waits.
 // It prints nothing, starts none of the reader's timers, and leaves nothing behind: the
 // simulator keeps no state between machines, and the recorders it makes are dropped.
 import { runRequest } from "./runner-core.js";
@@ -55,7 +55,7 @@ const STEPS = [
  */
 export async function warmUp(stop: () => boolean, onError: (message: string) => void = () => undefined): Promise<void> {
   for (const { backend, memory } of STEPS) {
-    // A macrotask first, so a Run already queued (pressed as the page loaded) is seen before any step.
+    // A macrotask between steps: a Run that arrived meanwhile is seen before the next step starts.
     await new Promise((resolve) => realSetTimeout(resolve, 0));
     if (stop()) return;
     await runRequest({ code: warmUpCode(backend, memory) }, (msg) => msg.type === "error" && onError(msg.message));
