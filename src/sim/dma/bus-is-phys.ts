@@ -42,12 +42,8 @@ export function busIsPhys(machine: BusIsPhysMachine, backend: BackendName): bool
 /** Why {@link busIsPhys} gave its answer, for the trace: which definition of the macro applied. */
 export function busIsPhysReason(machine: BusIsPhysMachine, backend: BackendName): string {
   if (machine.era === "2006" && machine.arch === "ia64") {
-    return backend === "iommu"
-      ? "ia64, where a merging hardware IOMMU lowers ia64_max_iommu_merge_mask"
-      : `ia64 with the ${backend} backend: no merging hardware IOMMU, ia64_max_iommu_merge_mask == ~0UL`;
+    return backend === "iommu" ? "ia64 with a merging hardware IOMMU" : `ia64 without a merging hardware IOMMU, ${backend} backend`;
   }
-  if (machine.era === "2006" && machine.hypervisor === "xen") {
-    return `Xen x86 with the ${backend} backend: the kernel always has CONFIG_SWIOTLB`;
-  }
+  if (machine.era === "2006" && machine.hypervisor === "xen") return `Xen x86, swiotlb always built in, ${backend} backend`;
   return `${backend} backend`;
 }
