@@ -5,8 +5,8 @@ import type { BackendName } from "./backend.js";
 export type BusIsPhysMachine = Pick<Machine, "arch" | "era" | "hypervisor">;
 
 /**
- * Each DMA-API's own answer, as x86_64 gave it per implementation from Linux 2.6.16 on
- * (`#define PCI_DMA_BUS_IS_PHYS (dma_ops->is_phys)`: nommu 1, swiotlb and GART 0). Xen's p2m and
+ * Each DMA-API's own answer, as bare-metal x86_64 gave it per implementation (Linux 2.6.18:
+ * `#define PCI_DMA_BUS_IS_PHYS (dma_ops->is_phys)`; nommu 1, swiotlb and GART 0). Xen's p2m and
  * hypercall translations bounce nothing themselves, so they answer like nommu.
  */
 const PER_BACKEND: Readonly<Record<BackendName, boolean>> = {
