@@ -246,7 +246,10 @@ describe("PCI_DMA_BUS_IS_PHYS and the block layer's own bounce", () => {
   });
 
   it("never bounces on its own when PCI_DMA_BUS_IS_PHYS is 0 (Xen x86 with swiotlb, ia64 with an IOMMU): BLK_BOUNCE_ANY", () => {
-    for (const [backend, arch] of [["xen-swiotlb", "x86_64"], ["iommu", "ia64"]] as const) {
+    for (const [backend, arch] of [
+      ["xen-swiotlb", "x86_64"],
+      ["iommu", "ia64"],
+    ] as const) {
       const { m, dma } = bounceSetup(backend, 24, arch);
       const q = createRequestQueue(dma);
       expect(q.bounceLimit).toBe(Infinity);

@@ -77,7 +77,9 @@ describe("what the block layer does with it", () => {
     const sda = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 24 });
     const q = createRequestQueue(dom0.dmaApi(sda, "p2m"));
     expect(q.bounceLimit).toBe(Infinity);
-    expect(eventsOf(m.trace, "block")[0]!.message).toMatch(/PCI_DMA_BUS_IS_PHYS is 0 \(Xen x86, swiotlb always built in, p2m backend\).*BLK_BOUNCE_ANY/);
+    expect(eventsOf(m.trace, "block")[0]!.message).toMatch(
+      /PCI_DMA_BUS_IS_PHYS is 0 \(Xen x86, swiotlb always built in, p2m backend\).*BLK_BOUNCE_ANY/,
+    );
     const high = 40 * 2 ** 20; // pseudo-physical, above the 16 MiB the disk reaches
     const rq = q.submit("write", 0, [{ address: high, length: 4096 }]);
     expect(rq.bvecs[0]!.bouncedFrom).toBeUndefined();
