@@ -1,9 +1,18 @@
 import { createMachine, createRequestQueue } from "dma-lab";
-// Who bounces a page the disk cannot reach? A 2006 kernel, a P==M dom0 and a 28-bit (256 MiB) disk.
-// dom0 is one contiguous block from 128 MiB (ia64 P==M: dom0_start, 16 KiB frames).
-const layout = Array.from({ length: 32768 }, (_, i) => 8192 + i); // 512 MiB, PFN == MFN
-for (const backend of ["direct", "swiotlb", "iommu"] as const) {
-  const m = createMachine({ arch: "ia64", memory: "4 GiB", era: "2006" });
+// Who bounces a page the disk cannot reach? 2006 kernels, a P==M dom0 and a 28-bit (256 MiB) disk.
+// PCI_DMA_BUS_IS_PHYS was the kernel's: ia64's is 1 unless a merging hardware IOMMU is present;
+// Xen's x86 pci.h makes it 0 (every Xen x86 kernel with PCI had swiotlb built in).
+// dom0 is one contiguous block of 512 MiB from 128 MiB, PFN == MFN.
+const runs = [
+  { arch: "ia64", backend: "direct" },
+  { arch: "ia64", backend: "swiotlb" },
+  { arch: "x86_64", backend: "xen-swiotlb" },
+  { arch: "ia64", backend: "iommu" },
+] as const;
+for (const { arch, backend } of runs) {
+  const m = createMachine({ arch, memory: "4 GiB", era: "2006" });
+  const frames = (512 * 2 ** 20) / m.pageSize;
+  const layout = Array.from({ length: frames }, (_, i) => frames / 4 + i);
   const dom0 = m.createDomain({ name: "dom0", mode: "P==M", layout });
   const disk = m.attachDevice({ name: "sda", domain: dom0, dmaMask: 28, iommu: backend === "iommu" });
   const dma = dom0.dmaApi(disk, backend);
@@ -17,7 +26,7 @@ for (const backend of ["direct", "swiotlb", "iommu"] as const) {
   const seen = new TextDecoder().decode(disk.read(bus, 13));
   queue.complete(rq);
   console.log(
-    `${backend}: PCI_DMA_BUS_IS_PHYS = ${dma.isPhys ? 1 : 0}; buffer at 0x${buf.toString(16)}; the disk reads "${seen}" at bus 0x${bus.toString(16)}`,
+    `${arch} ${backend}: PCI_DMA_BUS_IS_PHYS = ${dma.isPhys ? 1 : 0}; buffer at 0x${buf.toString(16)}; the disk reads "${seen}" at bus 0x${bus.toString(16)}`,
   );
   for (const e of m.trace.filter((e) => e.kind === "bounce-copy" || e.kind === "iommu-map")) console.log(`  [${e.kind}] ${e.message}`);
 }

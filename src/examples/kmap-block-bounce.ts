@@ -18,6 +18,6 @@ for (const c of cases) {
   });
   const queue = r.machine.trace.find((e) => e.kind === "block")!.message;
   console.log(`${c.foreignPages}, ${c.dmaMask}-bit disk: ${r.ok ? "data arrived" : "FAILED"}`);
-  console.log(`  ${queue.slice(queue.indexOf("(") + 1)}`);
+  console.log(`  ${queue.slice(queue.indexOf("PCI_DMA_BUS_IS_PHYS"))}`);
   for (const e of r.trace.filter((e) => e.kind === "kmap" || e.kind === "bounce-copy")) console.log(`  [${e.kind}] ${e.message}`);
 }

@@ -6,6 +6,7 @@ import type { DmaApi, SgEntry } from "./dma/api.js";
 import type { Direction, SgSegment } from "./dma/types.js";
 import { formatSize, hex, maskLimit } from "./units.js";
 import { bounceForBlockLayer, finishBlockBounce } from "./kmap.js";
+import { busIsPhysReason } from "./dma/bus-is-phys.js";
 import type { BlockBounce } from "./kmap.js";
 
 /**
@@ -34,7 +35,8 @@ export type BlockOp = "read" | "write";
 
 /**
  * Whether the block layer bounces on its own. "pci-dma-bus-is-phys": the 2.6-era rule — if the
- * DMA-API is physical (PCI_DMA_BUS_IS_PHYS, `dma.isPhys`), scsi_calculate_bounce_limit hands the
+ * DMA-API is physical (PCI_DMA_BUS_IS_PHYS, `dma.isPhys`: per arch, hypervisor and era, see
+ * dma/bus-is-phys.ts), scsi_calculate_bounce_limit hands the
  * device's mask to blk_queue_bounce_limit; otherwise BLK_BOUNCE_ANY. "none": Linux >= 4.18
  * ("scsi: reduce use of block bounce buffers", commit 21e07dba9fb1), where the DMA layer alone
  * must cope with the mask.
@@ -202,7 +204,7 @@ export class RequestQueue {
       m.emit(
         "block",
         () =>
-          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${this.dma.backend} backend): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`,
+          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 0 (${busIsPhysReason(m, this.dma.backend)}): scsi_calculate_bounce_limit returns BLK_BOUNCE_ANY, the block layer never bounces on its own`,
         where,
       );
       return Infinity;
@@ -212,7 +214,7 @@ export class RequestQueue {
       m.emit(
         "block",
         () =>
-          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`,
+          `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${busIsPhysReason(m, this.dma.backend)}) and the ${this.device.dmaMask}-bit mask reaches 4 GiB: a 64-bit kernel assumes the DMA layer copes (blk_queue_bounce_limit), no bouncing`,
         where,
       );
       return Infinity;
@@ -220,7 +222,7 @@ export class RequestQueue {
     m.emit(
       "block",
       () =>
-        `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${this.dma.backend} backend): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`,
+        `${this.device.name}: PCI_DMA_BUS_IS_PHYS is 1 (${busIsPhysReason(m, this.dma.backend)}): the block layer bounces pages above ${hex(limit)} (the ${this.device.dmaMask}-bit mask, scsi_calculate_bounce_limit)`,
       where,
     );
     return limit;

@@ -206,8 +206,8 @@ describe("the merged request on its way to the device", () => {
 
 describe("PCI_DMA_BUS_IS_PHYS and the block layer's own bounce", () => {
   /** era 2006, P==M dom0 of 64 MiB from machine frame 0, a 24-bit (16 MiB) disk. */
-  function bounceSetup(backend: "direct" | "xen-swiotlb" | "iommu", dmaMask = 24) {
-    const m = createMachine({ arch: "ia64", memory: "256 MiB", era: "2006" });
+  function bounceSetup(backend: "direct" | "swiotlb" | "xen-swiotlb" | "iommu", dmaMask = 24, arch: "ia64" | "x86_64" = "ia64") {
+    const m = createMachine({ arch, memory: "256 MiB", era: "2006" });
     const dom0 = m.createDomain({ name: "dom0", mode: "P==M", memory: "64 MiB" });
     const sda = m.attachDevice({ name: "sda", domain: dom0, dmaMask, iommu: backend === "iommu" });
     return { m, dom0, sda, dma: dom0.dmaApi(sda, backend) };
@@ -245,15 +245,27 @@ describe("PCI_DMA_BUS_IS_PHYS and the block layer's own bounce", () => {
     expect(dom0.read(high, PAGE)).toEqual(data);
   });
 
-  it("never bounces on its own when the DMA-API is not physical (xen-swiotlb, iommu): BLK_BOUNCE_ANY", () => {
-    for (const backend of ["xen-swiotlb", "iommu"] as const) {
-      const { m, dma } = bounceSetup(backend);
+  it("never bounces on its own when PCI_DMA_BUS_IS_PHYS is 0 (Xen x86 with swiotlb, ia64 with an IOMMU): BLK_BOUNCE_ANY", () => {
+    for (const [backend, arch] of [
+      ["xen-swiotlb", "x86_64"],
+      ["iommu", "ia64"],
+    ] as const) {
+      const { m, dma } = bounceSetup(backend, 24, arch);
       const q = createRequestQueue(dma);
       expect(q.bounceLimit).toBe(Infinity);
       const rq = q.submit("write", 0, [{ address: high, length: PAGE }]);
       expect(rq.bvecs[0]!.bouncedFrom).toBeUndefined();
       expect(eventsOf(m.trace, "block")[0]!.message).toMatch(/PCI_DMA_BUS_IS_PHYS is 0.*BLK_BOUNCE_ANY/);
     }
+  });
+
+  it("bounces in the block layer under ia64 swiotlb, whose PCI_DMA_BUS_IS_PHYS is still 1 (no merging IOMMU)", () => {
+    const { m, dma } = bounceSetup("swiotlb");
+    const q = createRequestQueue(dma);
+    expect(q.bounceLimit).toBe(2 ** 24 - 1);
+    const rq = q.submit("write", 0, [{ address: high, length: PAGE }]);
+    expect(rq.bvecs[0]!.bouncedFrom).toBe(high);
+    expect(eventsOf(m.trace, "kmap")).toHaveLength(1);
   });
 
   it("does not bounce for a mask of 32 bits or more on a 64-bit kernel, nor at all in the modern era", () => {

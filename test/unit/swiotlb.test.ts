@@ -58,7 +58,7 @@ describe("the pool (lib/swiotlb.c swiotlb_init_with_default_size, kernel/dma/swi
     // A second DMA-API of the same domain shares the pool.
     dom0.dmaApi(m.attachDevice({ name: "eth0", domain: dom0 }), "swiotlb");
     expect(m.snapshot().swiotlb).toHaveLength(1);
-    expect(dma.isPhys).toBe(false); // PCI_DMA_BUS_IS_PHYS is 0 with swiotlb (thread: "We set it to zero if using swiotlb")
+    expect(dma.isPhys).toBe(false); // era modern keeps the per-backend PCI_DMA_BUS_IS_PHYS: 0 with swiotlb
     expect(dma.maxMappingSize()).toBe(256 * KiB); // swiotlb_max_mapping_size: IO_TLB_SIZE * IO_TLB_SEGSIZE
   });
 

@@ -10,6 +10,7 @@ import type { BackendContext, BackendName, Direction, DmaBackend, PhysRange, SgS
 import { BACKEND_NAMES } from "./backend.js";
 import { createBackend } from "./registry.js";
 import { TaggedPageBackend } from "./tagged.js";
+import { busIsPhys } from "./bus-is-phys.js";
 import type { DebugType } from "./debug.js";
 import type { SgListMapping } from "../live-mappings.js";
 
@@ -114,9 +115,12 @@ export class DmaApi {
     return this.domain.machine.liveMappings;
   }
 
-  /** PCI_DMA_BUS_IS_PHYS for this backend: whether the block layer must bounce on its own. */
+  /**
+   * PCI_DMA_BUS_IS_PHYS for this backend on this machine (arch, hypervisor, era): whether the
+   * block layer must bounce on its own. See {@link busIsPhys}.
+   */
   get isPhys(): boolean {
-    return this.impl.isPhys;
+    return busIsPhys(this.machine, this.backend);
   }
 
   /** dma_max_mapping_size(): the largest single mapping this backend can make. */

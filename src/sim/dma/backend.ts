@@ -63,11 +63,6 @@ export type CoherentResult<State = unknown> =
 export interface DmaBackend<MapState = unknown, SgState = unknown, CoherentState = unknown> {
   readonly name: BackendName;
   /**
-   * PCI_DMA_BUS_IS_PHYS for this implementation (dma_map_ops.is_phys): true when bus addresses
-   * correspond directly to CPU physical addresses, so the block layer must bounce on its own.
-   */
-  readonly isPhys: boolean;
-  /**
    * True when Xen installs this backend's device mappings (an IOMMU it programs for the domain):
    * Xen then refuses a device-writable mapping of a frame the domain holds only read-only (a
    * GNTMAP_readonly grant mapping). Other backends hand the device a machine address unchecked.

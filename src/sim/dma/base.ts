@@ -19,7 +19,6 @@ import type {
  */
 export abstract class BaseBackend<MapState, SgState, CoherentState = undefined> implements DmaBackend<MapState, SgState, CoherentState> {
   abstract readonly name: BackendName;
-  abstract readonly isPhys: boolean;
   readonly enforcesGrantPermissions: boolean = false;
 
   constructor(protected readonly ctx: BackendContext) {}

@@ -9,7 +9,6 @@ import { EntryWiseBackend } from "./base.js";
  */
 export class DirectBackend extends EntryWiseBackend {
   readonly name = "direct";
-  readonly isPhys = true;
 
   map(range: PhysRange, _dir: Direction): MapResult<undefined> {
     // dma_direct_map_page: without swiotlb an address beyond the mask is DMA_MAPPING_ERROR.

@@ -44,8 +44,6 @@ interface SgLayout {
  */
 export class IommuBackend extends BaseBackend<IovaRange, IovaRange, IovaRange> {
   readonly name = "iommu";
-  /** An IOMMU can map any page: the block layer need not bounce (PCI_DMA_BUS_IS_PHYS = 0). */
-  readonly isPhys = false;
   /** Xen programs this IOMMU for the domain, per the grant's permissions. */
   override readonly enforcesGrantPermissions = true;
   private readonly iommu: IommuDomain;

@@ -15,7 +15,6 @@ import { type TranslateVia, firstDiscontinuity, lookupFrames } from "./translate
  */
 export class P2mBackend extends EntryWiseBackend {
   readonly name: "p2m" | "hypercall" = "p2m";
-  readonly isPhys = true;
 
   /** @param via how a page's machine frame is found: "p2m" reads the table, "hypercall" asks Xen. */
   constructor(

@@ -52,8 +52,6 @@ interface PoolCoherent {
  */
 export class SwiotlbBackend extends EntryWiseBackend<PoolCoherent | undefined> {
   readonly name: "swiotlb" | "xen-swiotlb" = "swiotlb";
-  /** PCI_DMA_BUS_IS_PHYS is 0 with swiotlb: the block layer leaves bouncing to the DMA-API. */
-  readonly isPhys = false;
   /** The domain's bounce pool for this kind of swiotlb. */
   readonly pool: SwiotlbPool<unknown>;
   /** Prefix of the 2006 printk/panic texts: "DMA:" in lib/swiotlb.c. */

@@ -30,7 +30,6 @@ import type {
  */
 export class TaggedPageBackend implements DmaBackend {
   readonly name: BackendName;
-  readonly isPhys: boolean;
   readonly enforcesGrantPermissions: boolean;
   readonly isMappingError?: (busAddress: number) => boolean;
 
@@ -39,7 +38,6 @@ export class TaggedPageBackend implements DmaBackend {
     private readonly ctx: BackendContext,
   ) {
     this.name = inner.name;
-    this.isPhys = inner.isPhys;
     this.enforcesGrantPermissions = inner.enforcesGrantPermissions;
     if (inner.isMappingError) this.isMappingError = (busAddress) => inner.isMappingError?.(busAddress) ?? false;
   }
