@@ -63,7 +63,7 @@ async function violations(page: Page): Promise<string[]> {
 }
 
 describe("axe finds no WCAG 2.0/2.1 A or AA violations", () => {
-  for (const path of ["/", "/thread/", "/addresses/", "/costs/", "/exercises/", "/reference/api/", "/playground/"]) {
+  for (const path of ["/", "/thread/", "/addresses/", "/who-bounces/", "/costs/", "/exercises/", "/reference/api/", "/playground/"]) {
     test(path, async () => {
       const p = await openPage(browser, preview.baseUrl + path);
       try {
