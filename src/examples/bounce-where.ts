@@ -1,7 +1,7 @@
 import { createMachine, createRequestQueue } from "dma-lab";
 // Muli: the block layer should never bounce on its own, "unless doing it there is more efficient?"
 // A 2006 kernel moves 64 KiB (four 16 KiB pages) that a disk with a 28-bit mask cannot reach.
-// ia64's PCI_DMA_BUS_IS_PHYS is 1 without a hardware IOMMU: the block layer bounces, page by page.
+// ia64's PCI_DMA_BUS_IS_PHYS is 1 without a merging hardware IOMMU: the block layer bounces, page by page.
 // Muli's proposal, the block layer never bouncing (bounce: "none"; Xen's x86 pci.h got there with
 // PCI_DMA_BUS_IS_PHYS = 0): swiotlb, in the DMA layer, bounces what the disk is handed.
 // dom0 as in Xen/ia64's P==M: one contiguous block from 128 MiB, PFN == MFN (16 KiB frames).

@@ -1,7 +1,7 @@
 import { createMachine, createRequestQueue } from "dma-lab";
 // Who bounces a page the disk cannot reach? 2006 kernels, a dom0 and a 28-bit (256 MiB) disk.
 // PCI_DMA_BUS_IS_PHYS was the kernel's: ia64's is 1 unless a merging hardware IOMMU is present;
-// Xen's x86 pci.h makes it 0 (every Xen x86 kernel with PCI had swiotlb built in).
+// Xen's x86 pci.h of January 2006 makes it 0 (every Xen x86 kernel with PCI had swiotlb built in).
 // dom0's 512 MiB are one machine-contiguous block from 128 MiB: P==M on ia64 (PFN == MFN), a
 // paravirtualised P2M dom0 on x86_64 (its PFNs start at 0).
 const runs = [
