@@ -23,13 +23,15 @@ const PER_BACKEND: Readonly<Record<BackendName, boolean>> = {
  * own. In 2.6 it was the kernel's, not the DMA path's (Sources page, "Simulator fidelity"):
  * - ia64, era "2006": `(ia64_max_iommu_merge_mask == ~0UL)` (include/asm-ia64/pci.h, 2.6.13):
  *   1 unless a merging hardware IOMMU lowered the mask — so 0 only for `iommu`.
- * - Xen x86, era "2006": `(0)` under CONFIG_SWIOTLB (the xenified asm-i386/pci.h, asm-x86_64/pci.h
- *   of January 2006), which the Xen Kconfig turned on with PCI and no prompt — 0 for every backend,
- *   even p2m (a dom0 booted swiotlb=off).
+ * - Xen x86, era "2006" (the thread's month): `(0)` under CONFIG_SWIOTLB (the xenified
+ *   asm-i386/pci.h, asm-x86_64/pci.h of January 2006), which the Xen Kconfig turned on with PCI
+ *   and no prompt — 0 for every backend, even p2m (a dom0 booted swiotlb=off). From February 2006
+ *   Xen's x86_64 took the dma_ops->is_phys form; the model keeps January.
  * - bare-metal x86_64, era "2006": the DMA-API's own `is_phys` (Linux 2.6.18 pci-nommu.c,
  *   pci-swiotlb.c, pci-gart.c).
- * - era "modern": the macro is gone (Linux 4.18); the per-backend answer is what the 2.6 rule
- *   would say, read only by a queue that still asks for `bounce: "pci-dma-bus-is-phys"`.
+ * - era "modern": the macro is gone (linux.git 325ef1857fff; its release is not confirmed); the
+ *   per-backend answer is what the 2.6 rule would say, read only by a queue that still asks for
+ *   `bounce: "pci-dma-bus-is-phys"`.
  */
 export function busIsPhys(machine: BusIsPhysMachine, backend: BackendName): boolean {
   if (machine.era === "2006") {
