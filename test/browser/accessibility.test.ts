@@ -1,27 +1,24 @@
 // An accessibility scan (axe-core, WCAG 2.0/2.1 A and AA) of the built pages, including the
 // playground's results views after a run: the trace table and the SVG memory map must pass too.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import type { AxeResults } from "axe-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import { embed, openPage, openTab, run, waitForResults, type PlaygroundPage } from "../support/playground-page.js";
 
 const AXE_PATH = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 /**

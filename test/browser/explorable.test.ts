@@ -3,9 +3,8 @@
 // from the keyboard; stepping shows state over time (a xen-swiotlb bounce slot taken at map and
 // given back at unmap; under lazy invalidation a stale IOTLB entry that lasts until the flush).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser, Locator, Page } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 
 const FIGURES = [
   { path: "/addresses/", scenario: "address-modes" },
@@ -14,17 +13,15 @@ const FIGURES = [
   { path: "/foreign-pages/", scenario: "foreign-page" },
 ] as const;
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 async function open(path: string): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {

@@ -9,9 +9,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser, Page } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import { measure } from "../support/geometry-measure.js";
 
 const WIDTHS = [390, 768, 1280] as const;
@@ -44,13 +43,12 @@ interface Measurement {
 const nextFrame = (page: Page) =>
   page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 const results: Measurement[] = [];
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   for (const theme of THEMES) {
     const context = await browser.newContext({ viewport: { width: WIDTHS[0], height: 844 } });
     // Starlight reads the reader's choice from localStorage before the first paint.
@@ -70,8 +68,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const failures = (pick: (m: Measurement) => string[]) => results.flatMap((m) => pick(m).map((f) => `${m.where}: ${f}`));

@@ -1,9 +1,8 @@
 // The playground after Edit: Monaco loads with real workers, edited code runs, runaway code is
 // stopped by the time limit, and errors point at the reader's line.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import { readFileSync } from "node:fs";
 import {
   PLAYGROUND_PATH,
@@ -18,13 +17,12 @@ import {
   type PlaygroundPage,
 } from "../support/playground-page.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 let p: PlaygroundPage;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   // One activated page shared by the tests below, in order, as a reader would use it.
   p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
   await activate(p.page);
@@ -32,8 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.close();
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const EDITED = `import { createMachine } from "dma-lab";

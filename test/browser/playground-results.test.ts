@@ -2,10 +2,9 @@
 // its trace with the reader's lines, filters, severity, stats that add up, JSON export, and a
 // damaged link refused with a reason.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import { readFileSync } from "node:fs";
 import type { Browser } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import {
   MONACO_URL,
   PLAYGROUND_PATH,
@@ -20,7 +19,7 @@ import {
 } from "../support/playground-page.js";
 import { encodeShare } from "../../src/playground/page/share-code.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 let p: PlaygroundPage;
 
@@ -43,16 +42,14 @@ console.log("stray example done");
 `;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   // One page for the tests below, in order, as a reader who opened a shared link would use it.
   p = await openPage(browser, `${preview.baseUrl}${PLAYGROUND_PATH}#pg-1=${encodeShare(STRAY)}`);
 });
 
 afterAll(async () => {
   await p?.close();
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const rows = () => embed(p.page).locator(".pg-trace tbody tr");

@@ -4,9 +4,8 @@
 // import, an error's line, a crashed runner), and stoppable (Stop, Esc). Code is loaded the way a
 // shared link loads it.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import {
   PLAYGROUND_PATH,
   counter,
@@ -24,7 +23,7 @@ import {
 import { encodeShare } from "../../src/playground/page/share-code.js";
 import { REMOVED_APIS } from "../../src/playground/worker/seal.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 let p: PlaygroundPage;
 
@@ -67,8 +66,7 @@ async function runCode(code: string): Promise<{ text: string; status: string; li
 }
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
   // Lets the test reach what only the page holds: the runner's Worker objects and private ports.
   await p.page.addInitScript(() => {
@@ -95,8 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.close();
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 describe("sealed", () => {

@@ -2,9 +2,8 @@
 // in a fresh browser without running it, Reset brings back the page's code, and a trace event's
 // line is marked in the editor.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import {
   PLAYGROUND_PATH,
   activate,
@@ -18,21 +17,19 @@ import {
   workersBesidesRunner,
 } from "../support/playground-page.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 let p: PlaygroundPage;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
   await activate(p.page);
 });
 
 afterAll(async () => {
   await p?.close();
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const EDITED = `import { createMachine } from "dma-lab";

@@ -2,9 +2,8 @@
 // and Run already works (type-stripped in the runner worker, no editor needed). Also without the
 // editor: an exercise's prediction and check, the full-page playground, and Compare.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import {
   MONACO_URL,
   PLAYGROUND_PATH,
@@ -17,17 +16,15 @@ import {
   workersBesidesRunner,
 } from "../support/playground-page.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 describe("playground page before activation", () => {

@@ -9,9 +9,8 @@
 // One browser; per theme one page, one Run and one comparison, measured at every width.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser, Page } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import { measure, measureResults } from "../support/geometry-measure.js";
 import { embed, openTab, run, waitForCounter, waitForResults } from "../support/playground-page.js";
 import { encodeShare } from "../../src/playground/page/share-code.js";
@@ -38,7 +37,7 @@ interface WideLayout {
   textLeft: number;
 }
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 const samples: Sample[] = [];
 const wide: WideLayout[] = [];
@@ -108,14 +107,12 @@ async function measureTheme(theme: (typeof THEMES)[number]): Promise<void> {
 }
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   for (const theme of THEMES) await measureTheme(theme);
 }, 240_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const failures = (pick: (s: Sample) => string[]) => samples.flatMap((s) => pick(s).map((f) => `${s.where}: ${f}`));

@@ -4,9 +4,8 @@
 // works from the keyboard, highlights the trace row and marks the code line; Compare steps both
 // sides together.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSite, openSite, type Preview } from "../support/site.js";
 import type { Browser, Locator } from "playwright-core";
-import { startPreview } from "../support/preview.js";
-import { launchChromium } from "../support/chromium.js";
 import {
   PLAYGROUND_PATH,
   activate,
@@ -23,7 +22,7 @@ import {
 import { encodeShare } from "../../src/playground/page/share-code.js";
 import { STRADDLE_CODE } from "../support/straddle-code.js";
 
-let preview: Awaited<ReturnType<typeof startPreview>>;
+let preview: Preview;
 let browser: Browser;
 let p: PlaygroundPage;
 
@@ -45,15 +44,13 @@ nic.write(bus, new Uint8Array(64).fill(3));
 `;
 
 beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchChromium();
+  ({ preview, browser } = await openSite());
   p = await openPage(browser, preview.baseUrl + PLAYGROUND_PATH);
 });
 
 afterAll(async () => {
   await p?.close();
-  await browser?.close();
-  await preview?.stop();
+  await closeSite(preview, browser);
 });
 
 const box = () => embed(p.page);
